@@ -1,0 +1,38 @@
+# sobriety: `make run` starts the demo daemon, `make test` runs every check.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck unit golden fuzz clean venv
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/sobriety demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy sobriety
+
+test: lint typecheck
+	$(BIN)/pytest -q
+
+unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+# Rewrite tests/cases/*/expected.json from the recordings (review the diff before committing).
+golden: $(STAMP)
+	$(BIN)/python -m tests.cases.regenerate
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache var

@@ -1,0 +1,1 @@
+"""Code that runs collection: SNMP profiles, the local host."""

@@ -1,0 +1,286 @@
+"""Turn the raw varbinds a poll read into samples, device facts and role values, per profile."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sobriety.model import CollectIssue, Sample
+from sobriety.profiles import (
+    ColumnSpec,
+    FieldSpec,
+    IndexPart,
+    Profile,
+    RowFilter,
+    TableSpec,
+)
+from sobriety.snmp.types import (
+    BYTES_TAGS,
+    INTEGER_TAGS,
+    Oid,
+    Tag,
+    VarBind,
+    format_oid,
+    opaque_float,
+)
+
+MAX_LABEL_CHARS = 128
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+Scalar = float | str
+
+
+@dataclass(slots=True)
+class RawData:
+    """Varbinds of one poll: scalars by instance OID, walked columns by column OID."""
+
+    scalars: dict[Oid, VarBind] = field(default_factory=dict)
+    columns: dict[Oid, list[VarBind]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RoleValue:
+    """A value whose meaning the energy and lifetime code consumes (uptime, power...)."""
+
+    role: str
+    preference: int
+    profile: str
+    field: str
+    value: float
+    labels: Mapping[str, str]
+
+
+@dataclass(slots=True)
+class ProfileOutput:
+    """What one profile made of the raw data."""
+
+    samples: list[Sample] = field(default_factory=list)
+    info: dict[str, str] = field(default_factory=dict)
+    roles: list[RoleValue] = field(default_factory=list)
+    issues: list[CollectIssue] = field(default_factory=list)
+
+
+def clean_text(raw: bytes) -> str:
+    """Bytes of an OCTET STRING to a single-line label value (UTF-8, else Latin-1)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    text = _CONTROL.sub(" ", text).strip()
+    return " ".join(text.split())[:MAX_LABEL_CHARS]
+
+
+def evaluate(profile: Profile, raw: RawData, target: str) -> ProfileOutput:
+    """Evaluate every scalar and table of `profile` against `raw`."""
+    out = ProfileOutput()
+    for scalar in profile.scalars:
+        vb = raw.scalars.get(scalar.oid_tuple)
+        if vb is None or vb.is_exception:
+            continue
+        value = _convert(scalar, vb, out, profile.name)
+        if value is None:
+            continue
+        _emit(scalar, value, {"target": target}, out, profile.name)
+        if scalar.info and isinstance(value, str) and value:
+            out.info.setdefault(scalar.info, value)
+    for table in profile.tables:
+        _evaluate_table(profile.name, table, raw, target, out)
+    return out
+
+
+def _evaluate_table(
+    profile: str, table: TableSpec, raw: RawData, target: str, out: ProfileOutput
+) -> None:
+    rows = _rows(profile, table, raw, out)
+    if table.filter is not None:
+        rows = {idx: row for idx, row in rows.items() if _passes(table.filter, row)}
+    index_labels = {suffix: _index_labels(table.index, suffix) for suffix in rows}
+    for suffix in list(rows):
+        if index_labels[suffix] is None:
+            out.issues.append(
+                CollectIssue("bad_index", f"{profile}/{table.name}: {format_oid(suffix)}")
+            )
+            del rows[suffix]
+    for col in table.columns:
+        if col.metric is None and col.role is None:
+            continue
+        values: list[float] = []
+        for suffix, row in rows.items():
+            value = row.get(col.name)
+            if value is None:
+                continue
+            if col.aggregate is not None:
+                if isinstance(value, float):
+                    values.append(value)
+                elif col.aggregate == "count":
+                    values.append(1.0)
+                continue
+            labels = {"target": target, **(index_labels[suffix] or {})}
+            for label, source in col.labels.items():
+                labels[label] = _label_value(row.get(source, labels.get(source, "")))
+            _emit(col, value, labels, out, profile)
+        if col.aggregate is not None and col.metric is not None and (values or rows):
+            aggregated = _aggregate(col, values, len(rows))
+            if aggregated is not None:
+                labels = {"target": target}
+                out.samples.append(Sample(col.metric, labels, aggregated))
+    if table.emit_info is not None:
+        for suffix, row in rows.items():
+            labels = {"target": target, **(index_labels[suffix] or {})}
+            for label, source in table.emit_info.labels.items():
+                labels[label] = _label_value(row.get(source, labels.get(source, "")))
+            out.samples.append(Sample(table.emit_info.metric, labels, 1.0))
+    if table.device_row is not None:
+        for row in rows.values():
+            if _passes(table.device_row, row):
+                for col in table.columns:
+                    value = row.get(col.name)
+                    if col.info and isinstance(value, str) and value:
+                        out.info.setdefault(col.info, value)
+                break
+
+
+def _rows(
+    profile: str, table: TableSpec, raw: RawData, out: ProfileOutput
+) -> dict[Oid, dict[str, Scalar]]:
+    """Columns joined into rows by index suffix, in index order; values converted."""
+    rows: dict[Oid, dict[str, Scalar]] = {}
+    for col in table.columns:
+        col_oid = table.column_oid(col)
+        depth = len(col_oid)
+        for vb in raw.columns.get(col_oid, ()):
+            value = _convert(col, vb, out, profile)
+            if value is None:
+                continue
+            rows.setdefault(vb.oid[depth:], {})[col.name] = value
+    for col in table.columns:
+        if col.multiply_by is None:
+            continue
+        for row in rows.values():
+            value, factor = row.get(col.name), row.get(col.multiply_by)
+            if isinstance(value, float) and isinstance(factor, float):
+                row[col.name] = value * factor
+            elif isinstance(value, float):
+                del row[col.name]  # no factor, no honest value
+    return dict(sorted(rows.items()))
+
+
+def _convert(spec: FieldSpec, vb: VarBind, out: ProfileOutput, profile: str) -> Scalar | None:
+    """Raw value to float (numbers) or str (text, enum state); None if unusable."""
+    if vb.is_exception or vb.value is None:
+        return None
+    kind = spec.type
+    if kind in ("int", "float", "enum"):
+        number = _number(vb)
+        if number is None:
+            out.issues.append(
+                CollectIssue("bad_value", f"{profile}/{spec.name}: {format_oid(vb.oid)}")
+            )
+            return None
+        if number in spec.drop_values:
+            return None
+        if kind == "enum":
+            return spec.states.get(int(number), str(int(number)))
+        return number * spec.scale
+    if kind == "oid":
+        return format_oid(vb.value) if isinstance(vb.value, tuple) else None
+    if isinstance(vb.value, bytes):
+        return vb.value.hex(":") if kind == "hex" else clean_text(vb.value)
+    return str(vb.value) if kind == "string" and isinstance(vb.value, int) else None
+
+
+def _number(vb: VarBind) -> float | None:
+    if vb.tag in INTEGER_TAGS and isinstance(vb.value, int):
+        return float(vb.value)
+    if vb.tag is Tag.OPAQUE and isinstance(vb.value, bytes):
+        return opaque_float(vb.value)
+    if vb.tag in BYTES_TAGS and isinstance(vb.value, bytes):
+        try:
+            return float(vb.value.decode("ascii").strip())
+        except (UnicodeDecodeError, ValueError):
+            return None
+    return None
+
+
+def _emit(
+    spec: FieldSpec,
+    value: Scalar,
+    labels: dict[str, str],
+    out: ProfileOutput,
+    profile: str,
+) -> None:
+    if spec.metric is not None and spec.aggregate is None:
+        if spec.type == "enum":
+            out.samples.append(Sample(spec.metric, {**labels, "state": str(value)}, 1.0))
+        elif isinstance(value, float):
+            out.samples.append(Sample(spec.metric, labels, value))
+    if spec.role is not None and isinstance(value, float):
+        out.roles.append(RoleValue(spec.role, spec.preference, profile, spec.name, value, labels))
+
+
+def _aggregate(col: ColumnSpec, values: Sequence[float], rows: int) -> float | None:
+    if col.aggregate == "count":
+        return float(len(values))
+    if not values:
+        return None
+    if col.aggregate == "sum":
+        return float(sum(values))
+    if col.aggregate == "mean":
+        return float(sum(values) / len(values))
+    if col.aggregate == "max":
+        return float(max(values))
+    return float(min(values))
+
+
+def _passes(rule: RowFilter, row: Mapping[str, Scalar]) -> bool:
+    value = row.get(rule.field)
+    if value is None:
+        return False
+    wanted = {str(v) for v in rule.values}
+    text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    return text in wanted
+
+
+def _label_value(value: Scalar | str) -> str:
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return value
+
+
+def _index_labels(parts: Sequence[IndexPart], suffix: Oid) -> dict[str, str] | None:
+    """Decode an index suffix into labels; None if its shape does not fit the spec."""
+    labels: dict[str, str] = {}
+    pos = 0
+    for i, part in enumerate(parts):
+        if part.format == "int":
+            if pos >= len(suffix):
+                return None
+            labels[part.name] = str(suffix[pos])
+            pos += 1
+        elif part.format in ("mac", "ipv4"):
+            width = 6 if part.format == "mac" else 4
+            chunk = suffix[pos : pos + width]
+            if len(chunk) != width or any(x > 255 for x in chunk):
+                return None
+            labels[part.name] = (
+                ":".join(f"{x:02x}" for x in chunk)
+                if part.format == "mac"
+                else ".".join(map(str, chunk))
+            )
+            pos += width
+        elif part.format == "string":
+            if pos >= len(suffix):
+                return None
+            length = suffix[pos]
+            chunk = suffix[pos + 1 : pos + 1 + length]
+            if len(chunk) != length or any(x > 255 for x in chunk):
+                return None
+            labels[part.name] = clean_text(bytes(chunk))
+            pos += 1 + length
+        else:  # rest: must be last
+            if i != len(parts) - 1:
+                return None
+            labels[part.name] = format_oid(suffix[pos:])
+            pos = len(suffix)
+    return labels if pos == len(suffix) or not parts else None

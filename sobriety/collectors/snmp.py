@@ -1,0 +1,230 @@
+"""Run device profiles over an SNMP transport, with as few requests as the data allows.
+
+A poll of a known device is one GET (every scalar of every matched profile packed in one PDU,
+split only past `max_get_varbinds`) plus one GETBULK walk per table column. Identification
+(sysDescr/sysObjectID, then one GETNEXT carrying every probe) and identity-cadence data
+(ENTITY inventory, software counts, UPS ratings) are re-read only when due: first contact,
+once a day, after a reboot, or when the device comes back from being down.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+
+from sobriety.clock import Clock
+from sobriety.collectors.base import TargetRef, device_info_labels
+from sobriety.collectors.evaluate import RawData, RoleValue, clean_text, evaluate
+from sobriety.errors import CollectError
+from sobriety.model import CollectIssue, CollectResult, Sample
+from sobriety.profiles import DeviceFacts, Profile, ProfileSet
+from sobriety.snmp.transport import SnmpTransport, walk
+from sobriety.snmp.types import Oid, VarBind, format_oid
+
+log = logging.getLogger(__name__)
+
+SYS_DESCR: Oid = (1, 3, 6, 1, 2, 1, 1, 1, 0)
+SYS_OBJECT_ID: Oid = (1, 3, 6, 1, 2, 1, 1, 2, 0)
+DAY = 86_400.0
+
+
+class SnmpTargetState:
+    """What the collector remembers about one target between polls."""
+
+    def __init__(self) -> None:
+        self.profiles: tuple[Profile, ...] | None = None
+        self.facts: dict[str, str] = {}
+        self.identity_read_at: float | None = None
+        self.identity: RawData = RawData()
+        self.last_uptime: float | None = None
+        self.was_up = False
+
+
+class SnmpCollector:
+    """Polls one SNMP target through its transport with the profiles that match it."""
+
+    def __init__(
+        self,
+        target: TargetRef,
+        transport: SnmpTransport,
+        profiles: ProfileSet,
+        clock: Clock,
+        *,
+        identity_ttl: float = DAY,
+        max_get_varbinds: int = 40,
+    ) -> None:
+        self.target = target
+        self.transport = transport
+        self.profiles = profiles
+        self.clock = clock
+        self.identity_ttl = identity_ttl
+        self.max_get_varbinds = max_get_varbinds
+        self.state = SnmpTargetState()
+
+    async def close(self) -> None:
+        await self.transport.close()
+
+    async def collect(self) -> CollectResult:
+        """Poll once. Device trouble becomes `up=False` with a reason, never an exception."""
+        before = self.transport.stats.copy()
+        started = self.clock.now()
+        t0 = self.clock.monotonic()
+        result = CollectResult(target=self.target.id, up=False, started=started)
+        try:
+            await self._poll(result)
+            result.up = True
+        except CollectError as exc:
+            result.reason = exc.reason
+            result.issues.append(CollectIssue(exc.reason, str(exc)[:200]))
+            result.samples.clear()
+        except Exception as exc:  # a bug must not stop the daemon: report it as data
+            log.exception("poll of %s failed unexpectedly", self.target.id)
+            result.reason = "error"
+            result.issues.append(CollectIssue("error", f"{type(exc).__name__}: {exc}"[:200]))
+            result.samples.clear()
+        self.state.was_up = result.up
+        result.duration_seconds = self.clock.monotonic() - t0
+        result.stats = self.transport.stats.since(before)
+        return result
+
+    # --- the poll ---------------------------------------------------------------------------
+
+    async def _poll(self, result: CollectResult) -> None:
+        state = self.state
+        now = self.clock.monotonic()
+        identity_due = (
+            state.profiles is None
+            or state.identity_read_at is None
+            or now - state.identity_read_at >= self.identity_ttl
+            or not state.was_up
+        )
+        fresh = RawData()
+        if identity_due:
+            await self._identify(fresh)
+        profiles = state.profiles or ()
+        await self._read(profiles, identity_due, fresh)
+        raw = self._merge_identity(fresh, identity_due)
+
+        outputs = [(p, evaluate(p, raw, self.target.id)) for p in profiles]
+        info: dict[str, str] = {}
+        roles: list[RoleValue] = []
+        for profile, out in outputs:
+            result.samples.extend(out.samples)
+            result.issues.extend(out.issues)
+            roles.extend(out.roles)
+            for key, value in out.info.items():
+                info.setdefault(key, value)
+        uptime = _best(roles, "uptime")
+        if uptime is not None and state.last_uptime is not None and uptime < state.last_uptime:
+            state.identity_read_at = None  # rebooted (or wrapped): re-read identity next poll
+        state.last_uptime = uptime
+        if uptime is not None:
+            result.samples.append(
+                Sample("sobriety_device_uptime_seconds", {"target": self.target.id}, uptime)
+            )
+        facts = {**state.facts, **info}
+        result.samples.append(
+            Sample("sobriety_device_info", device_info_labels(self.target, facts), 1.0)
+        )
+        for profile in profiles:
+            result.samples.append(
+                Sample(
+                    "sobriety_device_profile_info",
+                    {"target": self.target.id, "profile": profile.name},
+                    1.0,
+                )
+            )
+        result.profiles = tuple(p.name for p in profiles)
+
+    async def _identify(self, fresh: RawData) -> None:
+        """Read the system group, match profiles, probe the undecided ones in one GETNEXT."""
+        always_scalars = [
+            s.oid_tuple for p in self.profiles.profiles if p.match.always for s in p.scalars
+        ]
+        got = await self._get([SYS_DESCR, SYS_OBJECT_ID, *always_scalars])
+        fresh.scalars.update(got)
+        descr_vb, oid_vb = got.get(SYS_DESCR), got.get(SYS_OBJECT_ID)
+        sysdescr = (
+            clean_text(descr_vb.value) if descr_vb and isinstance(descr_vb.value, bytes) else ""
+        )
+        sysobjectid = oid_vb.value if oid_vb and isinstance(oid_vb.value, tuple) else None
+        matched, to_probe = self.profiles.decide(DeviceFacts(sysobjectid, sysdescr))
+        if to_probe:
+            probes = sorted({oid for p in to_probe for oid in p.match.probe_oids})
+            found = await self._probe(probes)
+            matched.extend(p for p in to_probe if any(o in found for o in p.match.probe_oids))
+        order = {p.name: i for i, p in enumerate(self.profiles.profiles)}
+        self.state.profiles = tuple(sorted(matched, key=lambda p: order[p.name]))
+        self.state.facts = {"sysobjectid": format_oid(sysobjectid) if sysobjectid else ""}
+        self.state.identity_read_at = self.clock.monotonic()
+
+    async def _probe(self, probes: Sequence[Oid]) -> set[Oid]:
+        """Which probe OIDs have at least one instance under them."""
+        found: set[Oid] = set()
+        for chunk in _chunks(probes, self.max_get_varbinds):
+            answers = await self.transport.get_next(chunk)
+            for probe, vb in zip(chunk, answers, strict=False):
+                if not vb.is_exception and vb.oid[: len(probe)] == probe:
+                    found.add(probe)
+        return found
+
+    async def _read(self, profiles: Iterable[Profile], identity_due: bool, fresh: RawData) -> None:
+        """GET every due scalar in as few PDUs as possible, then walk every due column."""
+        scalar_oids: list[Oid] = []
+        columns: list[Oid] = []
+        for profile in profiles:
+            for scalar in profile.scalars:
+                due = scalar.cadence == "state" or identity_due
+                if due and scalar.oid_tuple not in fresh.scalars:
+                    scalar_oids.append(scalar.oid_tuple)
+            for table in profile.tables:
+                if table.cadence == "state" or identity_due:
+                    columns.extend(table.column_oid(c) for c in table.columns)
+        if scalar_oids:
+            fresh.scalars.update(await self._get(list(dict.fromkeys(scalar_oids))))
+        for column in dict.fromkeys(columns):
+            fresh.columns[column] = await walk(self.transport, column)
+
+    async def _get(self, oids: Sequence[Oid]) -> dict[Oid, VarBind]:
+        out: dict[Oid, VarBind] = {}
+        for chunk in _chunks(oids, self.max_get_varbinds):
+            for vb in await self.transport.get(chunk):
+                out[vb.oid] = vb
+        return out
+
+    def _merge_identity(self, fresh: RawData, identity_due: bool) -> RawData:
+        """Keep identity-cadence values between their reads; fresh values win."""
+        if identity_due:
+            self.state.identity = _identity_part(self.state.profiles or (), fresh)
+            return fresh
+        return RawData(
+            scalars={**self.state.identity.scalars, **fresh.scalars},
+            columns={**self.state.identity.columns, **fresh.columns},
+        )
+
+
+def _identity_part(profiles: Iterable[Profile], raw: RawData) -> RawData:
+    keep = RawData()
+    for profile in profiles:
+        for scalar in profile.scalars:
+            if scalar.cadence == "identity" and scalar.oid_tuple in raw.scalars:
+                keep.scalars[scalar.oid_tuple] = raw.scalars[scalar.oid_tuple]
+        for table in profile.tables:
+            if table.cadence == "identity":
+                for col in table.columns:
+                    oid = table.column_oid(col)
+                    if oid in raw.columns:
+                        keep.columns[oid] = raw.columns[oid]
+    return keep
+
+
+def _best(roles: Iterable[RoleValue], role: str) -> float | None:
+    candidates = [r for r in roles if r.role == role]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda r: r.preference).value
+
+
+def _chunks(items: Sequence[Oid], size: int) -> Iterable[list[Oid]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])

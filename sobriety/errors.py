@@ -1,0 +1,64 @@
+"""Domain errors. Each derives from the builtin that fits, so callers may catch either."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class SobrietyError(Exception):
+    """Base of every error sobriety raises on purpose."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    """One problem found in a configuration file: where it is and what is wrong."""
+
+    file: str
+    entry: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.entry}: {self.field}: {self.message}"
+
+
+class ConfigError(SobrietyError, ValueError):
+    """A configuration (or profile) is invalid; carries every problem found, not just the first."""
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class CollectError(SobrietyError):
+    """A target could not be collected. `reason` is a short, bounded label value."""
+
+    reason = "error"
+
+
+class TargetTimeout(CollectError, TimeoutError):
+    """The target did not answer within its timeout and retries."""
+
+    reason = "timeout"
+
+
+class TargetUnreachable(CollectError, ConnectionError):
+    """The network refused or could not route the request."""
+
+    reason = "unreachable"
+
+
+class AuthFailed(CollectError, PermissionError):
+    """The agent rejected our credentials (SNMPv3 report, wrong community where detectable)."""
+
+    reason = "auth_failed"
+
+
+class MalformedResponse(CollectError, ValueError):
+    """The agent answered with something that is not a valid SNMP response."""
+
+    reason = "malformed"
+
+
+class StoreError(SobrietyError, OSError):
+    """The state store could not be read or written."""

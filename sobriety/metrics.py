@@ -1,0 +1,396 @@
+"""The one metric catalogue: every metric sobriety exposes is declared here, once.
+
+Profiles, collectors and the exposition refer to metrics by name; a name or a label that is
+not declared here is an error when profiles load and when samples are exposed. The README's
+metric table is generated from this module (`sobriety.docs`), and a test fails if it drifts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+MetricKind = Literal["gauge", "counter", "info"]
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSpec:
+    """One metric: full exposed name, kind, unit, help text and the labels it may carry."""
+
+    name: str
+    kind: MetricKind
+    help: str
+    labels: tuple[str, ...]
+    unit: str = ""
+    group: str = "core"
+
+    @property
+    def family_name(self) -> str:
+        """Name without the `_total` / `_info` suffix that the client library appends."""
+        if self.kind == "counter":
+            return self.name.removesuffix("_total")
+        if self.kind == "info":
+            return self.name.removesuffix("_info")
+        return self.name
+
+
+def _m(
+    name: str,
+    kind: MetricKind,
+    help_: str,
+    labels: tuple[str, ...],
+    unit: str = "",
+    group: str = "core",
+) -> MetricSpec:
+    return MetricSpec(name, kind, help_, labels, unit, group)
+
+
+T = ("target",)
+
+METRICS: tuple[MetricSpec, ...] = (
+    # --- targets and devices -------------------------------------------------------------
+    _m("sobriety_target_up", "gauge", "1 if the last poll of the target succeeded, else 0.", T),
+    _m(
+        "sobriety_target_down_info",
+        "info",
+        "Present while a target is down; `reason` says why (bounded set).",
+        ("target", "reason"),
+    ),
+    _m(
+        "sobriety_device_info",
+        "info",
+        "Identity of a device: where it is, what it is (labels), always 1.",
+        (
+            "target",
+            "site",
+            "class",
+            "kind",
+            "vendor",
+            "model",
+            "serial",
+            "firmware",
+            "sysobjectid",
+        ),
+    ),
+    _m(
+        "sobriety_device_profile_info",
+        "info",
+        "One series per device profile matched for a target.",
+        ("target", "profile"),
+    ),
+    _m(
+        "sobriety_device_uptime_seconds",
+        "gauge",
+        "Uptime of the device (host uptime where known, else SNMP agent uptime).",
+        T,
+        "seconds",
+    ),
+    _m(
+        "sobriety_device_first_seen_timestamp_seconds",
+        "gauge",
+        "When sobriety first saw the target answer (persisted across restarts).",
+        T,
+        "seconds",
+    ),
+    _m(
+        "sobriety_device_power_watts",
+        "gauge",
+        "Electrical power drawn by the device itself; `source` is measured or estimated.",
+        ("target", "source", "origin"),
+        "watts",
+        "energy",
+    ),
+    _m(
+        "sobriety_entity_info",
+        "info",
+        "ENTITY-MIB physical entity (chassis, module, power supply, stack...): model, serial.",
+        (
+            "target",
+            "entity",
+            "class",
+            "name",
+            "vendor",
+            "model",
+            "serial",
+            "hardware",
+            "firmware",
+            "software",
+        ),
+        group="inventory",
+    ),
+    # --- hosts (HOST-RESOURCES over SNMP, and psutil for the local host) -----------------
+    _m(
+        "sobriety_host_cpu_load_ratio",
+        "gauge",
+        "Average processor load, 0 to 1 (hrProcessorLoad mean, or psutil).",
+        T,
+        "ratio",
+        "host",
+    ),
+    _m(
+        "sobriety_host_processors",
+        "gauge",
+        "Number of processors (hrProcessorTable rows, or logical CPUs).",
+        T,
+        group="host",
+    ),
+    _m("sobriety_host_memory_bytes", "gauge", "Physical memory size.", T, "bytes", "host"),
+    _m(
+        "sobriety_host_memory_used_bytes",
+        "gauge",
+        "Physical memory in use.",
+        T,
+        "bytes",
+        "host",
+    ),
+    _m(
+        "sobriety_host_storage_bytes",
+        "gauge",
+        "Size of fixed disks, summed.",
+        T,
+        "bytes",
+        "host",
+    ),
+    _m(
+        "sobriety_host_storage_used_bytes",
+        "gauge",
+        "Space used on fixed disks, summed.",
+        T,
+        "bytes",
+        "host",
+    ),
+    _m("sobriety_host_processes", "gauge", "Number of processes (a count only).", T, "", "host"),
+    _m(
+        "sobriety_host_software_installed",
+        "gauge",
+        "Number of installed software packages (hrSWInstalledTable rows; names not kept).",
+        T,
+        group="host",
+    ),
+    _m(
+        "sobriety_host_rapl_energy_joules_total",
+        "counter",
+        "Energy counted by the CPU's RAPL power-capping zones (local host, where readable).",
+        ("target", "zone"),
+        "joules",
+        "energy",
+    ),
+    # --- UPS ------------------------------------------------------------------------------
+    _m(
+        "sobriety_ups_output_power_watts",
+        "gauge",
+        "Real power a UPS delivers on each output line (measured, UPS-MIB upsOutputPower).",
+        ("target", "line"),
+        "watts",
+        "power",
+    ),
+    _m(
+        "sobriety_ups_output_load_ratio",
+        "gauge",
+        "UPS output load as a fraction of its rating, per line.",
+        ("target", "line"),
+        "ratio",
+        "power",
+    ),
+    _m(
+        "sobriety_ups_input_power_watts",
+        "gauge",
+        "Real power a UPS draws on each input line (UPS-MIB upsInputTruePower).",
+        ("target", "line"),
+        "watts",
+        "power",
+    ),
+    _m(
+        "sobriety_ups_rated_power_watts",
+        "gauge",
+        "Nominal real-power rating of the UPS (upsConfigOutputPower).",
+        T,
+        "watts",
+        "power",
+    ),
+    _m(
+        "sobriety_ups_output_source",
+        "gauge",
+        "Where the UPS output comes from; 1 for the current `state`.",
+        ("target", "state"),
+        group="power",
+    ),
+    _m(
+        "sobriety_ups_battery_status",
+        "gauge",
+        "UPS battery status; 1 for the current `state`.",
+        ("target", "state"),
+        group="power",
+    ),
+    _m(
+        "sobriety_ups_on_battery_seconds",
+        "gauge",
+        "Time since the UPS switched to battery, 0 when on mains.",
+        T,
+        "seconds",
+        "power",
+    ),
+    _m(
+        "sobriety_ups_battery_runtime_seconds",
+        "gauge",
+        "Estimated runtime left on battery.",
+        T,
+        "seconds",
+        "power",
+    ),
+    _m(
+        "sobriety_ups_battery_charge_ratio",
+        "gauge",
+        "Battery charge, 0 to 1.",
+        T,
+        "ratio",
+        "power",
+    ),
+    # --- PoE ------------------------------------------------------------------------------
+    _m(
+        "sobriety_poe_budget_watts",
+        "gauge",
+        "Nominal PoE power budget of a PSE group (pethMainPsePower).",
+        ("target", "group"),
+        "watts",
+        "power",
+    ),
+    _m(
+        "sobriety_poe_consumption_watts",
+        "gauge",
+        "PoE power delivered by a PSE group, measured (pethMainPseConsumptionPower).",
+        ("target", "group"),
+        "watts",
+        "power",
+    ),
+    _m(
+        "sobriety_poe_usage_threshold_ratio",
+        "gauge",
+        "Usage threshold of a PSE group, as a fraction of its budget.",
+        ("target", "group"),
+        "ratio",
+        "power",
+    ),
+    _m(
+        "sobriety_poe_status",
+        "gauge",
+        "Operational status of a PSE group; 1 for the current `state`.",
+        ("target", "group", "state"),
+        group="power",
+    ),
+    # --- polling cost (frugality made visible) ----------------------------------------------
+    _m(
+        "sobriety_poll_duration_seconds",
+        "gauge",
+        "Wall time of the last poll of the target.",
+        T,
+        "seconds",
+        "self",
+    ),
+    _m(
+        "sobriety_last_poll_timestamp_seconds",
+        "gauge",
+        "When the last poll of the target ended.",
+        T,
+        "seconds",
+        "self",
+    ),
+    _m("sobriety_polls_total", "counter", "Polls of the target, successful or not.", T, "", "self"),
+    _m(
+        "sobriety_poll_errors_total",
+        "counter",
+        "Polls that failed, by bounded reason.",
+        ("target", "reason"),
+        group="self",
+    ),
+    _m(
+        "sobriety_collect_issues_total",
+        "counter",
+        "Things a poll noticed and survived (short walk, bad value...), by code.",
+        ("target", "code"),
+        group="self",
+    ),
+    _m(
+        "sobriety_snmp_requests_total",
+        "counter",
+        "SNMP request PDUs sent, by type (get, getnext, getbulk).",
+        ("target", "type"),
+        group="self",
+    ),
+    _m(
+        "sobriety_snmp_timeouts_total",
+        "counter",
+        "SNMP requests that got no answer in time.",
+        T,
+        group="self",
+    ),
+    _m(
+        "sobriety_snmp_varbinds_total",
+        "counter",
+        "Variable bindings received.",
+        T,
+        group="self",
+    ),
+    _m(
+        "sobriety_snmp_walk_anomalies_total",
+        "counter",
+        "Walks ended abnormally (non-increasing OID, exception in walk...), by kind.",
+        ("target", "kind"),
+        group="self",
+    ),
+    _m(
+        "sobriety_process_cpu_seconds_total",
+        "counter",
+        "CPU time (user + system) the sobriety process has used.",
+        (),
+        "seconds",
+        "self",
+    ),
+    _m(
+        "sobriety_process_resident_memory_bytes",
+        "gauge",
+        "Resident memory of the sobriety process.",
+        (),
+        "bytes",
+        "self",
+    ),
+    _m(
+        "sobriety_targets",
+        "gauge",
+        "Targets this daemon polls, by kind.",
+        ("kind",),
+        group="self",
+    ),
+    _m(
+        "sobriety_config_last_reload_successful",
+        "gauge",
+        "1 if the last configuration load or reload succeeded.",
+        (),
+        group="self",
+    ),
+    _m(
+        "sobriety_config_last_reload_success_timestamp_seconds",
+        "gauge",
+        "When the configuration was last loaded successfully.",
+        (),
+        "seconds",
+        "self",
+    ),
+    _m(
+        "sobriety_build_info",
+        "info",
+        "The running version of sobriety.",
+        ("version",),
+        group="self",
+    ),
+)
+
+BY_NAME: dict[str, MetricSpec] = {m.name: m for m in METRICS}
+
+
+def spec(name: str) -> MetricSpec:
+    """The spec of a declared metric; KeyError names the unknown metric."""
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"metric {name!r} is not in the catalogue") from None

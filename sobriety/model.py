@@ -1,0 +1,45 @@
+"""Plain data passed between collectors, the daemon, the store and the exposition."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sobriety.snmp.transport import RequestStats
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One value of one catalogue metric, with its labels (the `target` label included)."""
+
+    name: str
+    labels: Mapping[str, str]
+    value: float
+
+    def key(self) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """Identity of the series this sample belongs to."""
+        return self.name, tuple(sorted(self.labels.items()))
+
+
+@dataclass(frozen=True, slots=True)
+class CollectIssue:
+    """Something a collector noticed and kept going: `code` is from a bounded set."""
+
+    code: str
+    detail: str
+
+
+@dataclass(slots=True)
+class CollectResult:
+    """What one poll of one target produced."""
+
+    target: str
+    up: bool
+    reason: str = "ok"
+    profiles: tuple[str, ...] = ()
+    samples: list[Sample] = field(default_factory=list)
+    issues: list[CollectIssue] = field(default_factory=list)
+    stats: RequestStats = field(default_factory=RequestStats)
+    started: datetime | None = None
+    duration_seconds: float = 0.0

@@ -1,0 +1,432 @@
+"""Device profiles: declarative SNMP knowledge loaded from `collectors/snmp/*.yaml`.
+
+A profile says which devices it applies to (`match`), which scalars to GET and which table
+columns to walk, how to turn the raw values into samples of catalogue metrics, which values
+describe the device (`info`) and what role a value plays for the energy and lifetime code.
+Everything is validated when loaded; an unknown key, metric or label is an error that names
+the file, the entry and the field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal, Self
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sobriety.errors import ConfigError, ConfigProblem
+from sobriety.metrics import BY_NAME
+from sobriety.snmp.types import Oid, parse_oid
+
+ValueType = Literal["int", "float", "string", "enum", "oid", "hex"]
+Role = Literal[
+    "power",  # electrical power the device itself draws
+    "supply",  # power the device delivers to others (UPS output, PDU outlet, PoE)
+    "energy",
+    "uptime",
+    "wear",
+    "identity",
+    "status",
+    "radio",
+    "load",
+    "capacity",
+    "inventory",
+]
+Cadence = Literal["state", "identity"]
+InfoKey = Literal["vendor", "model", "serial", "firmware"]
+Aggregate = Literal["sum", "mean", "max", "min", "count"]
+IndexFormat = Literal["int", "mac", "ipv4", "string", "rest"]
+
+_NAME = r"^[a-z][a-z0-9_-]*$"
+_FIELD = r"^[a-z][a-z0-9_]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _oid(value: object) -> Oid:
+    if isinstance(value, int | float):  # YAML reads "1.3" as a float: refuse clearly
+        raise ValueError("write OIDs as quoted strings or with at least three parts")
+    if not isinstance(value, str):
+        raise ValueError("an OID is a dotted string such as 1.3.6.1.2.1.1.3.0")
+    return parse_oid(value)
+
+
+OidField = Annotated[str, Field(pattern=r"^\.?\d+(\.\d+)+$")]
+
+
+class Match(_Strict):
+    """Which devices a profile applies to. Positive criteria are OR-ed; exclusions win."""
+
+    always: bool = False
+    sysobjectid: tuple[OidField, ...] = ()
+    sysdescr: tuple[str, ...] = ()
+    probe: tuple[OidField, ...] = ()
+    exclude_sysobjectid: tuple[OidField, ...] = ()
+    exclude_sysdescr: tuple[str, ...] = ()
+
+    @field_validator("sysdescr", "exclude_sysdescr")
+    @classmethod
+    def _regexes_compile(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"bad regular expression {pattern!r}: {exc}") from None
+        return patterns
+
+    @model_validator(mode="after")
+    def _has_a_criterion(self) -> Self:
+        if not (self.always or self.sysobjectid or self.sysdescr or self.probe):
+            raise ValueError("give at least one of always, sysobjectid, sysdescr, probe")
+        return self
+
+    @cached_property
+    def sysobjectid_oids(self) -> tuple[Oid, ...]:
+        return tuple(_oid(o) for o in self.sysobjectid)
+
+    @cached_property
+    def exclude_sysobjectid_oids(self) -> tuple[Oid, ...]:
+        return tuple(_oid(o) for o in self.exclude_sysobjectid)
+
+    @cached_property
+    def probe_oids(self) -> tuple[Oid, ...]:
+        return tuple(_oid(o) for o in self.probe)
+
+    @cached_property
+    def sysdescr_res(self) -> tuple[re.Pattern[str], ...]:
+        return tuple(re.compile(p) for p in self.sysdescr)
+
+    @cached_property
+    def exclude_sysdescr_res(self) -> tuple[re.Pattern[str], ...]:
+        return tuple(re.compile(p) for p in self.exclude_sysdescr)
+
+
+class FieldSpec(_Strict):
+    """How to read one value and what it means. Shared by scalars and table columns."""
+
+    name: str = Field(pattern=_FIELD)
+    type: ValueType = "int"
+    description: str = ""
+    scale: float = 1.0
+    multiply_by: str | None = Field(default=None, pattern=_FIELD)
+    drop_values: tuple[float, ...] = ()
+    states: Mapping[int, str] = Field(default_factory=dict)
+    metric: str | None = None
+    labels: Mapping[str, str] = Field(default_factory=dict)
+    role: Role | None = None
+    preference: int = 0
+    info: InfoKey | None = None
+    aggregate: Aggregate | None = None
+    unit: str = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.type == "enum" and not self.states:
+            raise ValueError("an enum needs `states`")
+        if self.states and self.type != "enum":
+            raise ValueError("`states` only goes with type: enum")
+        if self.metric is not None and self.metric not in BY_NAME:
+            raise ValueError(f"metric {self.metric!r} is not in the catalogue (sobriety.metrics)")
+        if self.metric is None and (self.labels or self.aggregate):
+            raise ValueError("`labels` and `aggregate` only go with a `metric`")
+        if self.info is not None and self.type not in ("string", "hex", "oid", "int"):
+            raise ValueError("`info` needs a string, hex, oid or int field")
+        return self
+
+
+class ScalarSpec(FieldSpec):
+    """A single instance read with GET."""
+
+    oid: OidField
+    cadence: Cadence = "state"
+
+    @cached_property
+    def oid_tuple(self) -> Oid:
+        return _oid(self.oid)
+
+
+class ColumnSpec(FieldSpec):
+    """A table column, walked as its own subtree."""
+
+    column: int = Field(ge=1)
+
+
+class IndexPart(_Strict):
+    """One component of a table index, turned into a label."""
+
+    name: str = Field(pattern=_FIELD)
+    format: IndexFormat = "int"
+
+
+def _index_part(value: object) -> object:
+    return {"name": value} if isinstance(value, str) else value
+
+
+class RowFilter(_Strict):
+    """Keep only rows whose field is one of the given values (numbers or strings)."""
+
+    field: str = Field(pattern=_FIELD)
+    values: tuple[int | str, ...] = Field(alias="in", min_length=1)
+
+
+class InfoEmit(_Strict):
+    """Emit one info metric per row, with labels from the row's fields."""
+
+    metric: str
+    labels: Mapping[str, str]
+
+    @field_validator("metric")
+    @classmethod
+    def _known(cls, metric: str) -> str:
+        if metric not in BY_NAME or BY_NAME[metric].kind != "info":
+            raise ValueError(f"{metric!r} is not an info metric of the catalogue")
+        return metric
+
+
+class TableSpec(_Strict):
+    """A conceptual table: the entry OID, how its index reads, the columns wanted."""
+
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    oid: OidField
+    index: tuple[IndexPart, ...] = ()
+    cadence: Cadence = "state"
+    filter: RowFilter | None = None
+    device_row: RowFilter | None = None
+    emit_info: InfoEmit | None = None
+    columns: tuple[ColumnSpec, ...] = Field(min_length=1)
+
+    @field_validator("index", mode="before")
+    @classmethod
+    def _index_shorthand(cls, value: object) -> object:
+        if isinstance(value, list | tuple):
+            return tuple(_index_part(v) for v in value)
+        return value
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Self:
+        names = {c.name for c in self.columns}
+        index_names = {p.name for p in self.index}
+        if len(names) != len(self.columns):
+            raise ValueError("column names must be unique within a table")
+        for ref, what in (
+            (self.filter.field if self.filter else None, "filter.field"),
+            (self.device_row.field if self.device_row else None, "device_row.field"),
+        ):
+            if ref is not None and ref not in names:
+                raise ValueError(f"{what}: no column named {ref!r}")
+        for col in self.columns:
+            if col.multiply_by is not None and col.multiply_by not in names:
+                raise ValueError(f"column {col.name}: multiply_by names no column")
+            for label, source in col.labels.items():
+                if source not in names | index_names:
+                    raise ValueError(f"column {col.name}: label {label} reads unknown {source!r}")
+        if self.emit_info:
+            for label, source in self.emit_info.labels.items():
+                if source not in names | index_names:
+                    raise ValueError(f"emit_info: label {label} reads unknown {source!r}")
+        return self
+
+    @cached_property
+    def entry_oid(self) -> Oid:
+        return _oid(self.oid)
+
+    def column_oid(self, column: ColumnSpec) -> Oid:
+        return (*self.entry_oid, column.column)
+
+
+class Profile(_Strict):
+    """Everything sobriety knows about one device family or one MIB."""
+
+    name: str = Field(pattern=_NAME)
+    title: str
+    source: str = Field(min_length=1, description="where the OIDs and units come from")
+    priority: int = 0
+    match: Match
+    scalars: tuple[ScalarSpec, ...] = ()
+    tables: tuple[TableSpec, ...] = ()
+
+    @model_validator(mode="after")
+    def _labels_fit_catalogue(self) -> Self:
+        for scalar in self.scalars:
+            _check_labels(scalar, index_names=(), where=f"scalar {scalar.name}")
+        for table in self.tables:
+            index_names = tuple(p.name for p in table.index)
+            for col in table.columns:
+                _check_labels(col, index_names, where=f"table {table.name} column {col.name}")
+            if table.emit_info:
+                wanted = set(BY_NAME[table.emit_info.metric].labels)
+                got = {"target", *index_names, *table.emit_info.labels}
+                if got != wanted:
+                    raise ValueError(
+                        f"table {table.name}: emit_info labels {sorted(got)} do not match "
+                        f"the catalogue's {sorted(wanted)}"
+                    )
+        return self
+
+
+def _check_labels(field: FieldSpec, index_names: Sequence[str], where: str) -> None:
+    if field.metric is None:
+        return
+    spec = BY_NAME[field.metric]
+    got = {"target", *field.labels}
+    if field.aggregate is None:
+        got |= set(index_names)
+    if field.type == "enum":
+        got.add("state")
+    if got != set(spec.labels):
+        raise ValueError(
+            f"{where}: metric {field.metric} would carry labels {sorted(got)}, "
+            f"the catalogue declares {sorted(spec.labels)}"
+        )
+
+
+@dataclass(frozen=True)
+class LoadedProfile:
+    """A profile and the file it came from."""
+
+    profile: Profile
+    path: Path
+
+
+@dataclass(frozen=True)
+class DeviceFacts:
+    """What identification needs: the system group as the agent reported it."""
+
+    sysobjectid: Oid | None
+    sysdescr: str
+
+
+class ProfileSet:
+    """All profiles in force, in a stable order (priority, then name)."""
+
+    def __init__(self, profiles: Iterable[LoadedProfile]) -> None:
+        self.loaded = sorted(profiles, key=lambda lp: (-lp.profile.priority, lp.profile.name))
+        self.by_name = {lp.profile.name: lp.profile for lp in self.loaded}
+
+    def __len__(self) -> int:
+        return len(self.loaded)
+
+    @property
+    def profiles(self) -> list[Profile]:
+        return [lp.profile for lp in self.loaded]
+
+    def decide(self, facts: DeviceFacts) -> tuple[list[Profile], list[Profile]]:
+        """Split profiles into (matched now, to probe) from sysObjectID and sysDescr."""
+        matched: list[Profile] = []
+        to_probe: list[Profile] = []
+        for profile in self.profiles:
+            verdict = _verdict(profile.match, facts)
+            if verdict is True:
+                matched.append(profile)
+            elif verdict is None:
+                to_probe.append(profile)
+        return matched, to_probe
+
+
+def _verdict(match: Match, facts: DeviceFacts) -> bool | None:
+    """True (applies), False (does not), None (only a probe can tell)."""
+    oid = facts.sysobjectid
+    if oid is not None and any(oid[: len(p)] == p for p in match.exclude_sysobjectid_oids):
+        return False
+    if any(r.search(facts.sysdescr) for r in match.exclude_sysdescr_res):
+        return False
+    if match.always:
+        return True
+    if oid is not None and any(oid[: len(p)] == p for p in match.sysobjectid_oids):
+        return True
+    if any(r.search(facts.sysdescr) for r in match.sysdescr_res):
+        return True
+    return None if match.probe else False
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+def builtin_profile_dir() -> Path:
+    """The profiles shipped with sobriety (inside the wheel, or the source checkout)."""
+    from sobriety.resources import data_dir
+
+    return data_dir("collectors") / "snmp"
+
+
+def load_profiles(dirs: Sequence[Path]) -> ProfileSet:
+    """Load and validate every `*.yaml` in the folders; raise ConfigError with all problems."""
+    problems: list[ConfigProblem] = []
+    loaded: list[LoadedProfile] = []
+    seen: dict[str, Path] = {}
+    for folder in dirs:
+        if not folder.is_dir():
+            problems.append(ConfigProblem(str(folder), "-", "-", "not a folder"))
+            continue
+        for path in sorted(folder.glob("*.yaml")):
+            profile, file_problems = load_profile_file(path)
+            problems.extend(file_problems)
+            if profile is None:
+                continue
+            if profile.name in seen:
+                problems.append(
+                    ConfigProblem(
+                        str(path),
+                        f"profile {profile.name}",
+                        "name",
+                        f"duplicate profile name (first in {seen[profile.name]})",
+                    )
+                )
+                continue
+            seen[profile.name] = path
+            loaded.append(LoadedProfile(profile, path))
+    if problems:
+        raise ConfigError(problems)
+    return ProfileSet(loaded)
+
+
+def load_profile_file(path: Path) -> tuple[Profile | None, list[ConfigProblem]]:
+    """Parse one profile file; return the profile or the problems found in it."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [ConfigProblem(str(path), "-", "-", f"cannot read: {exc}")]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "-"
+        return None, [ConfigProblem(str(path), where, "-", f"YAML syntax: {exc}")]
+    if not isinstance(raw, dict):
+        return None, [ConfigProblem(str(path), "-", "-", "a profile file holds one mapping")]
+    entry = f"profile {raw.get('name', path.stem)}"
+    try:
+        return Profile.model_validate(raw), []
+    except ValidationError as exc:
+        return None, [
+            ConfigProblem(str(path), entry, _loc(err["loc"], raw), err["msg"])
+            for err in exc.errors()
+        ]
+
+
+def _loc(loc: tuple[int | str, ...], raw: object) -> str:
+    """Pydantic location to a readable path, naming list items by their `name` when known."""
+    parts: list[str] = []
+    node: object = raw
+    for item in loc:
+        if isinstance(item, int):
+            label = f"[{item}]"
+            if isinstance(node, list) and item < len(node):
+                node = node[item]
+                if isinstance(node, dict) and "name" in node:
+                    label = f"[{node['name']}]"
+            else:
+                node = None
+            if parts:
+                parts[-1] += label
+            else:
+                parts.append(label)
+        else:
+            node = node.get(item) if isinstance(node, dict) else None
+            parts.append(item)
+    return ".".join(parts) or "-"

@@ -1,0 +1,1 @@
+"""SNMP: value types, the transport protocol, a recorded fake and the real transports."""
