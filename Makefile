@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit golden fuzz clean venv
+.PHONY: run test lint typecheck unit golden docs clean venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,3 +36,7 @@ golden: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache var
+
+# Regenerate the README metric table from the catalogue.
+docs: $(STAMP)
+	$(BIN)/python -m sobriety.docs README.md

@@ -126,14 +126,19 @@ class FieldSpec(_Strict):
     aggregate: Aggregate | None = None
     unit: str = ""
 
+    @field_validator("metric")
+    @classmethod
+    def _in_catalogue(cls, metric: str | None) -> str | None:
+        if metric is not None and metric not in BY_NAME:
+            raise ValueError(f"metric {metric!r} is not in the catalogue (sobriety.metrics)")
+        return metric
+
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if self.type == "enum" and not self.states:
             raise ValueError("an enum needs `states`")
         if self.states and self.type != "enum":
             raise ValueError("`states` only goes with type: enum")
-        if self.metric is not None and self.metric not in BY_NAME:
-            raise ValueError(f"metric {self.metric!r} is not in the catalogue (sobriety.metrics)")
         if self.metric is None and (self.labels or self.aggregate):
             raise ValueError("`labels` and `aggregate` only go with a `metric`")
         if self.info is not None and self.type not in ("string", "hex", "oid", "int"):

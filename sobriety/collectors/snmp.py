@@ -108,7 +108,7 @@ class SnmpCollector:
         outputs = [(p, evaluate(p, raw, self.target.id)) for p in profiles]
         info: dict[str, str] = {}
         roles: list[RoleValue] = []
-        for profile, out in outputs:
+        for _profile, out in outputs:
             result.samples.extend(out.samples)
             result.issues.extend(out.issues)
             roles.extend(out.roles)

@@ -1,0 +1,251 @@
+"""Composition root: builds the daemon from a Config, runs it, reloads it, stops it.
+
+The world comes in through `World` (clock, environment, transport factory, host probe,
+self-cost probe); nothing below reaches for globals, so tests swap any part.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from sobriety.clock import Clock, SystemClock
+from sobriety.collectors.base import Collector, TargetRef
+from sobriety.collectors.host import HostCollector, HostProbe, PsutilProbe
+from sobriety.collectors.snmp import SnmpCollector
+from sobriety.config import AuthConfig, Config, TargetConfig, load_config
+from sobriety.errors import ConfigError
+from sobriety.model import Sample
+from sobriety.polling import PollPlan, Poller, PollScheduler
+from sobriety.profiles import ProfileSet, builtin_profile_dir, load_profiles
+from sobriety.selfcost import SelfCost, process_cost, self_samples
+from sobriety.snapshot import LiveSnapshot
+from sobriety.snmp.transport import SnmpTransport
+from sobriety.store import StateStore
+
+log = logging.getLogger(__name__)
+
+TransportFactory = Callable[[TargetConfig, AuthConfig, Config], SnmpTransport]
+
+
+def pysnmp_transport(target: TargetConfig, auth: AuthConfig, config: Config) -> SnmpTransport:
+    """The real SNMP transport for a target (pysnmp until the lean engine replaces it)."""
+    from sobriety.snmp.pysnmp_transport import PysnmpTransport
+
+    secret = _secret
+    assert target.address is not None
+    return PysnmpTransport(
+        target.address,
+        target.port,
+        version=auth.version,
+        community=secret(getattr(auth, "community", None)) or "public",
+        user=getattr(auth, "user", None),
+        auth_protocol=getattr(auth, "auth_protocol", None),
+        auth_password=secret(getattr(auth, "auth_password", None)),
+        priv_protocol=getattr(auth, "priv_protocol", None),
+        priv_password=secret(getattr(auth, "priv_password", None)),
+        context=getattr(auth, "context", "") or "",
+        timeout=config.settings.timeout,
+        retries=config.settings.retries,
+    )
+
+
+def _secret(value: object) -> str | None:
+    if value is None:
+        return None
+    reveal = getattr(value, "get_secret_value", None)
+    return str(reveal()) if callable(reveal) else str(value)
+
+
+@dataclass
+class World:
+    """Everything from outside that the daemon uses."""
+
+    clock: Clock = field(default_factory=SystemClock)
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    transport_factory: TransportFactory = pysnmp_transport
+    host_probe: HostProbe = field(default_factory=PsutilProbe)
+    self_probe: Callable[[], SelfCost] = process_cost
+
+
+@dataclass
+class Runtime:
+    """What one loaded configuration built."""
+
+    config: Config
+    profiles: ProfileSet
+    collectors: dict[str, Collector]
+
+
+def build_collector(
+    world: World, config: Config, profiles: ProfileSet, target: TargetConfig
+) -> Collector:
+    """The collector for one configured target."""
+    ref = TargetRef(
+        id=target.id,
+        kind=target.kind,
+        site=target.site or "default",
+        device_class=target.device_class or "",
+        labels=dict(target.labels),
+    )
+    if target.kind == "host":
+        return HostCollector(ref, world.host_probe, world.clock)
+    transport = world.transport_factory(target, config.auth_for(target), config)
+    return SnmpCollector(ref, transport, profiles, world.clock)
+
+
+class Daemon:
+    """Schedules, polls, stores and exposes; reloads on request."""
+
+    def __init__(self, config_path: Path, world: World | None = None) -> None:
+        self.config_path = config_path
+        self.world = world or World()
+        self.snapshot = LiveSnapshot()
+        self.runtime: Runtime | None = None
+        self.store: StateStore | None = None
+        self.poller: Poller | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+        self.poll_scheduler: PollScheduler | None = None
+        self.reload_ok = False
+        self.reload_at: float | None = None
+        self._stopped = asyncio.Event()
+
+    # --- building ---------------------------------------------------------------------------
+
+    def build(self) -> Runtime:
+        """Load config and profiles and build collectors; raise ConfigError, change nothing."""
+        config = load_config(self.config_path, env=self.world.env)
+        profiles = load_profiles([builtin_profile_dir(), *config.settings.profile_dirs])
+        collectors: dict[str, Collector] = {}
+        for target in config.targets:
+            if target.disabled or not _in_shard(target.id, config.settings.shard):
+                continue
+            collectors[target.id] = build_collector(self.world, config, profiles, target)
+        return Runtime(config, profiles, collectors)
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Build from the config file and start polling; raises ConfigError if invalid."""
+        runtime = self.build()
+        self.store = StateStore(runtime.config.settings.data_dir / "state.sqlite3")
+        self.poller = Poller(
+            self.snapshot,
+            self.store,
+            self.world.clock,
+            runtime.config.settings.max_concurrent_polls,
+        )
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self.poll_scheduler = PollScheduler(
+            self.poller, self.scheduler, runtime.config.settings.jitter
+        )
+        self._activate(runtime)
+        self.scheduler.start()
+
+    def _activate(self, runtime: Runtime) -> None:
+        assert self.poll_scheduler is not None
+        self.runtime = runtime
+        self.snapshot.retain(set(runtime.collectors))
+        self.poll_scheduler.apply(
+            {
+                tid: PollPlan(collector, runtime.config.interval_for(_target(runtime, tid)))
+                for tid, collector in runtime.collectors.items()
+            }
+        )
+        self.reload_ok = True
+        self.reload_at = self.world.clock.now().timestamp()
+        log.info("polling %d targets", len(runtime.collectors))
+
+    async def reload(self) -> list[str]:
+        """Re-read the config; on any error keep the running one and return the problems."""
+        try:
+            runtime = self.build()
+        except ConfigError as exc:
+            self.reload_ok = False
+            log.error("reload failed, keeping the running configuration:\n%s", exc)
+            return [str(p) for p in exc.problems]
+        old = self.runtime
+        self._activate(runtime)
+        if old is not None:
+            for collector in old.collectors.values():
+                await collector.close()
+        return []
+
+    async def stop(self) -> None:
+        """Stop polling, write what is pending, release transports."""
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self.runtime is not None:
+            for collector in self.runtime.collectors.values():
+                await collector.close()
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+        self._stopped.set()
+
+    async def wait_stopped(self) -> None:
+        await self._stopped.wait()
+
+    # --- what the exposition reads ------------------------------------------------------------
+
+    def samples(self) -> list[Sample]:
+        """Everything a scrape shows: the snapshot, the daemon's own state and cost."""
+        out = list(self.snapshot.samples())
+        out += self_samples(self.world.self_probe)
+        if self.runtime is not None:
+            kinds: dict[str, int] = {}
+            for collector in self.runtime.collectors.values():
+                kinds[collector.target.kind] = kinds.get(collector.target.kind, 0) + 1
+            out += [Sample("sobriety_targets", {"kind": k}, float(n)) for k, n in kinds.items()]
+        out.append(
+            Sample("sobriety_config_last_reload_successful", {}, 1.0 if self.reload_ok else 0.0)
+        )
+        if self.reload_at is not None:
+            out.append(
+                Sample("sobriety_config_last_reload_success_timestamp_seconds", {}, self.reload_at)
+            )
+        return out
+
+
+def _target(runtime: Runtime, target_id: str) -> TargetConfig:
+    return next(t for t in runtime.config.targets if t.id == target_id)
+
+
+def _in_shard(target_id: str, shard: str) -> bool:
+    """Deterministic sharding: target belongs to shard K of N by a stable hash of its id."""
+    import zlib
+
+    k, n = (int(x) for x in shard.split("/"))
+    return zlib.crc32(target_id.encode("utf-8")) % n == k - 1
+
+
+async def run_daemon(daemon: Daemon, on_ready: Callable[[str], None] | None = None) -> None:
+    """Start, serve HTTP, reload on SIGHUP, stop on SIGTERM/SIGINT."""
+    from sobriety.web import WebServer
+
+    await daemon.start()
+    assert daemon.runtime is not None
+    settings = daemon.runtime.config.settings
+    web = WebServer(daemon, settings.listen_host, settings.listen_port)
+    await web.start()
+    if on_ready is not None:
+        on_ready(web.url)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(daemon.reload()))
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.remove_signal_handler(sig)
+        await web.stop()
+        await daemon.stop()

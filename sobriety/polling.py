@@ -1,0 +1,207 @@
+"""Polling: run a collector, keep its counters, publish to the snapshot, queue for the store.
+
+`PollScheduler` gives each target its own APScheduler 3 interval job (jitter, coalesce,
+max_instances=1), so a slow or dead target never delays the others. A target that keeps
+failing is polled less often (up to `MAX_BACKOFF` intervals apart) until it answers again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from sobriety.clock import Clock
+from sobriety.collectors.base import Collector
+from sobriety.model import CollectResult, Sample
+from sobriety.snapshot import LiveSnapshot
+from sobriety.store import PollRecord, StateStore
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 4  # a dead target is polled at most every 4 intervals
+
+
+@dataclass(slots=True)
+class TargetCounters:
+    """Running totals of one target, exposed as counters."""
+
+    polls: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    issues: dict[str, int] = field(default_factory=dict)
+    requests: dict[str, int] = field(default_factory=lambda: {"get": 0, "getnext": 0, "getbulk": 0})
+    timeouts: int = 0
+    varbinds: int = 0
+    anomalies: dict[str, int] = field(default_factory=dict)
+    consecutive_failures: int = 0
+    skip: int = 0
+
+    def add(self, result: CollectResult) -> None:
+        self.polls += 1
+        if not result.up:
+            self.errors[result.reason] = self.errors.get(result.reason, 0) + 1
+        for issue in result.issues:
+            self.issues[issue.code] = self.issues.get(issue.code, 0) + 1
+        stats = result.stats
+        self.requests["get"] += stats.get
+        self.requests["getnext"] += stats.getnext
+        self.requests["getbulk"] += stats.getbulk
+        self.timeouts += stats.timeouts
+        self.varbinds += stats.varbinds
+        for kind, count in stats.walk_anomalies.items():
+            self.anomalies[kind] = self.anomalies.get(kind, 0) + count
+
+
+def status_samples(result: CollectResult) -> list[Sample]:
+    """`up` and, while down, the reason: what every poll says about reachability."""
+    tid = {"target": result.target}
+    samples = [Sample("sobriety_target_up", tid, 1.0 if result.up else 0.0)]
+    if not result.up:
+        samples.append(Sample("sobriety_target_down_info", {**tid, "reason": result.reason}, 1.0))
+    return samples
+
+
+class Poller:
+    """Polls collectors and publishes what they found."""
+
+    def __init__(
+        self,
+        snapshot: LiveSnapshot,
+        store: StateStore,
+        clock: Clock,
+        max_concurrent: int = 64,
+    ) -> None:
+        self.snapshot = snapshot
+        self.store = store
+        self.clock = clock
+        self.counters: dict[str, TargetCounters] = {}
+        self.first_seen = {
+            rec.id: rec.first_seen for rec in store.targets().values() if rec.first_seen
+        }
+        self._slots = asyncio.Semaphore(max_concurrent)
+        self._flush_scheduled = False
+
+    async def poll(self, collector: Collector) -> CollectResult | None:
+        """Poll one target now, unless it is in backoff; publish and queue the result."""
+        target = collector.target.id
+        counters = self.counters.setdefault(target, TargetCounters())
+        if counters.skip > 0:
+            counters.skip -= 1
+            return None
+        async with self._slots:
+            result = await collector.collect()
+        counters.add(result)
+        if result.up:
+            counters.consecutive_failures = 0
+            self.first_seen.setdefault(target, self.clock.now())
+        else:
+            counters.consecutive_failures += 1
+            counters.skip = min(2 ** (counters.consecutive_failures - 1), MAX_BACKOFF) - 1
+        self.snapshot.update(target, self._samples(result, counters))
+        self.store.record_poll(PollRecord(target, self.clock.now(), result.up, result.reason))
+        self._schedule_flush()
+        return result
+
+    def _schedule_flush(self) -> None:
+        """Write the store once the loop is free: polls ending together share a commit."""
+        if self._flush_scheduled:
+            return
+        self._flush_scheduled = True
+        try:
+            asyncio.get_running_loop().call_soon(self._flush)
+        except RuntimeError:  # no loop (synchronous use): write now
+            self._flush()
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        try:
+            self.store.flush()
+        except OSError:
+            log.exception("could not write the state store; will retry with the next poll")
+
+    def _samples(self, result: CollectResult, c: TargetCounters) -> list[Sample]:
+        tid = {"target": result.target}
+        samples = [*status_samples(result), *result.samples]
+        first = self.first_seen.get(result.target)
+        if first is not None:
+            samples.append(
+                Sample("sobriety_device_first_seen_timestamp_seconds", tid, first.timestamp())
+            )
+        samples += [
+            Sample("sobriety_poll_duration_seconds", tid, result.duration_seconds),
+            Sample("sobriety_last_poll_timestamp_seconds", tid, self.clock.now().timestamp()),
+            Sample("sobriety_polls_total", tid, float(c.polls)),
+            Sample("sobriety_snmp_timeouts_total", tid, float(c.timeouts)),
+            Sample("sobriety_snmp_varbinds_total", tid, float(c.varbinds)),
+        ]
+        samples += [
+            Sample("sobriety_snmp_requests_total", {**tid, "type": kind}, float(n))
+            for kind, n in c.requests.items()
+        ]
+        samples += [
+            Sample("sobriety_poll_errors_total", {**tid, "reason": r}, float(n))
+            for r, n in c.errors.items()
+        ]
+        samples += [
+            Sample("sobriety_collect_issues_total", {**tid, "code": code}, float(n))
+            for code, n in c.issues.items()
+        ]
+        samples += [
+            Sample("sobriety_snmp_walk_anomalies_total", {**tid, "kind": k}, float(n))
+            for k, n in c.anomalies.items()
+        ]
+        return samples
+
+
+@dataclass(frozen=True, slots=True)
+class PollPlan:
+    """A collector and how often to poll it."""
+
+    collector: Collector
+    interval: float
+
+
+class PollScheduler:
+    """One APScheduler job per target."""
+
+    def __init__(
+        self,
+        poller: Poller,
+        scheduler: AsyncIOScheduler,
+        jitter: float,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.poller = poller
+        self.scheduler = scheduler
+        self.jitter = jitter
+        self.rng = rng
+
+    def apply(self, plans: Mapping[str, PollPlan]) -> None:
+        """Make the jobs match `plans`: add new targets, replace changed ones, drop the rest."""
+        wanted = set(plans)
+        for job in self.scheduler.get_jobs():
+            if job.id not in wanted:
+                job.remove()
+        now = self.poller.clock.now()
+        for target, plan in plans.items():
+            # spread first polls over a fraction of the interval instead of a burst
+            first = now + timedelta(seconds=self.rng() * min(plan.interval, 10.0) * 0.5)
+            self.scheduler.add_job(
+                self.poller.poll,
+                "interval",
+                args=(plan.collector,),
+                seconds=plan.interval,
+                jitter=plan.interval * self.jitter,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=max(int(plan.interval), 1),
+                next_run_time=first,
+                id=target,
+                name=f"poll {target}",
+                replace_existing=True,
+            )

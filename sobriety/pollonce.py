@@ -1,0 +1,101 @@
+"""One poll, printed: of a recording through the recorded transport, or of a configured target."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sobriety.clock import Clock, SystemClock
+from sobriety.collectors.base import Collector, TargetRef
+from sobriety.collectors.snmp import SnmpCollector
+from sobriety.model import CollectIssue, CollectResult, Sample
+from sobriety.polling import status_samples
+from sobriety.profiles import ProfileSet, builtin_profile_dir, load_profiles
+
+
+@dataclass(frozen=True, slots=True)
+class PollOnce:
+    """The result of one poll in the shape `poll-once` prints."""
+
+    target: str
+    up: bool
+    profiles: tuple[str, ...]
+    samples: tuple[Sample, ...]
+    issues: tuple[CollectIssue, ...]
+    requests: dict[str, int]
+
+    def as_json(self) -> dict[str, Any]:
+        """The documented JSON object (integral values printed as integers)."""
+        return {
+            "target": self.target,
+            "profiles": list(self.profiles),
+            "samples": [
+                {"name": s.name, "labels": dict(s.labels), "value": _number(s.value)}
+                for s in self.samples
+            ],
+            "issues": [{"code": i.code, "detail": i.detail} for i in self.issues],
+            "requests": self.requests,
+        }
+
+
+def _number(value: float) -> int | float:
+    return int(value) if value.is_integer() and abs(value) < 2**63 else value
+
+
+def from_result(result: CollectResult) -> PollOnce:
+    """Wrap a collect result with the status samples every poll carries."""
+    return PollOnce(
+        target=result.target,
+        up=result.up,
+        profiles=result.profiles,
+        samples=(*status_samples(result), *result.samples),
+        issues=tuple(result.issues),
+        requests=result.stats.requests(),
+    )
+
+
+def recording_target(path: Path) -> str:
+    """Target id of a recording: its file name without `.snmprec` / `.snmprec.bz2`."""
+    name = path.name
+    for suffix in (".bz2", ".snmprec"):
+        name = name.removesuffix(suffix)
+    return name
+
+
+async def poll_recording(
+    path: Path, profiles: ProfileSet | None = None, clock: Clock | None = None
+) -> PollOnce:
+    """Run the profiles against a recording through the recorded transport (no network)."""
+    from sobriety.snmp.snmprec import RecordedTransport, load_snmprec
+
+    clock = clock or SystemClock()
+    recording = load_snmprec(path, clock=clock)
+    collector = SnmpCollector(
+        TargetRef(id=recording_target(path), kind="snmp"),
+        RecordedTransport(recording),
+        profiles or load_profiles([builtin_profile_dir()]),
+        clock,
+    )
+    return await _once(collector)
+
+
+async def poll_config_target(config_path: Path, target_id: str) -> PollOnce:
+    """Poll one configured target once, live."""
+    from sobriety.app import World, build_collector
+    from sobriety.config import load_config
+
+    config = load_config(config_path)
+    target = next((t for t in config.targets if t.id == target_id), None)
+    if target is None:
+        known = ", ".join(t.id for t in config.targets)
+        raise ValueError(f"no target {target_id!r} in {config_path} (known: {known})")
+    profiles = load_profiles([builtin_profile_dir(), *config.settings.profile_dirs])
+    return await _once(build_collector(World(), config, profiles, target))
+
+
+async def _once(collector: Collector) -> PollOnce:
+    try:
+        return from_result(await collector.collect())
+    finally:
+        await collector.close()

@@ -1,0 +1,169 @@
+"""State in SQLite: the only module that touches the database.
+
+WAL journal with synchronous=NORMAL: a crash or kill -9 of the daemon loses nothing that
+was committed. Polls are recorded into a pending batch and committed together by `flush()`,
+which the daemon calls as soon as the event loop is free, so the batch holds the polls that
+ended in the same moment and a kill loses at most the polls in flight. The schema evolves by
+numbered migrations tracked in `PRAGMA user_version`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sobriety.errors import StoreError
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: targets and when they were first and last seen
+    """
+    CREATE TABLE targets (
+        id          TEXT PRIMARY KEY,
+        first_seen  REAL,
+        last_seen   REAL,
+        last_poll   REAL NOT NULL,
+        last_up     INTEGER NOT NULL,
+        last_reason TEXT NOT NULL,
+        polls       INTEGER NOT NULL DEFAULT 0,
+        failures    INTEGER NOT NULL DEFAULT 0
+    );
+    """,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TargetRecord:
+    """What the store knows about one target."""
+
+    id: str
+    first_seen: datetime | None
+    last_seen: datetime | None
+    last_poll: datetime
+    last_up: bool
+    last_reason: str
+    polls: int
+    failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class PollRecord:
+    """One finished poll, as the store keeps it."""
+
+    target: str
+    at: datetime
+    up: bool
+    reason: str
+
+
+class StateStore:
+    """SQLite state of one daemon."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._migrate()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open state database {path}: {exc}") from exc
+        self._pending: list[PollRecord] = []
+
+    def _migrate(self) -> None:
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"{self.path} has schema version {version}, newer than this sobriety knows "
+                f"({len(MIGRATIONS)}): upgrade sobriety or use another data_dir"
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            try:
+                self._db.executescript(
+                    f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
+                )
+            except sqlite3.Error:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def record_poll(self, poll: PollRecord) -> None:
+        """Queue a finished poll; it is written by the next `flush()`."""
+        self._pending.append(poll)
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def flush(self) -> int:
+        """Write every queued poll in one transaction; return how many were written."""
+        batch, self._pending = self._pending, []
+        if not batch:
+            return 0
+        try:
+            self._db.execute("BEGIN")
+            for poll in batch:
+                at = poll.at.timestamp()
+                seen = at if poll.up else None
+                self._db.execute(
+                    """
+                    INSERT INTO targets (id, first_seen, last_seen, last_poll, last_up,
+                                         last_reason, polls, failures)
+                    VALUES (?, ?, ?, ?, ?, ?, 1, ?)
+                    ON CONFLICT(id) DO UPDATE SET
+                        first_seen = COALESCE(targets.first_seen, excluded.first_seen),
+                        last_seen = COALESCE(excluded.last_seen, targets.last_seen),
+                        last_poll = excluded.last_poll,
+                        last_up = excluded.last_up,
+                        last_reason = excluded.last_reason,
+                        polls = targets.polls + 1,
+                        failures = targets.failures + excluded.failures
+                    """,
+                    (poll.target, seen, seen, at, int(poll.up), poll.reason, int(not poll.up)),
+                )
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            self._pending = batch + self._pending  # keep them for the next try
+            raise StoreError(f"cannot write {self.path}: {exc}") from exc
+        return len(batch)
+
+    def targets(self) -> Mapping[str, TargetRecord]:
+        """Every target the store has seen polled."""
+        rows = self._db.execute(
+            "SELECT id, first_seen, last_seen, last_poll, last_up, last_reason, polls, failures "
+            "FROM targets"
+        ).fetchall()
+        return {
+            row[0]: TargetRecord(
+                id=row[0],
+                first_seen=_dt(row[1]),
+                last_seen=_dt(row[2]),
+                last_poll=_dt(row[3]) or datetime.fromtimestamp(0, UTC),
+                last_up=bool(row[4]),
+                last_reason=row[5],
+                polls=row[6],
+                failures=row[7],
+            )
+            for row in rows
+        }
+
+    def close(self) -> None:
+        """Write what is pending and close the database."""
+        try:
+            self.flush()
+        finally:
+            self._db.close()
+
+
+def _dt(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)

@@ -1,0 +1,85 @@
+"""The daemon's HTTP side: /metrics, health, reload. Scrapes read memory only."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from sobriety import __version__
+from sobriety.exposition import new_registry, render
+
+if TYPE_CHECKING:
+    from sobriety.app import Daemon
+
+
+class WebServer:
+    """aiohttp server bound to the configured listen address."""
+
+    def __init__(self, daemon: Daemon, host: str, port: int) -> None:
+        self.daemon = daemon
+        self.host = host
+        self.port = port
+        self.registry = new_registry(daemon.samples)
+        self.app = web.Application()
+        self.app.router.add_get("/", self.index)
+        self.app.router.add_get("/metrics", self.metrics)
+        self.app.router.add_get("/-/healthy", self.healthy)
+        self.app.router.add_get("/-/ready", self.ready)
+        self.app.router.add_post("/-/reload", self.reload)
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        if self.port == 0:  # an ephemeral port was asked for: learn which one we got
+            server = site._server
+            sockets = getattr(server, "sockets", None) or []
+            self.port = int(sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        body, content_type = render(self.registry, request.headers.get("Accept"))
+        mime, _, params = content_type.partition(";")
+        charset = "utf-8" if "charset" in params else None
+        response = web.Response(body=body, content_type=mime.strip(), charset=charset)
+        if not charset:
+            response.headers["Content-Type"] = content_type
+        return response
+
+    async def healthy(self, _: web.Request) -> web.Response:
+        return web.Response(text="OK\n")
+
+    async def ready(self, _: web.Request) -> web.Response:
+        if self.daemon.runtime is None:
+            return web.Response(status=503, text="starting\n")
+        return web.Response(text="ready\n")
+
+    async def reload(self, _: web.Request) -> web.Response:
+        problems = await self.daemon.reload()
+        if problems:
+            return web.Response(status=400, text="\n".join(problems) + "\n")
+        return web.Response(text="reloaded\n")
+
+    async def index(self, _: web.Request) -> web.Response:
+        targets = self.daemon.snapshot.targets()
+        items = "".join(f"<li>{html.escape(t)}</li>" for t in sorted(targets))
+        page = (
+            f"<!doctype html><html><head><title>sobriety</title></head><body>"
+            f"<h1>sobriety {html.escape(__version__)}</h1>"
+            f'<p><a href="/metrics">/metrics</a></p><h2>Targets</h2><ul>{items}</ul>'
+            f"</body></html>"
+        )
+        return web.Response(text=page, content_type="text/html")
