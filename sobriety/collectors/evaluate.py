@@ -182,7 +182,7 @@ def _convert(spec: FieldSpec, vb: VarBind, out: ProfileOutput, profile: str) -> 
             return None
         if kind == "enum":
             return spec.states.get(int(number), str(int(number)))
-        return number * spec.scale
+        return spec.apply_scale(number)
     if kind == "oid":
         return format_oid(vb.value) if isinstance(vb.value, tuple) else None
     if isinstance(vb.value, bytes):

@@ -1,0 +1,114 @@
+"""Every bundled recording, replayed through the recorded transport, gives the golden output.
+
+The expected files hold the samples, the issues and the request budget of each recording; a
+change in any of them is a change in behaviour and must be reviewed (`make golden`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sobriety.cli import main
+from sobriety.exposition import render_text
+from sobriety.metrics import BY_NAME
+from sobriety.pollonce import recording_target
+from tests.cases.regenerate import CASES, recordings, render_json, replay
+
+RECORDINGS = recordings()
+
+
+def test_all_fifteen_recordings_are_bundled() -> None:
+    assert len(RECORDINGS) == 15
+
+
+@pytest.mark.parametrize("path", RECORDINGS, ids=recording_target)
+def test_replay_matches_golden(path: Path) -> None:
+    result = replay(path)
+    folder = CASES / recording_target(path)
+    assert render_json(result) == (folder / "expected.json").read_text(encoding="utf-8")
+    assert render_text(result.samples) == (folder / "expected.prom").read_text(encoding="utf-8")
+    assert result.up
+
+
+@pytest.mark.parametrize("path", RECORDINGS, ids=recording_target)
+def test_samples_conform_to_the_catalogue(path: Path) -> None:
+    for sample in replay(path).samples:
+        spec = BY_NAME[sample.name]
+        if sample.name == "sobriety_device_info":
+            assert set(spec.labels) <= set(sample.labels)
+        else:
+            assert set(sample.labels) == set(spec.labels), sample
+
+
+def golden(name: str) -> dict[str, object]:
+    data = json.loads((CASES / name / "expected.json").read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def value(name: str, metric: str, **labels: str) -> float:
+    samples = golden(name)["samples"]
+    assert isinstance(samples, list)
+    found = [
+        s["value"]
+        for s in samples
+        if s["name"] == metric and all(s["labels"].get(k) == v for k, v in labels.items())
+    ]
+    assert len(found) == 1, (metric, labels, found)
+    return float(found[0])
+
+
+def test_golden_values_match_the_recordings_readme() -> None:
+    """Figures documented in recordings/README.md, read back through the profiles."""
+    assert value("junos_ex", "sobriety_poe_consumption_watts", group="1") == 248
+    assert value("junos_ex", "sobriety_poe_consumption_watts", group="2") == 137
+    assert value("junos_ex", "sobriety_poe_budget_watts", group="1") == 1764
+    assert value("junos_ex", "sobriety_poe_budget_watts", group="2") == 767
+    assert value("junos_ex", "sobriety_poe_usage_threshold_ratio", group="1") == 0.8
+    assert value("cisco_16_switch", "sobriety_poe_consumption_watts", group="3") == 30
+    assert value("cisco_16_switch", "sobriety_poe_budget_watts", group="3") == 370
+    for line, watts in (("1", 5100), ("2", 3600), ("3", 2700)):
+        assert value("eaton-93e-80", "sobriety_ups_output_power_watts", line=line) == watts
+    uptime = value("epson-projector_eb-4770w", "sobriety_device_uptime_seconds")
+    assert uptime == pytest.approx(33_973_907.69)  # 3397390769 ticks: past 2^31
+    # no sysUpTime: still up, just no uptime sample
+    for name in ("arubaos-cx_6300_vsf_stack", "apc_ap8959eu3"):
+        samples = golden(name)["samples"]
+        assert isinstance(samples, list)
+        assert not [s for s in samples if s["name"] == "sobriety_device_uptime_seconds"]
+        assert value(name, "sobriety_target_up") == 1
+
+
+def test_device_identity_from_entity_and_ups_mib() -> None:
+    def info(name: str) -> dict[str, str]:
+        samples = golden(name)["samples"]
+        assert isinstance(samples, list)
+        (found,) = [s["labels"] for s in samples if s["name"] == "sobriety_device_info"]
+        return dict(found)
+
+    arista = info("arista_eos")
+    assert arista["model"] and arista["serial"]
+    assert info("eaton-93e-80")["vendor"] == "EATON"
+    assert info("eaton-93e-80")["model"] == "EATON 93E 80"
+    assert info("junos_ex")["sysobjectid"] == "1.3.6.1.4.1.2636.1.1.1.4.131.2"
+
+
+def test_request_budget_is_recorded_per_recording() -> None:
+    for path in RECORDINGS:
+        requests = golden(recording_target(path))["requests"]
+        assert isinstance(requests, dict)
+        assert set(requests) == {"get", "getnext", "getbulk", "timeouts"}
+        assert requests["timeouts"] == 0
+        assert 1 <= requests["get"] <= 3
+        assert requests["getnext"] == 1  # every probe in one PDU
+
+
+@pytest.mark.parametrize("path", RECORDINGS, ids=recording_target)
+def test_cli_poll_once_replay_json(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["poll-once", "--replay", str(path), "--format", "json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["target"] == recording_target(path)
+    assert set(printed) == {"target", "profiles", "samples", "issues", "requests"}

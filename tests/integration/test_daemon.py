@@ -1,0 +1,181 @@
+"""The daemon against real snmpsim agents: all targets up, device trouble is data, recovery."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import aiohttp
+import psutil
+import pytest
+
+from sobriety.app import Daemon
+from sobriety.demo import DEMO_FLEET, write_demo_config
+from sobriety.resources import data_dir
+from sobriety.snmpsim_agent import SnmpsimAgent
+from sobriety.web import WebServer
+
+pytestmark = pytest.mark.integration
+ALL_TARGETS = {*DEMO_FLEET, "localhost"}
+
+
+def free_tcp_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def parse(text: str) -> dict[str, dict[str, float]]:
+    """metric name -> {label string: value} from the text exposition."""
+    out: dict[str, dict[str, float]] = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        head, _, value = line.rpartition(" ")
+        name, _, labels = head.partition("{")
+        out.setdefault(name, {})["{" + labels if labels else ""] = float(value)
+    return out
+
+
+def up_by_target(metrics: dict[str, dict[str, float]]) -> dict[str, float]:
+    return {
+        labels.split('target="')[1].split('"')[0]: v
+        for labels, v in metrics.get("sobriety_target_up", {}).items()
+    }
+
+
+async def scrape(url: str) -> dict[str, dict[str, float]]:
+    async with aiohttp.ClientSession() as session, session.get(f"{url}/metrics") as resp:
+        assert resp.status == 200
+        return parse(await resp.text())
+
+
+async def wait_for(
+    url: str, check: Callable[[dict[str, dict[str, float]]], bool], timeout: float
+) -> dict[str, dict[str, float]]:
+    deadline = time.monotonic() + timeout
+    metrics: dict[str, dict[str, float]] = {}
+    while time.monotonic() < deadline:
+        metrics = await scrape(url)
+        if check(metrics):
+            return metrics
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"condition not met in {timeout}s; up: {up_by_target(metrics)}")
+
+
+async def test_daemon_polls_everything_and_survives_the_agent_dying(tmp_path: Path) -> None:
+    agent = SnmpsimAgent(data_dir("recordings"), work_dir=tmp_path / "snmpsim")
+    agent.start()
+    try:
+        config = write_demo_config(
+            tmp_path / "demo",
+            agent.port,
+            f"127.0.0.1:{free_tcp_port()}",
+            "2s",
+            agent.communities(),
+        )
+        daemon = Daemon(config)
+        await daemon.start()
+        assert daemon.runtime is not None
+        settings = daemon.runtime.config.settings
+        web = WebServer(daemon, settings.listen_host, settings.listen_port)
+        await web.start()
+        try:
+            metrics = await wait_for(
+                web.url,
+                lambda m: (
+                    set(up_by_target(m)) == ALL_TARGETS
+                    and all(v == 1 for v in up_by_target(m).values())
+                ),
+                timeout=60,
+            )
+            ups = metrics["sobriety_ups_output_power_watts"]
+            assert ups['{line="1",target="eaton-93e-80"}'] == 5100
+            poe = metrics["sobriety_poe_consumption_watts"]
+            assert poe['{group="1",target="junos_ex"}'] == 248
+            assert poe['{group="2",target="junos_ex"}'] == 137
+            infos = metrics["sobriety_device_info"]
+            assert any('target="arista_eos"' in k and 'serial=""' not in k for k in infos)
+            assert metrics["sobriety_process_cpu_seconds_total"][""] > 0
+
+            agent.stop()
+            down = await wait_for(
+                web.url,
+                lambda m: all(v == 0 for t, v in up_by_target(m).items() if t != "localhost"),
+                timeout=60,
+            )
+            reasons = down["sobriety_target_down_info"]
+            assert any('reason="timeout"' in k and 'target="junos_ex"' in k for k in reasons)
+            assert up_by_target(down)["localhost"] == 1
+
+            agent.restart()
+            await wait_for(
+                web.url, lambda m: all(v == 1 for v in up_by_target(m).values()), timeout=90
+            )
+        finally:
+            await web.stop()
+            await daemon.stop()
+    finally:
+        agent.stop()
+    first_seen = daemon.poller.first_seen if daemon.poller else {}
+    assert set(first_seen) == ALL_TARGETS
+
+
+def test_demo_command_end_to_end(tmp_path: Path) -> None:
+    """`sobriety demo` as a new user runs it: up within 60 s, clean stop on SIGTERM."""
+    port = free_tcp_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sobriety",
+            "demo",
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--data-dir",
+            str(tmp_path / "demo"),
+            "--interval",
+            "5s",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+
+        async def all_up() -> dict[str, dict[str, float]]:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    return await wait_for(
+                        url,
+                        lambda m: (
+                            set(up_by_target(m)) == ALL_TARGETS
+                            and all(v == 1 for v in up_by_target(m).values())
+                        ),
+                        timeout=5,
+                    )
+                except (aiohttp.ClientError, AssertionError):
+                    if time.monotonic() > deadline or proc.poll() is not None:
+                        raise
+                    await asyncio.sleep(1)
+
+        asyncio.run(all_up())
+        children = psutil.Process(proc.pid).children(recursive=True)
+        assert children, "snmpsim should run as a child of the demo"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert "/metrics" in out and "demo stopped." in out
+    assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    assert (tmp_path / "demo" / "state.sqlite3").exists()
+    assert os.path.exists(tmp_path / "demo" / "demo.yaml")

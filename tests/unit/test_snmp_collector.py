@@ -1,0 +1,129 @@
+"""The SNMP collector over the recorded transport: request planning, caching, failures as data."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from sobriety.clock import ManualClock
+from sobriety.collectors.base import TargetRef
+from sobriety.collectors.snmp import SnmpCollector
+from sobriety.errors import AuthFailed, TargetTimeout
+from sobriety.profiles import builtin_profile_dir, load_profiles
+from sobriety.snmp.snmprec import RecordedTransport, load_snmprec
+from sobriety.snmp.types import Oid
+
+ROOT = Path(__file__).resolve().parents[2]
+PROFILES = load_profiles([builtin_profile_dir()])
+
+
+def collector(
+    name: str, clock: ManualClock, **kwargs: object
+) -> tuple[SnmpCollector, RecordedTransport]:
+    path = next((ROOT / "recordings").glob(f"{name}.snmprec*"))
+    transport = RecordedTransport(load_snmprec(path, clock=clock), **kwargs)  # type: ignore[arg-type]
+    return SnmpCollector(
+        TargetRef(name, "snmp", "school", "switch_access_48p"), transport, PROFILES, clock
+    ), transport
+
+
+async def test_steady_state_poll_is_one_get_plus_state_walks() -> None:
+    clock = ManualClock()
+    coll, transport = collector("junos_ex", clock)
+    first = await coll.collect()
+    assert first.up
+    assert (first.stats.get, first.stats.getnext) == (2, 1)  # identify, probes, scalars
+    clock.advance(60)
+    second = await coll.collect()
+    assert second.up
+    assert (second.stats.get, second.stats.getnext) == (1, 0)
+    assert second.stats.getbulk <= first.stats.getbulk
+    # identity values are kept between reads
+    info = [s for s in second.samples if s.name == "sobriety_device_info"]
+    assert info[0].labels["sysobjectid"] == "1.3.6.1.4.1.2636.1.1.1.4.131.2"
+    assert {s.name for s in first.samples} == {s.name for s in second.samples}
+
+
+async def test_identity_is_reread_after_a_day() -> None:
+    clock = ManualClock()
+    coll, _ = collector("arista_eos", clock)
+    first = await coll.collect()
+    clock.advance(3600)
+    hour = await coll.collect()
+    clock.advance(86_400)
+    day = await coll.collect()
+    assert hour.stats.getbulk < first.stats.getbulk  # ENTITY table not re-walked
+    assert day.stats.getbulk == first.stats.getbulk
+    entity = [s for s in hour.samples if s.name == "sobriety_entity_info"]
+    assert entity and all(
+        s.labels["class"] in {"chassis", "stack", "module", "powerSupply", "battery"}
+        for s in entity
+    )
+
+
+async def test_timeout_makes_the_target_down_with_a_reason() -> None:
+    clock = ManualClock()
+    dead = True
+
+    def fail(kind: str, oids: Sequence[Oid]) -> Exception | None:
+        return TargetTimeout("no answer") if dead else None
+
+    coll, _ = collector("junos_ex", clock, fail=fail)
+    result = await coll.collect()
+    assert not result.up
+    assert result.reason == "timeout"
+    assert result.samples == []
+    assert result.issues[0].code == "timeout"
+    dead = False
+    clock.advance(60)
+    back = await coll.collect()
+    assert back.up
+    assert back.stats.getnext == 1  # came back from down: re-identified
+
+
+async def test_auth_failure_mid_poll_is_reported_as_such() -> None:
+    clock = ManualClock()
+
+    def fail(kind: str, oids: Sequence[Oid]) -> Exception | None:
+        return AuthFailed("wrongDigest") if kind == "getbulk" else None
+
+    coll, _ = collector("eaton-93e-80", clock, fail=fail)
+    result = await coll.collect()
+    assert (result.up, result.reason) == (False, "auth_failed")
+
+
+async def test_snmpv1_agent_is_walked_with_getnext() -> None:
+    clock = ManualClock()
+    coll, transport = collector("junos_ex", clock, version="1")
+    result = await coll.collect()
+    assert result.up
+    assert result.stats.getbulk == 0 and result.stats.getnext > 1
+    watts = {
+        s.labels["group"]: s.value
+        for s in result.samples
+        if s.name == "sobriety_poe_consumption_watts"
+    }
+    assert watts == {"1": 248, "2": 137}
+
+
+async def test_reboot_triggers_reidentification() -> None:
+    clock = ManualClock()
+    coll, _ = collector("junos_ex", clock)
+    await coll.collect()
+    assert coll.state.identity_read_at is not None
+    coll.state.last_uptime = 10**12  # pretend the device had been up far longer
+    clock.advance(60)
+    await coll.collect()
+    assert coll.state.identity_read_at is None  # next poll re-reads identity
+    clock.advance(60)
+    again = await coll.collect()
+    assert again.stats.getnext == 1
+
+
+@pytest.mark.parametrize("name", ["arubaos-cx_6300_vsf_stack", "apc_ap8959eu3"])
+async def test_missing_sysuptime_is_not_down(name: str) -> None:
+    result = await collector(name, ManualClock())[0].collect()
+    assert result.up
+    assert not [s for s in result.samples if s.name == "sobriety_device_uptime_seconds"]
