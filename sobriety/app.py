@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from pydantic import SecretStr
 
 from sobriety.clock import Clock, SystemClock
 from sobriety.collectors.base import Collector, TargetRef
@@ -23,7 +24,7 @@ from sobriety.collectors.snmp import SnmpCollector
 from sobriety.config import AuthConfig, Config, TargetConfig, load_config
 from sobriety.errors import ConfigError
 from sobriety.model import Sample
-from sobriety.polling import PollPlan, Poller, PollScheduler
+from sobriety.polling import Poller, PollPlan, PollScheduler
 from sobriety.profiles import ProfileSet, builtin_profile_dir, load_profiles
 from sobriety.selfcost import SelfCost, process_cost, self_samples
 from sobriety.snapshot import LiveSnapshot
@@ -35,33 +36,48 @@ log = logging.getLogger(__name__)
 TransportFactory = Callable[[TargetConfig, AuthConfig, Config], SnmpTransport]
 
 
-def pysnmp_transport(target: TargetConfig, auth: AuthConfig, config: Config) -> SnmpTransport:
-    """The real SNMP transport for a target (pysnmp until the lean engine replaces it)."""
-    from sobriety.snmp.pysnmp_transport import PysnmpTransport
+class PysnmpFactory:
+    """Builds the live SNMP transports, sharing one pysnmp engine (it is heavy) between them."""
 
-    secret = _secret
-    assert target.address is not None
-    return PysnmpTransport(
-        target.address,
-        target.port,
-        version=auth.version,
-        community=secret(getattr(auth, "community", None)) or "public",
-        user=getattr(auth, "user", None),
-        auth_protocol=getattr(auth, "auth_protocol", None),
-        auth_password=secret(getattr(auth, "auth_password", None)),
-        priv_protocol=getattr(auth, "priv_protocol", None),
-        priv_password=secret(getattr(auth, "priv_password", None)),
-        context=getattr(auth, "context", "") or "",
-        timeout=config.settings.timeout,
-        retries=config.settings.retries,
-    )
+    def __init__(self) -> None:
+        self._engine: object | None = None
+
+    def __call__(self, target: TargetConfig, auth: AuthConfig, config: Config) -> SnmpTransport:
+        from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
+
+        from sobriety.snmp.pysnmp_transport import PysnmpTransport
+
+        if self._engine is None:
+            self._engine = SnmpEngine()
+        if target.address is None:
+            raise ValueError(f"target {target.id} has no address")
+        return PysnmpTransport(
+            target.address,
+            target.port,
+            version=auth.version,
+            community=_reveal(auth.community) or "public",
+            user=auth.user,
+            auth_protocol=auth.auth_protocol,
+            auth_password=_reveal(auth.auth_password),
+            priv_protocol=auth.priv_protocol,
+            priv_password=_reveal(auth.priv_password),
+            context=auth.context,
+            timeout=config.settings.timeout,
+            retries=config.settings.retries,
+            engine=self._engine,
+        )
+
+    def close(self) -> None:
+        """Release the shared engine's sockets."""
+        if self._engine is not None:
+            close_dispatcher = getattr(self._engine, "close_dispatcher", None)
+            if callable(close_dispatcher):
+                close_dispatcher()
+            self._engine = None
 
 
-def _secret(value: object) -> str | None:
-    if value is None:
-        return None
-    reveal = getattr(value, "get_secret_value", None)
-    return str(reveal()) if callable(reveal) else str(value)
+def _reveal(secret: SecretStr | None) -> str | None:
+    return None if secret is None else secret.get_secret_value()
 
 
 @dataclass
@@ -70,7 +86,7 @@ class World:
 
     clock: Clock = field(default_factory=SystemClock)
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    transport_factory: TransportFactory = pysnmp_transport
+    transport_factory: TransportFactory = field(default_factory=PysnmpFactory)
     host_probe: HostProbe = field(default_factory=PsutilProbe)
     self_probe: Callable[[], SelfCost] = process_cost
 
@@ -188,6 +204,9 @@ class Daemon:
         if self.store is not None:
             self.store.close()
             self.store = None
+        close_factory = getattr(self.world.transport_factory, "close", None)
+        if callable(close_factory):
+            close_factory()
         self._stopped.set()
 
     async def wait_stopped(self) -> None:

@@ -161,10 +161,10 @@ def _profiles(args: argparse.Namespace) -> int:
             )
             print(f"{profile.name:20} {profile.title}  [{how}]")
         return EXIT_OK
-    profile = profile_set.by_name.get(args.name)
-    if profile is None:
+    shown = profile_set.by_name.get(args.name)
+    if shown is None:
         print(f"no profile named {args.name!r}", file=sys.stderr)
         return EXIT_FAILURE
-    dumped = profile.model_dump(mode="json", exclude_defaults=True, by_alias=True)
+    dumped = shown.model_dump(mode="json", exclude_defaults=True, by_alias=True)
     print(yaml.safe_dump(dumped, sort_keys=False, allow_unicode=True), end="")
     return EXIT_OK

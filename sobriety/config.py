@@ -101,10 +101,9 @@ class AuthConfig(_Strict):
     @field_validator("version", mode="before")
     @classmethod
     def _version(cls, value: object) -> object:
-        return {1: "1", 2: "2c", "2": "2c", 3: "3", "v1": "1", "v2c": "2c", "v3": "3"}.get(
-            value,  # type: ignore[call-overload]
-            value,
-        )
+        aliases: dict[object, str] = {1: "1", 2: "2c", "2": "2c", 3: "3", "v1": "1", "v2c": "2c"}
+        aliases["v3"] = "3"
+        return aliases.get(value, value)
 
     @model_validator(mode="after")
     def _per_version(self) -> Self:
@@ -366,8 +365,12 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
             continue
         for key in doc:
             if key not in ("auths", "sites", "targets"):
-                loader.problem(inc_path, "(top)", str(key), "an included file holds only "
-                               "auths, sites and targets")
+                loader.problem(
+                    inc_path,
+                    "(top)",
+                    str(key),
+                    "an included file holds only auths, sites and targets",
+                )
         documents.append((inc_path, doc))
 
     settings = _settings(loader, path, main.get("settings") or {})
@@ -426,7 +429,7 @@ def _named(
         if not isinstance(entries, dict):
             loader.problem(file, section, "-", "a mapping of name to settings")
             continue
-        for name, raw in entries.items():
+        for name, given in entries.items():
             entry = f"{section}.{name}"
             if not re.fullmatch(_ID, str(name)):
                 loader.problem(file, entry, "-", "names use letters, digits, _ . -")
@@ -434,10 +437,10 @@ def _named(
                 loader.problem(file, entry, "-", f"duplicate name (first in {first[name]})")
                 continue
             first[name] = file
-            if not isinstance(raw, dict):
+            if not isinstance(given, dict):
                 loader.problem(file, entry, "-", "a mapping")
                 continue
-            raw = dict(raw)
+            raw = dict(given)
             if section == "sites" and isinstance(raw.get("holidays_ics"), str):
                 raw["holidays_ics"] = _under(loader.base_dir, raw["holidays_ics"])
             if secrets:
@@ -464,7 +467,8 @@ def _targets(
         if not isinstance(entries, list):
             loader.problem(file, "targets", "-", "a list of targets")
             continue
-        for i, raw in enumerate(entries):
+        for i, item in enumerate(entries):
+            raw = item
             tid = raw.get("id") if isinstance(raw, dict) else None
             entry = f"targets[{i}]" + (f" (id={tid})" if isinstance(tid, str) else "")
             if not isinstance(raw, dict):
@@ -472,8 +476,9 @@ def _targets(
                 continue
             if isinstance(tid, str):
                 if tid in first:
-                    loader.problem(file, entry, "id", f"duplicate target id {tid!r} "
-                                   f"(first at {first[tid]})")
+                    loader.problem(
+                        file, entry, "id", f"duplicate target id {tid!r} (first at {first[tid]})"
+                    )
                     continue
                 first[tid] = entry if file == loader.main else f"{file.name}: {entry}"
             target = loader.validate(TargetConfig, raw, file, entry)

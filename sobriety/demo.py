@@ -71,7 +71,7 @@ def demo_config(port: int, listen: str, interval: str, communities: list[str]) -
                 "name": "Collège de démonstration",
                 "timezone": "Europe/Paris",
                 "country": "FR",
-                "opening_hours": {day: COLLEGE_HOURS for day in ("mon", "tue", "thu", "fri")}
+                "opening_hours": dict.fromkeys(("mon", "tue", "thu", "fri"), COLLEGE_HOURS)
                 | {"wed": ["07:45-12:15"]},
             },
             "datacentre": {

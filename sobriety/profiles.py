@@ -195,14 +195,6 @@ class InfoEmit(_Strict):
     metric: str
     labels: Mapping[str, str]
 
-    def apply_scale(self, number: float) -> float:
-        """Scale a raw number; a scale of 1/N divides by N (0.01 gives 674237.32, not ...01)."""
-        if 0 < self.scale < 1:
-            inverse = round(1 / self.scale)
-            if abs(inverse * self.scale - 1) < 1e-12:
-                return number / inverse
-        return number * self.scale
-
     @field_validator("metric")
     @classmethod
     def _known(cls, metric: str) -> str:

@@ -95,7 +95,9 @@ class SnmpsimAgent:
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
                 [
-                    self.python, "-m", "snmpsim.commands.responder",
+                    self.python,
+                    "-m",
+                    "snmpsim.commands.responder",
                     f"--data-dir={self.data_dir}",
                     f"--cache-dir={self.work_dir / 'cache'}",
                     endpoint,

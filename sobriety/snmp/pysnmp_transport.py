@@ -98,7 +98,9 @@ class PysnmpTransport:
         self._own_engine = engine is None
         self._engine = engine if engine is not None else hl.SnmpEngine()
         self._target: Any | None = None
-        self._context = hl.ContextData(contextName=context.encode()) if context else hl.ContextData()
+        self._context = (
+            hl.ContextData(contextName=context.encode()) if context else hl.ContextData()
+        )
         if version == "3":
             self._auth: Any = hl.UsmUserData(
                 user or "",
@@ -172,7 +174,9 @@ class PysnmpTransport:
             raise AuthFailed(str(indication))
         raise CollectError(str(indication))
 
-    async def _status(self, kind: str, oids: Sequence[Oid], status: str, index: int) -> list[VarBind]:
+    async def _status(
+        self, kind: str, oids: Sequence[Oid], status: str, index: int
+    ) -> list[VarBind]:
         if status == "tooBig":
             raise TooBig(f"{kind} of {len(oids)} varbinds too big for {self.host}")
         if status == "noSuchName" and self.version == "1" and 1 <= index <= len(oids):

@@ -31,7 +31,7 @@ def collector(
 
 async def test_steady_state_poll_is_one_get_plus_state_walks() -> None:
     clock = ManualClock()
-    coll, transport = collector("junos_ex", clock)
+    coll, _ = collector("junos_ex", clock)
     first = await coll.collect()
     assert first.up
     assert (first.stats.get, first.stats.getnext) == (2, 1)  # identify, probes, scalars
@@ -96,7 +96,7 @@ async def test_auth_failure_mid_poll_is_reported_as_such() -> None:
 
 async def test_snmpv1_agent_is_walked_with_getnext() -> None:
     clock = ManualClock()
-    coll, transport = collector("junos_ex", clock, version="1")
+    coll, _ = collector("junos_ex", clock, version="1")
     result = await coll.collect()
     assert result.up
     assert result.stats.getbulk == 0 and result.stats.getnext > 1
