@@ -62,6 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one INFO line per job is noise
     command = args.command
     if command == "check-config":
         return _check_config(args.config)

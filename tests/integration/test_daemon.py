@@ -21,6 +21,7 @@ from sobriety.demo import DEMO_FLEET, write_demo_config
 from sobriety.resources import data_dir
 from sobriety.snmpsim_agent import SnmpsimAgent
 from sobriety.web import WebServer
+from tests.integration.test_promtool import promtool_check
 
 pytestmark = pytest.mark.integration
 ALL_TARGETS = {*DEMO_FLEET, "localhost"}
@@ -104,6 +105,12 @@ async def test_daemon_polls_everything_and_survives_the_agent_dying(tmp_path: Pa
             infos = metrics["sobriety_device_info"]
             assert any('target="arista_eos"' in k and 'serial=""' not in k for k in infos)
             assert metrics["sobriety_process_cpu_seconds_total"][""] > 0
+            async with aiohttp.ClientSession() as session:
+                async with session.get(f"{web.url}/metrics") as resp:
+                    live_text = await resp.text()
+            lint = promtool_check(live_text)
+            assert lint.returncode == 0, lint.stdout + lint.stderr
+            assert lint.stdout.strip() == ""
 
             agent.stop()
             down = await wait_for(

@@ -1,0 +1,47 @@
+"""Prometheus' own linter accepts what sobriety exposes: the goldens and a live scrape."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from sobriety.exposition import new_registry, render
+from sobriety.model import Sample
+from sobriety.selfcost import self_samples
+from tests.cases.regenerate import CASES
+from tests.conftest import require_tool
+
+pytestmark = pytest.mark.integration
+
+
+def promtool_check(text: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [require_tool("promtool"), "check", "metrics"],
+        input=text,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("path", sorted(CASES.glob("*/expected.prom")), ids=lambda p: p.parent.name)
+def test_golden_exposition_passes_promtool(path: Path) -> None:
+    result = promtool_check(path.read_text(encoding="utf-8"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == ""  # no naming or type warnings either
+
+
+def test_self_metrics_pass_promtool() -> None:
+    samples = [*self_samples(), Sample("sobriety_targets", {"kind": "snmp"}, 3.0)]
+    body, _ = render(new_registry(lambda: samples))
+    result = promtool_check(body.decode())
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_promtool_catches_a_bad_exposition() -> None:
+    """The check above can fail: promtool rejects a counter without the _total suffix."""
+    bad = "# HELP x_bytes a counter\n# TYPE x_bytes counter\nx_bytes 1\n"
+    result = promtool_check(bad)
+    assert result.returncode != 0 or result.stdout.strip()
