@@ -170,10 +170,7 @@ class Daemon:
         self.runtime = runtime
         self.snapshot.retain(set(runtime.collectors))
         self.poll_scheduler.apply(
-            {
-                tid: PollPlan(collector, runtime.config.interval_for(_target(runtime, tid)))
-                for tid, collector in runtime.collectors.items()
-            }
+            {tid: _plan(runtime, collector) for tid, collector in runtime.collectors.items()}
         )
         self.reload_ok = True
         self.reload_at = self.world.clock.now().timestamp()
@@ -233,8 +230,19 @@ class Daemon:
         return out
 
 
-def _target(runtime: Runtime, target_id: str) -> TargetConfig:
-    return next(t for t in runtime.config.targets if t.id == target_id)
+def _plan(runtime: Runtime, collector: Collector) -> PollPlan:
+    """How to poll a target: its interval, and the off-hours cadence if its site has hours."""
+    config = runtime.config
+    target = next(t for t in config.targets if t.id == collector.target.id)
+    site = config.site_for(target)
+    slower = config.settings.off_hours_interval
+    has_hours = bool(site.opening_hours) and slower is not None
+    return PollPlan(
+        collector,
+        config.interval_for(target),
+        off_hours_interval=slower if has_hours else None,
+        is_open=site.is_open if has_hours else None,
+    )
 
 
 def _in_shard(target_id: str, shard: str) -> bool:

@@ -153,7 +153,6 @@ class SiteConfig(_Strict):
     timezone: str = "UTC"
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     opening_hours: Mapping[str, tuple[tuple[time, time], ...]] = Field(default_factory=dict)
-    holidays_ics: Path | None = None
     grid_gco2e_per_kwh: float = Field(
         default=46.1, ge=0, description="ADEME Base Empreinte, France 2025 consumption mix"
     )
@@ -441,8 +440,6 @@ def _named(
                 loader.problem(file, entry, "-", "a mapping")
                 continue
             raw = dict(given)
-            if section == "sites" and isinstance(raw.get("holidays_ics"), str):
-                raw["holidays_ics"] = _under(loader.base_dir, raw["holidays_ics"])
             if secrets:
                 for field in SECRET_FIELDS:
                     if field in raw:

@@ -12,7 +12,7 @@ import logging
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -80,11 +80,25 @@ class Poller:
         self.store = store
         self.clock = clock
         self.counters: dict[str, TargetCounters] = {}
+        self.last_polled: dict[str, datetime] = {}
         self.first_seen = {
             rec.id: rec.first_seen for rec in store.targets().values() if rec.first_seen
         }
         self._slots = asyncio.Semaphore(max_concurrent)
         self._flush_scheduled = False
+
+    async def poll_planned(self, plan: PollPlan) -> CollectResult | None:
+        """Scheduled poll: outside opening hours, keep to the slower off-hours cadence."""
+        if plan.off_hours_interval is not None and plan.is_open is not None:
+            now = self.clock.now()
+            last = self.last_polled.get(plan.collector.target.id)
+            if (
+                last is not None
+                and not plan.is_open(now)
+                and (now - last).total_seconds() < plan.off_hours_interval * 0.99
+            ):
+                return None
+        return await self.poll(plan.collector)
 
     async def poll(self, collector: Collector) -> CollectResult | None:
         """Poll one target now, unless it is in backoff; publish and queue the result."""
@@ -93,6 +107,7 @@ class Poller:
         if counters.skip > 0:
             counters.skip -= 1
             return None
+        self.last_polled[target] = self.clock.now()
         async with self._slots:
             result = await collector.collect()
         counters.add(result)
@@ -160,10 +175,12 @@ class Poller:
 
 @dataclass(frozen=True, slots=True)
 class PollPlan:
-    """A collector and how often to poll it."""
+    """A collector, how often to poll it, and its slower cadence while its site is closed."""
 
     collector: Collector
     interval: float
+    off_hours_interval: float | None = None
+    is_open: Callable[[datetime], bool] | None = None
 
 
 class PollScheduler:
@@ -192,9 +209,9 @@ class PollScheduler:
             # spread first polls over a fraction of the interval instead of a burst
             first = now + timedelta(seconds=self.rng() * min(plan.interval, 10.0) * 0.5)
             self.scheduler.add_job(
-                self.poller.poll,
+                self.poller.poll_planned,
                 "interval",
-                args=(plan.collector,),
+                args=(plan,),
                 seconds=plan.interval,
                 jitter=plan.interval * self.jitter,
                 coalesce=True,

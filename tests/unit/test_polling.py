@@ -1,0 +1,109 @@
+"""The poller: counters, backoff for dead targets, off-hours cadence, state written."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sobriety.clock import ManualClock
+from sobriety.collectors.base import TargetRef
+from sobriety.model import CollectResult, Sample
+from sobriety.polling import MAX_BACKOFF, Poller, PollPlan
+from sobriety.snapshot import LiveSnapshot
+from sobriety.snmp.transport import RequestStats
+from sobriety.store import StateStore
+
+
+class FakeCollector:
+    def __init__(self, clock: ManualClock) -> None:
+        self.target = TargetRef("sw1", "snmp")
+        self.clock = clock
+        self.up = True
+        self.calls = 0
+
+    async def collect(self) -> CollectResult:
+        self.calls += 1
+        stats = RequestStats(get=1, getbulk=2, varbinds=30)
+        if not self.up:
+            stats = RequestStats(get=1, timeouts=1)
+            return CollectResult("sw1", False, "timeout", stats=stats)
+        return CollectResult(
+            "sw1",
+            True,
+            samples=[Sample("sobriety_device_uptime_seconds", {"target": "sw1"}, 5.0)],
+            stats=stats,
+        )
+
+    async def close(self) -> None:
+        return None
+
+
+def make(tmp_path: Path) -> tuple[Poller, FakeCollector, ManualClock, StateStore]:
+    clock = ManualClock(datetime(2026, 1, 5, 7, 0, tzinfo=UTC))
+    store = StateStore(tmp_path / "s.sqlite3")
+    return Poller(LiveSnapshot(), store, clock), FakeCollector(clock), clock, store
+
+
+def value(poller: Poller, name: str, **labels: str) -> float:
+    (found,) = [
+        s.value
+        for s in poller.snapshot.of("sw1")
+        if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+    ]
+    return found
+
+
+async def test_counters_accumulate_and_first_seen_is_set(tmp_path: Path) -> None:
+    poller, collector, clock, store = make(tmp_path)
+    await poller.poll(collector)
+    clock.advance(60)
+    await poller.poll(collector)
+    assert value(poller, "sobriety_polls_total") == 2
+    assert value(poller, "sobriety_snmp_requests_total", type="getbulk") == 4
+    assert value(poller, "sobriety_target_up") == 1
+    first = value(poller, "sobriety_device_first_seen_timestamp_seconds")
+    assert first == datetime(2026, 1, 5, 7, 0, tzinfo=UTC).timestamp()
+    poller._flush()
+    assert store.targets()["sw1"].polls == 2
+
+
+async def test_dead_target_is_backed_off_then_recovers(tmp_path: Path) -> None:
+    poller, collector, _, _ = make(tmp_path)
+    collector.up = False
+    attempts = []
+    for _ in range(20):
+        result = await poller.poll(collector)
+        attempts.append(result is not None)
+    # scheduled runs that really poll: 1, 2, 4, then every MAX_BACKOFF-th run
+    polled = [i + 1 for i, tried in enumerate(attempts) if tried]
+    assert polled == [1, 2, 4, 8, 12, 16, 20]
+    assert polled[-1] - polled[-2] == MAX_BACKOFF
+    assert value(poller, "sobriety_target_up") == 0
+    assert value(poller, "sobriety_poll_errors_total", reason="timeout") == sum(attempts)
+    assert value(poller, "sobriety_target_down_info", reason="timeout") == 1
+    assert not [s for s in poller.snapshot.of("sw1") if s.name == "sobriety_device_uptime_seconds"]
+    collector.up = True
+    while (result := await poller.poll(collector)) is None:
+        pass
+    assert result.up
+    assert value(poller, "sobriety_target_up") == 1
+    assert (await poller.poll(collector)) is not None  # back to every run
+
+
+async def test_off_hours_cadence_only_while_the_site_is_closed(tmp_path: Path) -> None:
+    poller, collector, clock, _ = make(tmp_path)
+
+    def is_open(at: datetime) -> bool:
+        return 8 <= at.hour < 17  # UTC for the test
+
+    plan = PollPlan(collector, 60.0, off_hours_interval=900.0, is_open=is_open)
+    ran = 0
+    for _ in range(60):  # 07:00 to 08:00 in one-minute runs: closed
+        ran += (await poller.poll_planned(plan)) is not None
+        clock.advance(60)
+    assert ran == 4  # 07:00, 07:15, 07:30, 07:45
+    ran = 0
+    for _ in range(10):  # open: every run polls
+        ran += (await poller.poll_planned(plan)) is not None
+        clock.advance(60)
+    assert ran == 10
