@@ -28,6 +28,7 @@ from sobriety.polling import Poller, PollPlan, PollScheduler
 from sobriety.profiles import ProfileSet, builtin_profile_dir, load_profiles
 from sobriety.selfcost import SelfCost, process_cost, self_samples
 from sobriety.snapshot import LiveSnapshot
+from sobriety.snmp.lean import LeanTransport, SnmpClient
 from sobriety.snmp.transport import SnmpTransport
 from sobriety.store import StateStore
 
@@ -36,21 +37,36 @@ log = logging.getLogger(__name__)
 TransportFactory = Callable[[TargetConfig, AuthConfig, Config], SnmpTransport]
 
 
-class PysnmpFactory:
-    """Builds the live SNMP transports, sharing one pysnmp engine (it is heavy) between them."""
+class SnmpTransports:
+    """Builds live SNMP transports: the lean engine for v1/v2c (one shared socket per address
+    family), pysnmp for v3 and for auth sets that choose `engine: pysnmp`."""
 
     def __init__(self) -> None:
+        self._client: SnmpClient | None = None
         self._engine: object | None = None
 
     def __call__(self, target: TargetConfig, auth: AuthConfig, config: Config) -> SnmpTransport:
+        if target.address is None:
+            raise ValueError(f"target {target.id} has no address")
+        settings = config.settings
+        if auth.version != "3" and auth.engine == "lean":
+            if self._client is None:
+                self._client = SnmpClient()
+            return LeanTransport(
+                self._client,
+                target.address,
+                target.port,
+                version=auth.version,
+                community=_reveal(auth.community) or "",
+                timeout=settings.timeout,
+                retries=settings.retries,
+            )
         from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
         from sobriety.snmp.pysnmp_transport import PysnmpTransport
 
         if self._engine is None:
             self._engine = SnmpEngine()
-        if target.address is None:
-            raise ValueError(f"target {target.id} has no address")
         return PysnmpTransport(
             target.address,
             target.port,
@@ -62,13 +78,16 @@ class PysnmpFactory:
             priv_protocol=auth.priv_protocol,
             priv_password=_reveal(auth.priv_password),
             context=auth.context,
-            timeout=config.settings.timeout,
-            retries=config.settings.retries,
+            timeout=settings.timeout,
+            retries=settings.retries,
             engine=self._engine,
         )
 
     def close(self) -> None:
-        """Release the shared engine's sockets."""
+        """Close the shared sockets."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
         if self._engine is not None:
             close_dispatcher = getattr(self._engine, "close_dispatcher", None)
             if callable(close_dispatcher):
@@ -86,7 +105,7 @@ class World:
 
     clock: Clock = field(default_factory=SystemClock)
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    transport_factory: TransportFactory = field(default_factory=PysnmpFactory)
+    transport_factory: TransportFactory = field(default_factory=SnmpTransports)
     host_probe: HostProbe = field(default_factory=PsutilProbe)
     self_probe: Callable[[], SelfCost] = process_cost
 

@@ -55,9 +55,17 @@ class AuthFailed(CollectError, PermissionError):
 
 
 class MalformedResponse(CollectError, ValueError):
-    """The agent answered with something that is not a valid SNMP response."""
+    """The agent answered with something that is not a valid SNMP response.
+
+    `detail` says what was wrong, from a bounded set (truncated, bad_oid, ...), so it can
+    be a label value.
+    """
 
     reason = "malformed"
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(detail)
 
 
 class StoreError(SobrietyError, OSError):

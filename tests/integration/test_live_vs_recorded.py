@@ -11,8 +11,10 @@ from sobriety.collectors.base import TargetRef
 from sobriety.collectors.snmp import SnmpCollector
 from sobriety.pollonce import from_result, recording_target
 from sobriety.profiles import builtin_profile_dir, load_profiles
+from sobriety.snmp.lean import LeanTransport, SnmpClient
 from sobriety.snmp.pysnmp_transport import PysnmpTransport
 from sobriety.snmp.snmprec import RecordedTransport, load_snmprec
+from sobriety.snmp.transport import SnmpTransport
 from sobriety.snmpsim_agent import SnmpsimAgent
 from tests.cases.regenerate import recordings
 
@@ -20,21 +22,32 @@ pytestmark = pytest.mark.integration
 PROFILES = load_profiles([builtin_profile_dir()])
 
 
+def live_transport(engine: str, port: int, community: str) -> SnmpTransport:
+    if engine == "lean":
+        return LeanTransport(
+            SnmpClient(), "127.0.0.1", port, community=community, timeout=3.0, retries=1
+        )
+    return PysnmpTransport("127.0.0.1", port, community=community, timeout=3.0, retries=1)
+
+
+@pytest.mark.parametrize("engine", ["lean", "pysnmp"])
 @pytest.mark.parametrize("path", recordings(), ids=recording_target)
-async def test_live_poll_equals_replay(path: Path, snmpsim_agent: SnmpsimAgent) -> None:
+async def test_live_poll_equals_replay(
+    path: Path, engine: str, snmpsim_agent: SnmpsimAgent
+) -> None:
     name = recording_target(path)
     clock = ManualClock()
     replayed = await SnmpCollector(
         TargetRef(name, "snmp"), RecordedTransport(load_snmprec(path, clock=clock)), PROFILES, clock
     ).collect()
-    transport = PysnmpTransport(
-        "127.0.0.1", snmpsim_agent.port, version="2c", community=name, timeout=3.0, retries=1
-    )
+    transport = live_transport(engine, snmpsim_agent.port, name)
     live_collector = SnmpCollector(TargetRef(name, "snmp"), transport, PROFILES, clock)
     try:
         live = await live_collector.collect()
     finally:
         await live_collector.close()
+        if isinstance(transport, LeanTransport):
+            transport.client.close()
     assert live.up, live.issues
     expected, got = from_result(replayed).as_json(), from_result(live).as_json()
     assert got["samples"] == expected["samples"]

@@ -1,0 +1,270 @@
+"""The lean SNMP engine: one asyncio UDP socket per address family, shared by every target.
+
+`SnmpClient` sends encoded requests and matches answers by request-id and source address;
+retries reuse the request-id so a late answer to the first try still counts. Anything that is
+not the awaited answer (malformed, unknown request-id, wrong source, duplicate, late) is
+counted in `client.dropped` by reason and dropped. `LeanTransport` is the per-target
+`SnmpTransport` on top of it for SNMPv1 and v2c: GETs that are too big are split, GETBULK
+max-repetitions shrink on tooBig, and SNMPv1 noSuchName is mapped per varbind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import secrets
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sobriety.errors import CollectError, MalformedResponse, TargetTimeout, TargetUnreachable
+from sobriety.snmp import ber
+from sobriety.snmp.transport import RequestStats
+from sobriety.snmp.types import Oid, Tag, VarBind
+
+MAX_DATAGRAM = 65_507
+
+
+class AgentError(CollectError):
+    """The agent answered with an error status (genErr, noAccess, ...)."""
+
+    reason = "agent_error"
+
+
+@dataclass
+class _Pending:
+    future: asyncio.Future[tuple[ber.Message, int]]
+    address: tuple[str, int]
+
+
+@dataclass
+class ClientCounters:
+    """What the shared socket saw that belonged to no request, by reason."""
+
+    dropped: dict[str, int] = field(default_factory=dict)
+
+    def drop(self, reason: str) -> None:
+        self.dropped[reason] = self.dropped.get(reason, 0) + 1
+
+
+class _Protocol(asyncio.DatagramProtocol):
+    def __init__(self, client: SnmpClient) -> None:
+        self.client = client
+
+    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+        self.client._received(data, (str(addr[0]), int(addr[1])))
+
+    def error_received(self, exc: Exception) -> None:
+        self.client.counters.drop("socket_error")
+
+
+class SnmpClient:
+    """Shared UDP sockets, request-id matching, an in-flight cap."""
+
+    def __init__(self, max_in_flight: int = 256) -> None:
+        self.counters = ClientCounters()
+        self._pending: dict[int, _Pending] = {}
+        self._transports: dict[int, asyncio.DatagramTransport] = {}
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._next_id = 1 + secrets.randbelow(2**30)  # unpredictable: harder to spoof
+
+    def _request_id(self) -> int:
+        self._next_id = self._next_id % (2**31 - 1) + 1
+        while self._next_id in self._pending:
+            self._next_id = self._next_id % (2**31 - 1) + 1
+        return self._next_id
+
+    async def _socket(self, family: int) -> asyncio.DatagramTransport:
+        transport = self._transports.get(family)
+        if transport is None or transport.is_closing():
+            loop = asyncio.get_running_loop()
+            local = ("::", 0) if family == socket.AF_INET6 else ("0.0.0.0", 0)  # noqa: S104
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: _Protocol(self), local_addr=local, family=family
+            )
+            self._transports[family] = transport
+        return transport
+
+    def _received(self, data: bytes, addr: tuple[str, int]) -> None:
+        try:
+            message = ber.decode_message(data)
+        except MalformedResponse as exc:
+            self.counters.drop(f"malformed_{exc.detail}")
+            return
+        pending = self._pending.get(message.pdu.request_id)
+        if pending is None:
+            self.counters.drop("unknown_request_id")  # late, duplicate or forged
+            return
+        if _normal(pending.address) != _normal(addr):
+            self.counters.drop("wrong_source")
+            return
+        if pending.future.done():
+            self.counters.drop("duplicate")
+            return
+        pending.future.set_result((message, len(data)))
+
+    async def exchange(
+        self,
+        address: tuple[str, int],
+        payload: bytes,
+        request_id: int,
+        stats: RequestStats,
+        per_try: float,
+        retries: int,
+    ) -> ber.Message:
+        """Send `payload` (already encoded with `request_id`) and await its answer."""
+        family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        transport = await self._socket(family)
+        loop = asyncio.get_running_loop()
+        async with self._slots:
+            future: asyncio.Future[tuple[ber.Message, int]] = loop.create_future()
+            self._pending[request_id] = _Pending(future, address)
+            try:
+                for attempt in range(retries + 1):
+                    if attempt:
+                        stats.retries += 1
+                    transport.sendto(payload, address)
+                    stats.bytes_sent += len(payload)
+                    try:
+                        message, size = await asyncio.wait_for(asyncio.shield(future), per_try)
+                    except TimeoutError:
+                        continue
+                    stats.bytes_received += size
+                    return message
+            finally:
+                del self._pending[request_id]
+        stats.timeouts += 1
+        raise TargetTimeout(f"no answer from {address[0]}:{address[1]}")
+
+    def close(self) -> None:
+        for transport in self._transports.values():
+            transport.close()
+        self._transports.clear()
+
+
+def _normal(addr: tuple[str, int]) -> tuple[str, int]:
+    host = addr[0].split("%")[0]
+    try:
+        ip = ipaddress.ip_address(host)
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+            ip = ip.ipv4_mapped
+        host = str(ip)
+    except ValueError:
+        pass
+    return host, addr[1]
+
+
+class LeanTransport:
+    """SnmpTransport for one SNMPv1/v2c target over the shared client."""
+
+    def __init__(
+        self,
+        client: SnmpClient,
+        host: str,
+        port: int = 161,
+        *,
+        version: str = "2c",
+        community: str = "public",
+        timeout: float = 2.0,
+        retries: int = 1,
+    ) -> None:
+        if version not in ("1", "2c"):
+            raise ValueError("the lean transport speaks SNMPv1 and v2c (v3 uses pysnmp for now)")
+        self.client = client
+        self.host, self.port = host, port
+        self.address: tuple[str, int] | None = None
+        self.version = version
+        self.community = community.encode("utf-8")
+        self.timeout = timeout
+        self.retries = retries
+        self.stats = RequestStats()
+
+    @property
+    def supports_bulk(self) -> bool:
+        return self.version != "1"
+
+    async def _resolve(self) -> tuple[str, int]:
+        """The target's address; a host name is resolved once, on first use."""
+        if self.address is None:
+            try:
+                ipaddress.ip_address(self.host)
+                self.address = (self.host, self.port)
+            except ValueError:
+                loop = asyncio.get_running_loop()
+                try:
+                    infos = await loop.getaddrinfo(self.host, self.port, type=socket.SOCK_DGRAM)
+                except OSError as exc:
+                    raise TargetUnreachable(f"cannot resolve {self.host}: {exc}") from None
+                self.address = (str(infos[0][4][0]), self.port)
+        return self.address
+
+    async def _send(
+        self, pdu_type: int, oids: Sequence[Oid], non_rep: int = 0, max_rep: int = 0
+    ) -> ber.Pdu:
+        address = await self._resolve()
+        request_id = self.client._request_id()
+        payload = ber.encode_request(
+            self.version, self.community, pdu_type, request_id, oids, non_rep, max_rep
+        )
+        kind = {ber.GET: "get", ber.GET_NEXT: "getnext", ber.GET_BULK: "getbulk"}[pdu_type]
+        setattr(self.stats, kind, getattr(self.stats, kind) + 1)
+        message = await self.client.exchange(
+            address, payload, request_id, self.stats, self.timeout, self.retries
+        )
+        pdu = message.pdu
+        if pdu.pdu_type != ber.RESPONSE:
+            raise MalformedResponse("unexpected_pdu")
+        self.stats.varbinds += len(pdu.varbinds)
+        return pdu
+
+    async def get(self, oids: Sequence[Oid]) -> list[VarBind]:
+        pdu = await self._send(ber.GET, oids)
+        if pdu.error_status:
+            return await self._status(ber.GET, oids, pdu)
+        if [vb.oid for vb in pdu.varbinds] != list(oids):
+            raise MalformedResponse("answer_mismatch")
+        return pdu.varbinds
+
+    async def get_next(self, oids: Sequence[Oid]) -> list[VarBind]:
+        pdu = await self._send(ber.GET_NEXT, oids)
+        if pdu.error_status:
+            return await self._status(ber.GET_NEXT, oids, pdu)
+        if len(pdu.varbinds) != len(oids):
+            raise MalformedResponse("answer_mismatch")
+        return pdu.varbinds
+
+    async def get_bulk(
+        self, oids: Sequence[Oid], max_repetitions: int, non_repeaters: int = 0
+    ) -> list[VarBind]:
+        if not self.supports_bulk:
+            raise TypeError("SNMPv1 has no GETBULK")
+        repetitions = max_repetitions
+        while True:
+            pdu = await self._send(ber.GET_BULK, oids, non_repeaters, repetitions)
+            if pdu.error_status == 1 and repetitions > 1:  # tooBig: ask for fewer rows
+                repetitions //= 2
+                continue
+            if pdu.error_status:
+                raise AgentError(f"getbulk: {ber.ERROR_STATUS.get(pdu.error_status, 'error')}")
+            return pdu.varbinds
+
+    async def _status(self, pdu_type: int, oids: Sequence[Oid], pdu: ber.Pdu) -> list[VarBind]:
+        status, index = pdu.error_status, pdu.error_index
+        if status == 1 and len(oids) > 1:  # tooBig: split the request in halves
+            half = len(oids) // 2
+            first = await self._again(pdu_type, oids[:half])
+            return first + await self._again(pdu_type, oids[half:])
+        if status == 2 and self.version == "1" and 1 <= index <= len(oids):
+            mark = Tag.END_OF_MIB_VIEW if pdu_type == ber.GET_NEXT else Tag.NO_SUCH_INSTANCE
+            rest = [o for i, o in enumerate(oids) if i != index - 1]
+            answers = await self._again(pdu_type, rest) if rest else []
+            answers.insert(index - 1, VarBind(oids[index - 1], mark, None))
+            return answers
+        name = ber.ERROR_STATUS.get(status, f"status {status}")
+        raise AgentError(f"agent error {name} at varbind {index}")
+
+    async def _again(self, pdu_type: int, oids: Sequence[Oid]) -> list[VarBind]:
+        return await (self.get(oids) if pdu_type == ber.GET else self.get_next(oids))
+
+    async def close(self) -> None:
+        return None  # the socket is shared; the client owns it
