@@ -1,0 +1,233 @@
+"""The lean BER codec: identical to pysnmp (the oracle), robust to hostile bytes, no SET."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pyasn1.codec.ber import encoder
+from pysnmp.proto import rfc1902, rfc1905
+from pysnmp.proto.api import v2c
+
+from sobriety.errors import MalformedResponse
+from sobriety.snmp import ber
+from sobriety.snmp.types import Tag
+
+ROOT = Path(__file__).resolve().parents[2]
+
+arc = st.integers(0, 2**32 - 1)
+oids = st.builds(
+    lambda first, second, rest: (first, second, *rest),
+    st.integers(0, 2),
+    st.integers(0, 39),
+    st.lists(st.one_of(st.integers(0, 300), arc), min_size=0, max_size=12),
+)
+request_ids = st.integers(0, 2**31 - 1)
+
+# (our tag, pysnmp value factory, strategy of python values)
+VALUE_KINDS = [
+    (Tag.INTEGER, v2c.Integer, st.integers(-(2**31), 2**31 - 1)),
+    (Tag.OCTET_STRING, v2c.OctetString, st.binary(max_size=300)),
+    (Tag.COUNTER32, v2c.Counter32, st.integers(0, 2**32 - 1)),
+    (Tag.GAUGE32, v2c.Gauge32, st.integers(0, 2**32 - 1)),
+    (Tag.TIMETICKS, v2c.TimeTicks, st.integers(0, 2**32 - 1)),
+    (Tag.COUNTER64, v2c.Counter64, st.integers(0, 2**64 - 1)),
+    (Tag.IP_ADDRESS, v2c.IpAddress, st.binary(min_size=4, max_size=4)),
+    (Tag.OPAQUE, rfc1902.Opaque, st.binary(max_size=40)),
+    (Tag.OBJECT_IDENTIFIER, v2c.ObjectIdentifier, oids),
+]
+EXCEPTIONS = [
+    (Tag.NO_SUCH_OBJECT, rfc1905.noSuchObject),
+    (Tag.NO_SUCH_INSTANCE, rfc1905.noSuchInstance),
+    (Tag.END_OF_MIB_VIEW, rfc1905.endOfMibView),
+]
+
+
+@st.composite
+def varbind_values(draw: st.DrawFn) -> tuple[Tag, object, object]:
+    if draw(st.integers(0, 9)) == 0:
+        tag, pysnmp_value = draw(st.sampled_from(EXCEPTIONS))
+        return tag, None, pysnmp_value
+    tag, factory, strategy = draw(st.sampled_from(VALUE_KINDS))
+    value = draw(strategy)
+    return tag, value, factory(value)
+
+
+def pysnmp_request(
+    pdu_class: object,
+    version: int,
+    community: bytes,
+    request_id: int,
+    names: list[tuple[int, ...]],
+    non_rep: int,
+    max_rep: int,
+) -> bytes:
+    msg = v2c.Message()
+    msg.setComponentByPosition(0, version)
+    msg.setComponentByPosition(1, community)
+    pdu = pdu_class()  # type: ignore[operator]
+    api = v2c.apiBulkPDU if pdu_class is v2c.GetBulkRequestPDU else v2c.apiPDU
+    api.set_defaults(pdu)
+    api.set_request_id(pdu, request_id)
+    if pdu_class is v2c.GetBulkRequestPDU:
+        api.set_non_repeaters(pdu, non_rep)
+        api.set_max_repetitions(pdu, max_rep)
+    api.set_varbinds(pdu, [(name, v2c.null) for name in names])
+    msg.setComponentByPosition(2)
+    msg.getComponentByPosition(2).setComponentByType(pdu.tagSet, pdu)
+    return bytes(encoder.encode(msg))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(
+        [
+            (ber.GET, v2c.GetRequestPDU),
+            (ber.GET_NEXT, v2c.GetNextRequestPDU),
+            (ber.GET_BULK, v2c.GetBulkRequestPDU),
+        ]
+    ),
+    st.binary(min_size=0, max_size=40),
+    request_ids,
+    st.lists(oids, min_size=1, max_size=20),
+    st.integers(0, 5),
+    st.integers(0, 100),
+)
+def test_requests_encode_exactly_like_pysnmp(
+    kinds: tuple[int, object],
+    community: bytes,
+    request_id: int,
+    names: list[tuple[int, ...]],
+    non_rep: int,
+    max_rep: int,
+) -> None:
+    ours, theirs = kinds
+    assert ber.encode_request("2c", community, ours, request_id, names, non_rep, max_rep) == (
+        pysnmp_request(theirs, 1, community, request_id, names, non_rep, max_rep)
+    )
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    request_ids,
+    st.integers(0, 18),
+    st.integers(0, 50),
+    st.lists(st.tuples(oids, varbind_values()), max_size=30),
+    st.sampled_from([0, 1]),
+)
+def test_responses_built_by_pysnmp_decode_to_the_same_values(
+    request_id: int,
+    status: int,
+    index: int,
+    varbinds: list[tuple[tuple[int, ...], tuple[Tag, object, object]]],
+    version: int,
+) -> None:
+    pdu = v2c.ResponsePDU()
+    v2c.apiPDU.set_defaults(pdu)
+    v2c.apiPDU.set_request_id(pdu, request_id)
+    v2c.apiPDU.set_error_status(pdu, status)
+    v2c.apiPDU.set_error_index(pdu, index)
+    v2c.apiPDU.set_varbinds(pdu, [(name, value[2]) for name, value in varbinds])
+    msg = v2c.Message()
+    msg.setComponentByPosition(0, version)
+    msg.setComponentByPosition(1, b"c")
+    msg.setComponentByPosition(2)
+    msg.getComponentByPosition(2).setComponentByType(pdu.tagSet, pdu)
+    decoded = ber.decode_message(bytes(encoder.encode(msg)))
+    assert (decoded.version, decoded.community) == (version, b"c")
+    assert (decoded.pdu.request_id, decoded.pdu.error_status, decoded.pdu.error_index) == (
+        request_id,
+        status,
+        index,
+    )
+    assert [(vb.oid, vb.tag, vb.value) for vb in decoded.pdu.varbinds] == [
+        (name, tag, value) for name, (tag, value, _) in varbinds
+    ]
+
+
+def valid_response() -> bytes:
+    pdu = v2c.ResponsePDU()
+    v2c.apiPDU.set_defaults(pdu)
+    v2c.apiPDU.set_request_id(pdu, 4242)
+    v2c.apiPDU.set_varbinds(
+        pdu,
+        [
+            ((1, 3, 6, 1, 2, 1, 1, 3, 0), v2c.TimeTicks(12345)),
+            ((1, 3, 6, 1, 2, 1, 1, 5, 0), v2c.OctetString(b"sw")),
+        ],
+    )
+    msg = v2c.Message()
+    msg.setComponentByPosition(0, 1)
+    msg.setComponentByPosition(1, b"public")
+    msg.setComponentByPosition(2)
+    msg.getComponentByPosition(2).setComponentByType(pdu.tagSet, pdu)
+    return bytes(encoder.encode(msg))
+
+
+VALID = valid_response()
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> bytes:
+    data = bytearray(VALID)
+    for _ in range(draw(st.integers(1, 6))):
+        op = draw(st.integers(0, 3))
+        pos = draw(st.integers(0, len(data) - 1)) if data else 0
+        if op == 0 and data:
+            data[pos] = draw(st.integers(0, 255))
+        elif op == 1:
+            data.insert(pos, draw(st.integers(0, 255)))
+        elif op == 2 and data:
+            del data[pos]
+        else:
+            data = data[: draw(st.integers(0, len(data)))]
+    return bytes(data)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.one_of(mutated(), st.binary(max_size=200)))
+def test_hostile_bytes_only_ever_raise_malformed(data: bytes) -> None:
+    try:
+        message = ber.decode_message(data)
+    except MalformedResponse as exc:
+        assert exc.detail  # a bounded reason for the counter
+        return
+    for vb in message.pdu.varbinds:  # what decodes is well-formed
+        assert all(0 <= a <= 2**32 - 1 for a in vb.oid[1:])
+
+
+@pytest.mark.parametrize(
+    ("data", "detail"),
+    [
+        (VALID[:-1], "truncated"),
+        (VALID + b"\x00", "trailing_bytes"),
+        (b"\x30\x84\xff\xff\xff\xff", "truncated"),
+        (b"\x30\x85\x01\x01\x01\x01\x01", "bad_length"),
+        (VALID.replace(b"\x02\x01\x01", b"\x02\x01\x07", 1), "unsupported_version"),
+        (VALID.replace(b"\xa2", b"\xa3", 1), "unexpected_pdu"),
+        (b"", "truncated"),
+    ],
+)
+def test_specific_malformations(data: bytes, detail: str) -> None:
+    with pytest.raises(MalformedResponse) as caught:
+        ber.decode_message(data)
+    assert caught.value.detail == detail
+
+
+def test_no_code_path_can_build_a_set_request() -> None:
+    with pytest.raises(ValueError, match="only sends GET"):
+        ber.encode_request("2c", b"public", 0xA3, 1, [(1, 3, 6, 1, 2, 1, 1, 5, 0)])
+    with pytest.raises(ValueError, match="no GETBULK"):
+        ber.encode_request("1", b"public", ber.GET_BULK, 1, [(1, 3, 6)])
+    # and nothing in the package imports or names a SET from any SNMP library
+    for path in (ROOT / "sobriety").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        names |= {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+        names |= {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
+        assert not {"set_cmd", "setCmd", "SetRequestPDU", "SET_REQUEST"} & names, path
+        consts = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)}
+        assert 0xA3 not in consts or path.name == "ber.py", path
