@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit golden docs clean venv
+.PHONY: run test lint typecheck unit golden docs fuzz clean venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ golden: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache var
+
+# Feed 100,000 hostile datagrams to the lean decoder and client; fails on any crash.
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz.run 100000
 
 # Regenerate the README metric table from the catalogue.
 docs: $(STAMP)

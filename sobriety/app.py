@@ -83,6 +83,10 @@ class SnmpTransports:
             engine=self._engine,
         )
 
+    def dropped(self) -> dict[str, int]:
+        """Datagrams the lean engine dropped, by reason."""
+        return dict(self._client.counters.dropped) if self._client is not None else {}
+
     def close(self) -> None:
         """Close the shared sockets."""
         if self._client is not None:
@@ -239,6 +243,12 @@ class Daemon:
             for collector in self.runtime.collectors.values():
                 kinds[collector.target.kind] = kinds.get(collector.target.kind, 0) + 1
             out += [Sample("sobriety_targets", {"kind": k}, float(n)) for k, n in kinds.items()]
+        factory = self.world.transport_factory
+        if isinstance(factory, SnmpTransports):
+            out += [
+                Sample("sobriety_snmp_dropped_responses_total", {"reason": r}, float(n))
+                for r, n in sorted(factory.dropped().items())
+            ]
         out.append(
             Sample("sobriety_config_last_reload_successful", {}, 1.0 if self.reload_ok else 0.0)
         )

@@ -339,6 +339,14 @@ METRICS: tuple[MetricSpec, ...] = (
         group="self",
     ),
     _m(
+        "sobriety_snmp_dropped_responses_total",
+        "counter",
+        "Datagrams the SNMP engine dropped: malformed_*, unknown_request_id (late or forged), "
+        "wrong_source, duplicate, socket_error.",
+        ("reason",),
+        group="self",
+    ),
+    _m(
         "sobriety_process_cpu_seconds_total",
         "counter",
         "CPU time (user + system) the sobriety process has used.",
