@@ -30,9 +30,10 @@ ERROR_STATUS = {
     15: "undoFailed", 16: "authorizationError", 17: "notWritable", 18: "inconsistentName",
 }  # fmt: skip
 
-_UNSIGNED_MAX = {Tag.COUNTER32: 2**32 - 1, Tag.GAUGE32: 2**32 - 1, Tag.TIMETICKS: 2**32 - 1,
-                 Tag.COUNTER64: 2**64 - 1}  # fmt: skip
+_UNSIGNED_MAX: dict[int, int] = {Tag.COUNTER32: 2**32 - 1, Tag.GAUGE32: 2**32 - 1,
+                                 Tag.TIMETICKS: 2**32 - 1, Tag.COUNTER64: 2**64 - 1}  # fmt: skip
 _VALUE_TAGS = frozenset(int(t) for t in Tag)
+_TAG_OF = {int(t): t for t in Tag}
 
 
 # --- encoding -------------------------------------------------------------------------------
@@ -147,6 +148,11 @@ def decode_oid(body: bytes) -> Oid:
     """Contents of an OBJECT IDENTIFIER to a tuple; MalformedResponse if invalid."""
     if not body or len(body) > 512 or body[-1] & 0x80:
         raise _bad("bad_oid")
+    if body.isascii():  # fast path: every sub-identifier below 128, one byte each
+        first = body[0]
+        if first < 80:
+            return (first // 40, first % 40, *body[1:])
+        return (2, first - 80, *body[1:])
     arcs: list[int] = []
     value = 0
     fresh = True
@@ -177,7 +183,7 @@ def _value(tag: int, data: bytes, start: int, stop: int) -> Value:
         if start == stop or stop - start > 9:
             raise _bad("bad_integer")
         value = int.from_bytes(data[start:stop], "big")
-        if value > _UNSIGNED_MAX[Tag(tag)]:
+        if value > _UNSIGNED_MAX[tag]:
             raise _bad("bad_integer")
         return value
     if tag in (Tag.OCTET_STRING, Tag.OPAQUE):
@@ -226,15 +232,35 @@ def decode_pdu(data: bytes, pos: int, end: int) -> Pdu:
         cursor = e
     vb_start, vb_stop = _expect(data, cursor, stop, 0x30, "bad_varbinds")
     varbinds: list[VarBind] = []
+    append = varbinds.append
     cursor = vb_start
     while cursor < vb_stop:
-        s, e = _expect(data, cursor, vb_stop, 0x30, "bad_varbind")
-        o_start, o_stop = _expect(data, s, e, 0x06, "bad_varbind")
+        # the hot loop: SEQUENCE { OID, value } with short lengths inlined
+        if data[cursor] != 0x30 or cursor + 2 > vb_stop:
+            raise _bad("bad_varbind")
+        length = data[cursor + 1]
+        if length < 0x80:
+            s, e = cursor + 2, cursor + 2 + length
+            if e > vb_stop:
+                raise _bad("truncated")
+        else:
+            s, e = _expect(data, cursor, vb_stop, 0x30, "bad_varbind")
+        if s + 2 > e or data[s] != 0x06:
+            raise _bad("bad_varbind")
+        o_len = data[s + 1]
+        if o_len < 0x80:
+            o_start, o_stop = s + 2, s + 2 + o_len
+            if o_stop > e:
+                raise _bad("truncated")
+        else:
+            o_start, o_stop = _expect(data, s, e, 0x06, "bad_varbind")
         tag, v_start, v_stop = _header(data, o_stop, e)
         if v_stop != e or tag not in _VALUE_TAGS:
             raise _bad("bad_value_type")
-        varbinds.append(
-            VarBind(decode_oid(data[o_start:o_stop]), Tag(tag), _value(tag, data, v_start, v_stop))
+        append(
+            VarBind(
+                decode_oid(data[o_start:o_stop]), _TAG_OF[tag], _value(tag, data, v_start, v_stop)
+            )
         )
         cursor = e
     if vb_stop != stop:

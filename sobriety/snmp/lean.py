@@ -95,7 +95,7 @@ class SnmpClient:
         if pending is None:
             self.counters.drop("unknown_request_id")  # late, duplicate or forged
             return
-        if _normal(pending.address) != _normal(addr):
+        if addr != pending.address and _normal(pending.address) != _normal(addr):
             self.counters.drop("wrong_source")
             return
         if pending.future.done():
@@ -117,18 +117,22 @@ class SnmpClient:
         transport = await self._socket(family)
         loop = asyncio.get_running_loop()
         async with self._slots:
-            future: asyncio.Future[tuple[ber.Message, int]] = loop.create_future()
-            self._pending[request_id] = _Pending(future, address)
+            pending = _Pending(loop.create_future(), address)
+            self._pending[request_id] = pending
             try:
                 for attempt in range(retries + 1):
                     if attempt:
                         stats.retries += 1
+                        pending.future = loop.create_future()  # same id: a late answer counts
                     transport.sendto(payload, address)
                     stats.bytes_sent += len(payload)
+                    timer = loop.call_later(per_try, _expire, pending.future)
                     try:
-                        message, size = await asyncio.wait_for(asyncio.shield(future), per_try)
+                        message, size = await pending.future
                     except TimeoutError:
                         continue
+                    finally:
+                        timer.cancel()
                     stats.bytes_received += size
                     return message
             finally:
@@ -140,6 +144,11 @@ class SnmpClient:
         for transport in self._transports.values():
             transport.close()
         self._transports.clear()
+
+
+def _expire(future: asyncio.Future[tuple[ber.Message, int]]) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError())
 
 
 def _normal(addr: tuple[str, int]) -> tuple[str, int]:
