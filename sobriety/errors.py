@@ -68,5 +68,11 @@ class MalformedResponse(CollectError, ValueError):
         super().__init__(detail)
 
 
+class AgentError(CollectError):
+    """The agent answered with an error status (genErr, noAccess, tooBig that cannot shrink)."""
+
+    reason = "agent_error"
+
+
 class StoreError(SobrietyError, OSError):
     """The state store could not be read or written."""

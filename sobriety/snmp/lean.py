@@ -17,18 +17,12 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sobriety.errors import CollectError, MalformedResponse, TargetTimeout, TargetUnreachable
+from sobriety.errors import AgentError, MalformedResponse, TargetTimeout, TargetUnreachable
 from sobriety.snmp import ber
 from sobriety.snmp.transport import RequestStats
 from sobriety.snmp.types import Oid, Tag, VarBind
 
 MAX_DATAGRAM = 65_507
-
-
-class AgentError(CollectError):
-    """The agent answered with an error status (genErr, noAccess, ...)."""
-
-    reason = "agent_error"
 
 
 @dataclass
