@@ -154,22 +154,13 @@ class Poller:
             Sample("sobriety_snmp_timeouts_total", tid, float(c.timeouts)),
             Sample("sobriety_snmp_varbinds_total", tid, float(c.varbinds)),
         ]
-        samples += [
-            Sample("sobriety_snmp_requests_total", {**tid, "type": kind}, float(n))
-            for kind, n in c.requests.items()
-        ]
-        samples += [
-            Sample("sobriety_poll_errors_total", {**tid, "reason": r}, float(n))
-            for r, n in c.errors.items()
-        ]
-        samples += [
-            Sample("sobriety_collect_issues_total", {**tid, "code": code}, float(n))
-            for code, n in c.issues.items()
-        ]
-        samples += [
-            Sample("sobriety_snmp_walk_anomalies_total", {**tid, "kind": k}, float(n))
-            for k, n in c.anomalies.items()
-        ]
+        for name, label, counts in (
+            ("sobriety_snmp_requests_total", "type", c.requests),
+            ("sobriety_poll_errors_total", "reason", c.errors),
+            ("sobriety_collect_issues_total", "code", c.issues),
+            ("sobriety_snmp_walk_anomalies_total", "kind", c.anomalies),
+        ):
+            samples += [Sample(name, {**tid, label: k}, float(n)) for k, n in counts.items()]
         return samples
 
 
