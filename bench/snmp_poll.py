@@ -129,13 +129,28 @@ def agent_in_pkts() -> int | None:
 # --- workers (run inside the namespace, one process each) ------------------------------------
 
 
-async def lean_polls(n: int) -> int:
+async def lean_polls(n: int, version: str = "2c") -> int:
     sys.path.insert(0, str(HERE.parent))
     from sobriety.snmp.lean import LeanTransport, SnmpClient
-    from sobriety.snmp.transport import walk
+    from sobriety.snmp.lean_v3 import LeanV3Transport
+    from sobriety.snmp.transport import SnmpTransport, walk
 
     client = SnmpClient()
-    transport = LeanTransport(client, *AGENT, community=COMMUNITY, timeout=2.0, retries=1)
+    transport: SnmpTransport
+    if version == "3":
+        transport = LeanV3Transport(
+            client,
+            *AGENT,
+            user=V3["user"],
+            auth_protocol="sha256",
+            auth_password=V3["auth"],
+            priv_protocol="aes128",
+            priv_password=V3["priv"],
+            timeout=2.0,
+            retries=1,
+        )
+    else:
+        transport = LeanTransport(client, *AGENT, community=COMMUNITY, timeout=2.0, retries=1)
     varbinds = 0
     for _ in range(n):
         varbinds += len(await transport.get(SCALARS))
@@ -198,7 +213,9 @@ async def pysnmp_polls(n: int, version: str) -> int:
 
 def worker(engine: str, version: str, polls: int) -> None:
     warm = 5
-    run = {"lean": lean_polls, "pysnmp": lambda n: pysnmp_polls(n, version)}[engine]
+    run = {"lean": lambda n: lean_polls(n, version), "pysnmp": lambda n: pysnmp_polls(n, version)}[
+        engine
+    ]
     asyncio.run(run(warm))  # imports, key localisation, socket set-up
     before_pkts = agent_in_pkts()
     cpu0, wall0 = time.process_time(), time.perf_counter()

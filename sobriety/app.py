@@ -29,6 +29,7 @@ from sobriety.profiles import ProfileSet, builtin_profile_dir, load_profiles
 from sobriety.selfcost import SelfCost, process_cost, self_samples
 from sobriety.snapshot import LiveSnapshot
 from sobriety.snmp.lean import LeanTransport, SnmpClient
+from sobriety.snmp.lean_v3 import LeanV3Transport
 from sobriety.snmp.transport import SnmpTransport
 from sobriety.store import StateStore
 
@@ -38,8 +39,8 @@ TransportFactory = Callable[[TargetConfig, AuthConfig, Config], SnmpTransport]
 
 
 class SnmpTransports:
-    """Builds live SNMP transports: the lean engine for v1/v2c (one shared socket per address
-    family), pysnmp for v3 and for auth sets that choose `engine: pysnmp`."""
+    """Builds live SNMP transports: the lean engine (one shared socket per address family) for
+    v1, v2c and v3 with AES; pysnmp for DES and for auth sets that choose `engine: pysnmp`."""
 
     def __init__(self) -> None:
         self._client: SnmpClient | None = None
@@ -49,7 +50,23 @@ class SnmpTransports:
         if target.address is None:
             raise ValueError(f"target {target.id} has no address")
         settings = config.settings
-        if auth.version != "3" and auth.engine == "lean":
+        if auth.engine == "lean" and auth.version == "3" and auth.priv_protocol != "des":
+            if self._client is None:
+                self._client = SnmpClient()
+            return LeanV3Transport(
+                self._client,
+                target.address,
+                target.port,
+                user=auth.user or "",
+                auth_protocol=auth.auth_protocol,
+                auth_password=_reveal(auth.auth_password),
+                priv_protocol=auth.priv_protocol,
+                priv_password=_reveal(auth.priv_password),
+                context=auth.context,
+                timeout=settings.timeout,
+                retries=settings.retries,
+            )
+        if auth.engine == "lean" and auth.version != "3":
             if self._client is None:
                 self._client = SnmpClient()
             return LeanTransport(

@@ -18,16 +18,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sobriety.errors import AgentError, MalformedResponse, TargetTimeout, TargetUnreachable
-from sobriety.snmp import ber
+from sobriety.snmp import ber, v3
 from sobriety.snmp.transport import RequestStats
 from sobriety.snmp.types import Oid, Tag, VarBind
 
 MAX_DATAGRAM = 65_507
 
 
+Answer = tuple["ber.Message | None", bytes]  # decoded v1/v2c message (None for v3), raw bytes
+
+
 @dataclass
 class _Pending:
-    future: asyncio.Future[tuple[ber.Message, int]]
+    future: asyncio.Future[Answer]
     address: tuple[str, int]
 
 
@@ -80,12 +83,16 @@ class SnmpClient:
         return transport
 
     def _received(self, data: bytes, addr: tuple[str, int]) -> None:
-        try:
-            message = ber.decode_message(data)
-        except MalformedResponse as exc:
-            self.counters.drop(f"malformed_{exc.detail}")
-            return
-        pending = self._pending.get(message.pdu.request_id)
+        message: ber.Message | None = None
+        key = v3.peek_msg_id(data)  # v3: matched on msgID, verified by its transport
+        if key is None:
+            try:
+                message = ber.decode_message(data)
+            except MalformedResponse as exc:
+                self.counters.drop(f"malformed_{exc.detail}")
+                return
+            key = message.pdu.request_id
+        pending = self._pending.get(key)
         if pending is None:
             self.counters.drop("unknown_request_id")  # late, duplicate or forged
             return
@@ -95,7 +102,7 @@ class SnmpClient:
         if pending.future.done():
             self.counters.drop("duplicate")
             return
-        pending.future.set_result((message, len(data)))
+        pending.future.set_result((message, data))
 
     async def exchange(
         self,
@@ -105,8 +112,8 @@ class SnmpClient:
         stats: RequestStats,
         per_try: float,
         retries: int,
-    ) -> ber.Message:
-        """Send `payload` (already encoded with `request_id`) and await its answer."""
+    ) -> Answer:
+        """Send `payload` (encoded with `request_id` as its id) and await the answer."""
         family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         transport = await self._socket(family)
         loop = asyncio.get_running_loop()
@@ -122,13 +129,13 @@ class SnmpClient:
                     stats.bytes_sent += len(payload)
                     timer = loop.call_later(per_try, _expire, pending.future)
                     try:
-                        message, size = await pending.future
+                        answer = await pending.future
                     except TimeoutError:
                         continue
                     finally:
                         timer.cancel()
-                    stats.bytes_received += size
-                    return message
+                    stats.bytes_received += len(answer[1])
+                    return answer
             finally:
                 del self._pending[request_id]
         stats.timeouts += 1
@@ -140,7 +147,7 @@ class SnmpClient:
         self._transports.clear()
 
 
-def _expire(future: asyncio.Future[tuple[ber.Message, int]]) -> None:
+def _expire(future: asyncio.Future[Answer]) -> None:
     if not future.done():
         future.set_exception(TimeoutError())
 
@@ -160,6 +167,8 @@ def _normal(addr: tuple[str, int]) -> tuple[str, int]:
 class LeanTransport:
     """SnmpTransport for one SNMPv1/v2c target over the shared client."""
 
+    VERSIONS: tuple[str, ...] = ("1", "2c")
+
     def __init__(
         self,
         client: SnmpClient,
@@ -171,8 +180,8 @@ class LeanTransport:
         timeout: float = 2.0,
         retries: int = 1,
     ) -> None:
-        if version not in ("1", "2c"):
-            raise ValueError("the lean transport speaks SNMPv1 and v2c (v3 uses pysnmp for now)")
+        if version not in self.VERSIONS:
+            raise ValueError(f"{type(self).__name__} speaks SNMP {', '.join(self.VERSIONS)}")
         self.client = client
         self.host, self.port = host, port
         self.address: tuple[str, int] | None = None
@@ -204,21 +213,29 @@ class LeanTransport:
     async def _send(
         self, pdu_type: int, oids: Sequence[Oid], non_rep: int = 0, max_rep: int = 0
     ) -> ber.Pdu:
+        kind = {ber.GET: "get", ber.GET_NEXT: "getnext", ber.GET_BULK: "getbulk"}[pdu_type]
+        setattr(self.stats, kind, getattr(self.stats, kind) + 1)
+        pdu = await self._exchange(pdu_type, oids, non_rep, max_rep)
+        if pdu.pdu_type != ber.RESPONSE:
+            raise MalformedResponse("unexpected_pdu")
+        self.stats.varbinds += len(pdu.varbinds)
+        return pdu
+
+    async def _exchange(
+        self, pdu_type: int, oids: Sequence[Oid], non_rep: int, max_rep: int
+    ) -> ber.Pdu:
+        """One request and its answer, community-based (v1/v2c)."""
         address = await self._resolve()
         request_id = self.client._request_id()
         payload = ber.encode_request(
             self.version, self.community, pdu_type, request_id, oids, non_rep, max_rep
         )
-        kind = {ber.GET: "get", ber.GET_NEXT: "getnext", ber.GET_BULK: "getbulk"}[pdu_type]
-        setattr(self.stats, kind, getattr(self.stats, kind) + 1)
-        message = await self.client.exchange(
+        message, _ = await self.client.exchange(
             address, payload, request_id, self.stats, self.timeout, self.retries
         )
-        pdu = message.pdu
-        if pdu.pdu_type != ber.RESPONSE:
-            raise MalformedResponse("unexpected_pdu")
-        self.stats.varbinds += len(pdu.varbinds)
-        return pdu
+        if message is None:
+            raise MalformedResponse("unexpected_version")
+        return message.pdu
 
     async def get(self, oids: Sequence[Oid]) -> list[VarBind]:
         pdu = await self._send(ber.GET, oids)
