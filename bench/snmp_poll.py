@@ -377,6 +377,7 @@ def main() -> int:
             time.sleep(1.0)
         cases = [
             ("sobriety lean", "v2c", lambda: run_worker("lean", "2c", args.polls)),
+            ("sobriety lean", "v3 authPriv", lambda: run_worker("lean", "3", args.polls)),
             ("pysnmp hlapi", "v2c", lambda: run_worker("pysnmp", "2c", args.polls)),
             ("pysnmp hlapi", "v3 authPriv", lambda: run_worker("pysnmp", "3", args.polls)),
         ]

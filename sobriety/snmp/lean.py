@@ -84,14 +84,15 @@ class SnmpClient:
 
     def _received(self, data: bytes, addr: tuple[str, int]) -> None:
         message: ber.Message | None = None
-        key = v3.peek_msg_id(data)  # v3: matched on msgID, verified by its transport
-        if key is None:
-            try:
-                message = ber.decode_message(data)
-            except MalformedResponse as exc:
+        try:
+            message = ber.decode_message(data)
+            key = message.pdu.request_id
+        except MalformedResponse as exc:
+            peeked = v3.peek_msg_id(data) if exc.detail == "unsupported_version" else None
+            if peeked is None:
                 self.counters.drop(f"malformed_{exc.detail}")
                 return
-            key = message.pdu.request_id
+            key = peeked  # v3: matched on msgID here, verified by its transport
         pending = self._pending.get(key)
         if pending is None:
             self.counters.drop("unknown_request_id")  # late, duplicate or forged

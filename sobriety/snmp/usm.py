@@ -18,12 +18,10 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
-
-try:  # cryptography >= 44 keeps CFB among the "decrepit" modes (SNMP still needs it)
-    from cryptography.hazmat.decrepit.ciphers.modes import CFB
-except ImportError:  # pragma: no cover - older cryptography
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers import Cipher
     from cryptography.hazmat.primitives.ciphers.modes import CFB
 
 # name: (hashlib name, truncated MAC length)
@@ -107,6 +105,13 @@ def authenticate(keys: UsmKeys, whole_message: bytes) -> bytes:
 
 
 def _aes(keys: UsmKeys, boots: int, engine_time: int, salt: bytes) -> Cipher[CFB]:
+    """AES-CFB cipher; `cryptography` is imported only when privacy is used (8 MB RSS)."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+
+    try:  # cryptography >= 44 keeps CFB among the "decrepit" modes (SNMP still needs it)
+        from cryptography.hazmat.decrepit.ciphers.modes import CFB
+    except ImportError:  # pragma: no cover - older cryptography
+        from cryptography.hazmat.primitives.ciphers.modes import CFB
     iv = boots.to_bytes(4, "big") + engine_time.to_bytes(4, "big") + salt
     return Cipher(algorithms.AES(keys.priv_key), CFB(iv))
 

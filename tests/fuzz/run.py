@@ -1,9 +1,10 @@
 """`make fuzz`: feed the lean decoder and client many hostile datagrams; count crashes.
 
 Generated (random bytes, random TLV trees) and mutated (byte flips, inserts, deletes,
-truncations of valid answers) inputs go through `ber.decode_message` and through the client's
-receive path. Anything but `MalformedResponse` from the decoder, or any exception from the
-client, is a crash. Usage: python -m tests.fuzz.run [CASES] [SEED]
+truncations of valid answers) inputs go through `ber.decode_message`, mutated SNMPv3 messages
+through `v3.decode_v3`, and both through the client's receive path. Anything but
+`MalformedResponse` from a decoder, or any exception from the client, is a crash.
+Usage: python -m tests.fuzz.run [CASES] [SEED]
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 import traceback
 
 from sobriety.errors import MalformedResponse
-from sobriety.snmp import ber
+from sobriety.snmp import ber, usm, v3
 from sobriety.snmp.lean import SnmpClient
 from tests.unit.test_ber import VALID
 
@@ -66,6 +67,20 @@ def tlv_tree(rng: random.Random, depth: int = 0) -> bytes:
     return bytes([tag]) + ber._length(len(body)) + body
 
 
+V3_KEYS = usm.localized_keys(
+    b"\x80\x00\x1f\x88\x04fuzz", "sha256", "auth-pass-1", "aes128", "priv-pass-1"
+)
+V3_SEED = v3.encode_v3(
+    7,
+    v3.SecurityParameters(b"\x80\x00\x1f\x88\x04fuzz", 3, 99, b"u"),
+    V3_KEYS,
+    bytes(8),
+    ber.GET,
+    7,
+    [(1, 3, 6, 1, 2, 1, 1, 5, 0)],
+)
+
+
 def main() -> int:
     cases = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     seed = int(sys.argv[2]) if len(sys.argv) > 2 else 20261122
@@ -90,8 +105,20 @@ def main() -> int:
         except Exception:
             crashes += 1
             print(f"decoder crash on {data.hex()}:\n{traceback.format_exc()}", file=sys.stderr)
+        v3_data = mutate(rng, V3_SEED)
+        try:
+            v3.peek_msg_id(v3_data)
+            v3.decode_v3(v3_data, V3_KEYS)
+        except MalformedResponse:
+            pass
+        except Exception:
+            crashes += 1
+            print(
+                f"v3 decoder crash on {v3_data.hex()}:\n{traceback.format_exc()}", file=sys.stderr
+            )
         try:
             client._received(data, ("127.0.0.1", 161))
+            client._received(v3_data, ("127.0.0.1", 161))
         except Exception:
             crashes += 1
             print(f"client crash on {data.hex()}:\n{traceback.format_exc()}", file=sys.stderr)
