@@ -3,18 +3,21 @@
 A main file holds `settings`, `auths`, `sites`, `targets` and may `include` other files whose
 `auths`, `sites` and `targets` are merged in. Each entry is validated on its own, so one bad
 target does not hide the problems of the others; cross references (auth and site names,
-duplicate ids) are checked last. Problems name the file, the entry and the field. Secrets come
-from literals, `{env: NAME}` or `{file: PATH}` and never appear in a message or a repr.
+duplicate ids) are checked last, on the raw entries, even when some failed. Problems name the
+file, the entry and the field, sorted by file then by line. Secrets come from literals,
+`{env: NAME}` or `{file: PATH}` and never appear in a message or a repr.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Mapping
-from datetime import date, datetime, time
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, time
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -27,21 +30,40 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from sobriety.config_types import (
+    ConfigPath,
     Duration,
+    FieldProblems,
+    IsoDate,
+    Loc,
+    Problems,
+    Secret,
     SecretResolver,
     check_address,
+    dotted,
     parse_hours,
+    parse_yaml,
     split_listen,
+    yaml_error_message,
 )
 from sobriety.errors import ConfigError, ConfigProblem
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-RESERVED_LABELS = frozenset({"target", "site", "class", "source", "job", "instance"})
+# Set by sobriety itself or by Prometheus; the device_info ones would be silently dropped.
+RESERVED_LABELS = frozenset(
+    {"target", "site", "class", "source", "job", "instance"}
+    | {"kind", "vendor", "model", "serial", "firmware", "sysobjectid"}
+)
 DEFAULT_SITE = "default"
 SECRET_FIELDS = ("community", "auth_password", "priv_password")
-_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+SECTIONS = ("settings", "include", "auths", "sites", "targets")
+INCLUDED_SECTIONS = ("auths", "sites", "targets")
+_TARGET_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_AUTH_ID = re.compile(r"[A-Za-z0-9_.-]+")
+_SITE_ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_LABEL = re.compile(r"[a-z_][a-z0-9_]*")
 
 
 class _Strict(BaseModel):
@@ -52,14 +74,14 @@ class Settings(_Strict):
     """How this daemon runs."""
 
     listen: str = "127.0.0.1:9471"
-    data_dir: Path = Path("var")
+    data_dir: ConfigPath = Field(default=Path("var"), validate_default=True)
     interval: Duration = Field(default=300.0, ge=1.0)
     off_hours_interval: Duration | None = Field(default=None, ge=1.0)
     timeout: Duration = Field(default=2.0, gt=0, le=60)
     retries: int = Field(default=1, ge=0, le=5)
     jitter: float = Field(default=0.1, ge=0, le=0.5)
     max_concurrent_polls: int = Field(default=64, ge=1, le=10_000)
-    profile_dirs: tuple[Path, ...] = ()
+    profile_dirs: tuple[ConfigPath, ...] = ()
     shard: str = Field(default="1/1", pattern=r"^\d+/\d+$")
 
     @field_validator("listen")
@@ -73,65 +95,84 @@ class Settings(_Strict):
     def _shard(cls, value: str) -> str:
         k, n = (int(x) for x in value.split("/"))
         if not 1 <= k <= n:
-            raise ValueError(f"shard K/N needs 1 <= K <= N, not {value}")
+            raise ValueError(f"shard K/N needs 1 <= K <= N, not {value!r}")
         return value
 
     @property
     def listen_host(self) -> str:
+        """The host (or IP literal, without brackets) to listen on."""
         return split_listen(self.listen)[0]
 
     @property
     def listen_port(self) -> int:
+        """The TCP port to listen on."""
         return split_listen(self.listen)[1]
 
 
 class AuthConfig(_Strict):
-    """Credentials for SNMP v1/v2c (community) or v3 (USM user)."""
+    """Credentials for SNMP v1/v2c (community) or v3 (USM user), checked per version."""
 
     version: Literal["1", "2c", "3"]
-    community: SecretStr | None = None
+    community: Secret = None
     user: str | None = Field(default=None, min_length=1, max_length=32)
     auth_protocol: Literal["md5", "sha", "sha224", "sha256", "sha384", "sha512"] | None = None
-    auth_password: SecretStr | None = None
+    auth_password: Secret = None
     priv_protocol: Literal["des", "aes128", "aes192", "aes256"] | None = None
-    priv_password: SecretStr | None = None
+    priv_password: Secret = None
     context: str = ""
     engine: Literal["lean", "pysnmp"] = "lean"
 
     @field_validator("version", mode="before")
     @classmethod
     def _version(cls, value: object) -> object:
-        aliases: dict[object, str] = {1: "1", 2: "2c", "2": "2c", 3: "3", "v1": "1", "v2c": "2c"}
-        aliases["v3"] = "3"
+        if isinstance(value, bool):
+            return value
+        aliases: dict[object, str] = {1: "1", 2: "2c", "2": "2c", 3: "3"}
         return aliases.get(value, value)
 
     @model_validator(mode="after")
     def _per_version(self) -> Self:
+        problems: Problems = []
         if self.version in ("1", "2c"):
             if self.community is None:
-                raise ValueError(f"v{self.version} needs a community")
-            extra = [f for f in ("user", "auth_protocol", "priv_protocol") if getattr(self, f)]
-            if extra:
-                raise ValueError(f"{', '.join(extra)} only go with version 3")
-            return self
-        if self.community is not None:
-            raise ValueError("v3 uses a user, not a community")
-        if not self.user:
-            raise ValueError("v3 needs a user")
-        if self.auth_protocol and self.auth_password is None:
-            raise ValueError("v3 with auth_protocol needs auth_password")
-        if self.priv_protocol and not self.auth_protocol:
-            raise ValueError("v3 privacy (priv_protocol) needs auth_protocol too")
-        if self.priv_protocol and self.priv_password is None:
-            raise ValueError("v3 with priv_protocol needs priv_password")
-        for name in ("auth_password", "priv_password"):
-            secret = getattr(self, name)
-            if secret is not None and len(secret.get_secret_value()) < 8:
-                raise ValueError(f"{name} must have at least 8 characters (RFC 3414)")
+                problems.append((("community",), f"v{self.version} needs a community"))
+            elif not self.community.get_secret_value():
+                problems.append((("community",), "must not be empty"))
+            v3_only = ("user", "auth_protocol", "auth_password", "priv_protocol", "priv_password")
+            problems += [((f,), "only for version 3") for f in v3_only if getattr(self, f)]
+            if self.context:
+                problems.append((("context",), "only for version 3"))
+        else:
+            problems += self._v3_problems()
+        if problems:
+            raise FieldProblems(problems)
         return self
+
+    def _v3_problems(self) -> Problems:
+        problems: Problems = []
+        if self.community is not None:
+            problems.append((("community",), "v3 uses a user, not a community"))
+        if not self.user:
+            problems.append((("user",), "v3 needs a user"))
+        if self.auth_protocol and self.auth_password is None:
+            problems.append((("auth_password",), "v3 with auth_protocol needs auth_password"))
+        if self.auth_password is not None and not self.auth_protocol:
+            problems.append((("auth_protocol",), "auth_password given without auth_protocol"))
+        if self.priv_protocol and not self.auth_protocol:
+            problems.append((("priv_protocol",), "v3 privacy (priv_protocol) needs auth_protocol"))
+        if self.priv_protocol and self.priv_password is None:
+            problems.append((("priv_password",), "v3 with priv_protocol needs priv_password"))
+        if self.priv_password is not None and not self.priv_protocol:
+            problems.append((("priv_protocol",), "priv_password given without priv_protocol"))
+        for name in ("auth_password", "priv_password"):
+            secret: SecretStr | None = getattr(self, name)
+            if secret is not None and len(secret.get_secret_value()) < 8:
+                problems.append(((name,), "must have at least 8 characters (RFC 3414)"))
+        return problems
 
     @property
     def security_level(self) -> str:
+        """community, noAuthNoPriv, authNoPriv or authPriv."""
         if self.version != "3":
             return "community"
         if self.priv_protocol:
@@ -164,26 +205,36 @@ class SiteConfig(_Strict):
     def _timezone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             raise ValueError(f"unknown timezone {value!r}") from None
         return value
 
     @field_validator("opening_hours", mode="before")
     @classmethod
     def _hours(cls, value: object) -> object:
-        if not isinstance(value, dict):
+        if not isinstance(value, Mapping):
             return value
         parsed: dict[str, tuple[tuple[time, time], ...]] = {}
+        problems: Problems = []
         for day, spans in value.items():
             if day not in WEEKDAYS:
-                raise ValueError(f"unknown weekday {day!r} (use {', '.join(WEEKDAYS)})")
-            if not isinstance(spans, list):
-                raise ValueError(f"{day}: a list of HH:MM-HH:MM")
-            parsed[day] = tuple(parse_hours(str(s)) for s in spans)
+                problems.append(((str(day),), f"not a weekday (use {', '.join(WEEKDAYS)})"))
+            elif not isinstance(spans, list | tuple):
+                problems.append(((day,), 'a list of "HH:MM-HH:MM"'))
+            else:
+                parsed[day] = ()
+                for i, span in enumerate(spans):
+                    try:
+                        parsed[day] += (_span(span),)
+                    except ValueError as exc:
+                        problems.append(((day, i), str(exc)))
+        if problems:
+            raise FieldProblems(problems)
         return parsed
 
     @property
     def zone(self) -> ZoneInfo:
+        """The site's timezone."""
         return ZoneInfo(self.timezone)
 
     def is_open(self, at: datetime) -> bool:
@@ -192,14 +243,23 @@ class SiteConfig(_Strict):
             raise ValueError("is_open needs an aware datetime")
         local = at.astimezone(self.zone)
         spans = self.opening_hours.get(WEEKDAYS[local.weekday()], ())
-        now = local.time().replace(tzinfo=None)
+        now = local.time()
         return any(start <= now < end for start, end in spans)
+
+
+def _span(span: object) -> tuple[time, time]:
+    """A parsed (start, end) pair as it is, else "HH:MM-HH:MM" parsed."""
+    if isinstance(span, tuple) and len(span) == 2 and all(isinstance(t, time) for t in span):
+        start, end = span
+        if start < end:
+            return start, end
+    return parse_hours(str(span))
 
 
 class TargetConfig(_Strict):
     """One device to poll (kind snmp) or the local host (kind host)."""
 
-    id: str = Field(pattern=_ID, max_length=128)
+    id: str = Field(pattern=rf"^{_TARGET_ID.pattern}$", max_length=128)
     kind: Literal["snmp", "host"] = "snmp"
     address: str | None = None
     port: int = Field(default=161, ge=1, le=65535)
@@ -208,9 +268,9 @@ class TargetConfig(_Strict):
     device_class: str | None = Field(default=None, alias="class", pattern=r"^[a-z0-9_]+$")
     interval: Duration | None = Field(default=None, ge=1.0)
     labels: Mapping[str, str] = Field(default_factory=dict)
-    purchased: date | None = None
-    commissioned: date | None = None
-    warranty_end: date | None = None
+    purchased: IsoDate | None = None
+    commissioned: IsoDate | None = None
+    warranty_end: IsoDate | None = None
     warranty_months: int | None = Field(default=None, ge=1, le=600)
     nameplate_watts: float | None = Field(default=None, gt=0)
     disabled: bool = False
@@ -223,29 +283,35 @@ class TargetConfig(_Strict):
     @field_validator("labels")
     @classmethod
     def _labels(cls, labels: Mapping[str, str]) -> Mapping[str, str]:
-        import re
-
+        problems: Problems = []
         if len(labels) > 8:
-            raise ValueError("at most 8 labels")
+            problems.append(((), f"at most 8 labels, not {len(labels)}"))
         for key, value in labels.items():
-            if not re.fullmatch(r"[a-z_][a-z0-9_]*", key) or key.startswith("__"):
-                raise ValueError(f"label name {key!r}: lower case, digits and _, not __")
-            if key in RESERVED_LABELS:
-                raise ValueError(f"label name {key!r} is reserved")
+            if not _LABEL.fullmatch(key) or key.startswith("__"):
+                problems.append(((key,), "label names are a-z, 0-9 and _, not starting __"))
+            elif key in RESERVED_LABELS:
+                problems.append(((key,), f"label name {key!r} is reserved"))
             if len(value) > 128:
-                raise ValueError(f"label {key!r}: at most 128 characters")
+                problems.append(((key,), "at most 128 characters"))
+        if problems:
+            raise FieldProblems(problems)
         return labels
 
     @model_validator(mode="after")
     def _per_kind(self) -> Self:
+        problems: Problems = []
         if self.kind == "snmp":
-            missing = [f for f in ("address", "auth") if getattr(self, f) is None]
-            if missing:
-                raise ValueError(f"an snmp target needs {' and '.join(missing)}")
-        elif self.address is not None or self.auth is not None:
-            raise ValueError("a host target takes no address or auth (it is this machine)")
+            for name in ("address", "auth"):
+                if getattr(self, name) is None:
+                    problems.append(((name,), f"an snmp target needs an {name}"))
+        else:
+            for name in ("address", "auth"):
+                if getattr(self, name) is not None:
+                    problems.append(((name,), "a host target takes none (it is this machine)"))
         if self.warranty_end is not None and self.warranty_months is not None:
-            raise ValueError("give warranty_end or warranty_months, not both")
+            problems.append((("warranty_months",), "give warranty_end or warranty_months"))
+        if problems:
+            raise FieldProblems(problems)
         return self
 
 
@@ -259,259 +325,301 @@ class Config(_Strict):
     source_files: tuple[Path, ...]
     base_dir: Path
 
+    @model_validator(mode="after")
+    def _references(self) -> Self:
+        problems: Problems = []
+        for i, target in enumerate(self.targets):
+            if target.auth is not None and target.auth not in self.auths:
+                problems.append((("targets", i, "auth"), f"unknown auth {target.auth!r}"))
+            if target.site not in self.sites:
+                problems.append((("targets", i, "site"), f"unknown site {target.site!r}"))
+        if problems:
+            raise FieldProblems(problems)
+        return self
+
     def auth_for(self, target: TargetConfig) -> AuthConfig:
+        """The credentials of an snmp target (KeyError for a host target)."""
         if target.auth is None:
             raise KeyError(f"target {target.id} has no auth")
         return self.auths[target.auth]
 
     def site_for(self, target: TargetConfig) -> SiteConfig:
+        """The site a target belongs to."""
         return self.sites[target.site]
 
     def interval_for(self, target: TargetConfig) -> float:
+        """The target's poll interval in seconds: its own, else the default."""
         return target.interval if target.interval is not None else self.settings.interval
 
 
 # --- loading ----------------------------------------------------------------------------------
 
-
-class _Loader:
-    def __init__(self, path: Path, env: Mapping[str, str]) -> None:
-        self.main = path
-        self.base_dir = path.parent.resolve()
-        self.secrets = SecretResolver(env, self.base_dir)
-        self.problems: list[ConfigProblem] = []
-        self.files: list[Path] = []
-
-    def problem(self, file: Path, entry: str, field: str, message: str) -> None:
-        self.problems.append(ConfigProblem(str(file), entry, field, message))
-
-    def read(self, path: Path) -> dict[str, Any] | None:
-        self.files.append(path)
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            self.problem(path, "-", "-", f"cannot read: {exc.strerror}")
-            return None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"line {mark.line + 1}" if mark is not None else "-"
-            reason = getattr(exc, "problem", None) or str(exc)
-            self.problem(path, where, "-", f"YAML syntax: {reason}")
-            return None
-        if raw is None:
-            return {}
-        if not isinstance(raw, dict):
-            self.problem(path, "(top)", "-", "a configuration file holds one mapping")
-            return None
-        return raw
-
-    def validate(
-        self, model: type[BaseModel], raw: object, file: Path, entry: str
-    ) -> BaseModel | None:
-        try:
-            return model.model_validate(raw)
-        except ValidationError as exc:
-            for err in exc.errors():
-                self.problem(file, entry, _field(err["loc"]), _message(err, model))
-            return None
+M = TypeVar("M", bound=BaseModel)
 
 
-def _field(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + part
-    return out or "-"
+@dataclass
+class _Doc:
+    """One YAML file as read: its name as given, its data and the line of every key."""
+
+    label: str
+    order: int
+    data: dict[str, Any] = field(default_factory=dict)
+    lines: dict[Loc, int] = field(default_factory=dict)
 
 
-def _message(err: Mapping[str, Any], model: type[BaseModel]) -> str:
-    if err["type"] == "extra_forbidden":
-        names = [n for n, f in model.model_fields.items() if f.alias is None]
-        names += [f.alias for f in model.model_fields.values() if f.alias]
-        close = difflib.get_close_matches(str(err["loc"][-1]), names, n=1)
-        return "unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
-    return str(err["msg"]).removeprefix("Value error, ")
+@dataclass
+class _Report:
+    """Problems collected so far, each with where it sorts (file order, line, arrival)."""
+
+    items: list[tuple[int, int, int, ConfigProblem]] = field(default_factory=list)
+
+    def add(self, doc: _Doc, loc: Loc, message: str) -> None:
+        entry, where = _locate(doc, loc)
+        line = next((doc.lines[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in doc.lines), 0)
+        problem = ConfigProblem(doc.label, entry, where, message)
+        self.items.append((doc.order, line, len(self.items), problem))
+
+    def problems(self) -> list[ConfigProblem]:
+        """Sorted by file, then line, then arrival."""
+        return [item[3] for item in sorted(self.items, key=lambda item: item[:3])]
+
+
+def _locate(doc: _Doc, loc: Loc) -> tuple[str, str]:
+    """(entry, field) of a location in a file: `targets[3] (id=sw1)`, `labels.Room`."""
+    if loc[:1] == ("settings",) and len(loc) > 1:
+        return "settings", dotted(loc[1:])
+    if loc[:1] in (("auths",), ("sites",)) and len(loc) > 1:
+        return f"{loc[0]}.{loc[1]}", dotted(loc[2:])
+    if loc[:1] == ("targets",) and len(loc) > 1 and isinstance(loc[1], int):
+        entries = doc.data.get("targets")
+        raw = entries[loc[1]] if isinstance(entries, list) and loc[1] < len(entries) else None
+        tid = raw.get("id") if isinstance(raw, dict) else None
+        label = f"targets[{loc[1]}]" + (f" (id={tid})" if isinstance(tid, str) else "")
+        return label, dotted(loc[2:])
+    return "(top)", dotted(loc)
+
+
+def _read(path: Path, label: str, order: int, report: _Report) -> _Doc | None:
+    """Parse one file, noting the line of every key and reporting duplicate keys."""
+    doc = _Doc(label, order)
+    try:
+        data, doc.lines, duplicates = parse_yaml(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        report.add(doc, (), f"cannot read: {getattr(exc, 'strerror', None) or 'not UTF-8'}")
+        return None
+    except yaml.YAMLError as exc:
+        report.add(doc, (), yaml_error_message(exc))
+        return None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        report.add(doc, (), "a configuration file holds one mapping of sections")
+        return None
+    doc.data = data
+    for loc, message in duplicates:
+        report.add(doc, loc, message)
+    return doc
+
+
+def _validate(
+    report: _Report, doc: _Doc, loc: Loc, model: type[M], raw: object, context: dict[str, Any]
+) -> M | None:
+    """Validate one entry; on failure report each error at its own field."""
+    try:
+        return model.model_validate(raw, context=context)
+    except ValidationError as exc:
+        for err in exc.errors():
+            error = err.get("ctx", {}).get("error")
+            if isinstance(error, FieldProblems):
+                for sub, message in error.items:
+                    report.add(doc, (*loc, *err["loc"], *sub), message)
+            else:
+                report.add(doc, (*loc, *err["loc"]), _message(err, model))
+        return None
+
+
+def _message(err: ErrorDetails, model: type[BaseModel]) -> str:
+    """A short human message; the input is echoed only for non-secret choice/pattern fields."""
+    kind, loc = err["type"], err["loc"]
+    if kind == "extra_forbidden":
+        names = [f.alias or n for n, f in model.model_fields.items()]
+        return _unknown_key(str(loc[-1]), names)
+    if kind == "missing":
+        return "required"
+    if kind in ("model_type", "dict_type"):
+        return "must be a mapping"
+    message = str(err["msg"]).removeprefix("Value error, ")
+    value = err.get("input")
+    secret = bool(loc) and loc[0] in SECRET_FIELDS
+    if (
+        kind in ("literal_error", "string_pattern_mismatch")
+        and isinstance(value, str)
+        and not secret
+    ):
+        message += f", not {value[:80]!r}"
+    return message
+
+
+def _unknown_key(key: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(key, list(known), n=1)
+    return "unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
 
 
 def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
-    """Load and validate a configuration; raise ConfigError listing every problem."""
-    loader = _Loader(path, os.environ if env is None else env)
-    main = loader.read(path)
+    """Load and validate a configuration; raise ConfigError listing every problem found."""
+    report = _Report()
+    base_dir = path.parent.resolve()
+    context: dict[str, Any] = {
+        "base_dir": base_dir,
+        "secrets": SecretResolver(os.environ if env is None else env, base_dir),
+    }
+    main = _read(path, str(path), 0, report)
     if main is None:
-        raise ConfigError(loader.problems)
-    allowed = {"settings", "include", "auths", "sites", "targets"}
-    for key in main:
-        if key not in allowed:
-            close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            loader.problem(path, "(top)", str(key), f"unknown key{hint}")
+        raise ConfigError(report.problems())
+    for key in main.data:
+        if key not in SECTIONS:
+            report.add(main, (str(key),), _unknown_key(str(key), SECTIONS))
+    docs = [main, *_includes(main, path, report)]
 
-    documents: list[tuple[Path, dict[str, Any]]] = [(path, main)]
-    includes = main.get("include") or []
-    if not isinstance(includes, list):
-        loader.problem(path, "(top)", "include", "a list of file names")
-        includes = []
-    for name in includes:
-        inc_path = loader.base_dir / str(name)
-        doc = loader.read(inc_path)
-        if doc is None:
-            if not inc_path.exists():
-                loader.problems[-1] = ConfigProblem(
-                    str(path), "(top)", "include", f"included file not found: {inc_path}"
-                )
-            continue
-        for key in doc:
-            if key not in ("auths", "sites", "targets"):
-                loader.problem(
-                    inc_path,
-                    "(top)",
-                    str(key),
-                    "an included file holds only auths, sites and targets",
-                )
-        documents.append((inc_path, doc))
-
-    settings = _settings(loader, path, main.get("settings") or {})
-    auths = _named(loader, documents, "auths", AuthConfig, secrets=True)
-    sites = _named(loader, documents, "sites", SiteConfig)
-    targets = _targets(loader, documents)
-    sites.setdefault(DEFAULT_SITE, (path, SiteConfig()))
-    _cross_check(
-        loader, targets, _defined(documents, "auths"), _defined(documents, "sites") | set(sites)
-    )
-    if loader.problems or settings is None:
-        raise ConfigError(loader.problems)
+    raw_settings = main.data.get("settings")
+    raw_settings = {} if raw_settings is None else raw_settings
+    settings = _validate(report, main, ("settings",), Settings, raw_settings, context)
+    auths = _named(report, docs, "auths", _AUTH_ID, AuthConfig, context)
+    sites = _named(report, docs, "sites", _SITE_ID, SiteConfig, context)
+    sites.setdefault(DEFAULT_SITE, SiteConfig())
+    targets = _targets(report, docs, context)
+    _cross_check(report, docs, _defined(docs, "auths"), _defined(docs, "sites") | {DEFAULT_SITE})
+    if report.items or settings is None:
+        raise ConfigError(report.problems())
     return Config(
         settings=settings,
-        auths={k: v for k, (_, v) in auths.items()},
-        sites={k: v for k, (_, v) in sites.items()},
-        targets=tuple(t for _, _, t in targets if t is not None),
-        source_files=tuple(loader.files),
-        base_dir=loader.base_dir,
+        auths=auths,
+        sites=sites,
+        targets=tuple(targets),
+        source_files=tuple(Path(doc.label).resolve() for doc in docs),
+        base_dir=base_dir,
     )
 
 
-def _settings(loader: _Loader, path: Path, raw: object) -> Settings | None:
-    if not isinstance(raw, dict):
-        loader.problem(path, "settings", "-", "a mapping")
-        return None
-    raw = dict(raw)
-    for key in ("data_dir",):
-        if isinstance(raw.get(key), str):
-            raw[key] = _under(loader.base_dir, raw[key])
-    if isinstance(raw.get("profile_dirs"), list):
-        raw["profile_dirs"] = [_under(loader.base_dir, str(p)) for p in raw["profile_dirs"]]
-    raw.setdefault("data_dir", loader.base_dir / "var")
-    settings = loader.validate(Settings, raw, path, "settings")
-    return settings if isinstance(settings, Settings) else None
-
-
-def _under(base: Path, value: str) -> Path:
-    candidate = Path(value).expanduser()
-    return (candidate if candidate.is_absolute() else base / candidate).resolve()
+def _includes(main: _Doc, path: Path, report: _Report) -> list[_Doc]:
+    """Read the included files, reporting missing ones against the main file's `include`."""
+    names = main.data.get("include") or []
+    if not isinstance(names, list):
+        report.add(main, ("include",), "a list of file names")
+        return []
+    docs: list[_Doc] = []
+    seen = {path.resolve()}
+    for i, name in enumerate(names):
+        if not isinstance(name, str) or not name:
+            report.add(main, ("include", i), "a file name")
+            continue
+        inc = Path(name).expanduser()
+        inc = inc if inc.is_absolute() else path.parent / inc
+        if not inc.is_file():
+            report.add(main, ("include", i), f"included file not found: {inc}")
+            continue
+        if inc.resolve() in seen:
+            report.add(main, ("include", i), f"{name} is already part of the configuration")
+            continue
+        seen.add(inc.resolve())
+        doc = _read(inc, str(inc), len(docs) + 1, report)
+        if doc is None:
+            continue
+        for key in doc.data:
+            if key not in INCLUDED_SECTIONS:
+                report.add(doc, (str(key),), "an included file holds only auths, sites, targets")
+        docs.append(doc)
+    return docs
 
 
 def _named(
-    loader: _Loader,
-    documents: list[tuple[Path, dict[str, Any]]],
-    section: str,
-    model: type[AuthConfig] | type[SiteConfig],
-    secrets: bool = False,
-) -> dict[str, tuple[Path, Any]]:
-    import re
-
-    out: dict[str, tuple[Path, Any]] = {}
-    first: dict[str, Path] = {}
-    for file, doc in documents:
-        entries = doc.get(section) or {}
-        if not isinstance(entries, dict):
-            loader.problem(file, section, "-", "a mapping of name to settings")
-            continue
-        for name, given in entries.items():
-            entry = f"{section}.{name}"
-            if not re.fullmatch(_ID, str(name)):
-                loader.problem(file, entry, "-", "names use letters, digits, _ . -")
-            if name in first:
-                loader.problem(file, entry, "-", f"duplicate name (first in {first[name]})")
-                continue
-            first[name] = file
-            if not isinstance(given, dict):
-                loader.problem(file, entry, "-", "a mapping")
-                continue
-            raw = dict(given)
-            if secrets:
-                for field in SECRET_FIELDS:
-                    if field in raw:
-                        try:
-                            raw[field] = loader.secrets.resolve(raw[field])
-                        except ValueError as exc:
-                            loader.problem(file, entry, field, str(exc))
-                            raw[field] = SecretStr("<unresolved>")
-            model_obj = loader.validate(model, raw, file, entry)
-            if model_obj is not None:
-                out[str(name)] = (file, model_obj)
-    return out
-
-
-def _targets(
-    loader: _Loader, documents: list[tuple[Path, dict[str, Any]]]
-) -> list[tuple[Path, str, TargetConfig | None]]:
-    out: list[tuple[Path, str, TargetConfig | None]] = []
+    report: _Report,
+    docs: list[_Doc],
+    section: Literal["auths", "sites"],
+    pattern: re.Pattern[str],
+    model: type[M],
+    context: dict[str, Any],
+) -> dict[str, M]:
+    """Validate a mapping section across files; names are checked and unique across files."""
+    out: dict[str, M] = {}
     first: dict[str, str] = {}
-    for file, doc in documents:
-        entries = doc.get("targets") or []
-        if not isinstance(entries, list):
-            loader.problem(file, "targets", "-", "a list of targets")
+    for doc in docs:
+        entries = doc.data.get(section) or {}
+        if not isinstance(entries, dict):
+            report.add(doc, (section,), "a mapping of name to settings")
             continue
-        for i, item in enumerate(entries):
-            raw = item
-            tid = raw.get("id") if isinstance(raw, dict) else None
-            entry = f"targets[{i}]" + (f" (id={tid})" if isinstance(tid, str) else "")
-            if not isinstance(raw, dict):
-                loader.problem(file, entry, "-", "a mapping")
-                continue
-            if isinstance(tid, str):
-                if tid in first:
-                    loader.problem(
-                        file, entry, "id", f"duplicate target id {tid!r} (first at {first[tid]})"
-                    )
-                    continue
-                first[tid] = entry if file == loader.main else f"{file.name}: {entry}"
-            target = loader.validate(TargetConfig, raw, file, entry)
-            out.append((file, entry, target if isinstance(target, TargetConfig) else None))
-    if not any(t for _, _, t in out) and not loader.problems:
-        loader.problem(loader.main, "targets", "-", "no target to poll")
+        for key, raw in entries.items():
+            name = str(key)
+            if not pattern.fullmatch(name):
+                report.add(doc, (section, name), f"not a valid name (must match {pattern.pattern})")
+            if name in first:
+                what = section.removesuffix("s")
+                report.add(
+                    doc, (section, name), f"duplicate {what} {name!r} (first in {first[name]})"
+                )
+            first.setdefault(name, doc.label)
+            obj = _validate(report, doc, (section, name), model, raw, context)
+            if obj is not None:
+                out.setdefault(name, obj)
     return out
 
 
-def _defined(documents: list[tuple[Path, dict[str, Any]]], section: str) -> set[str]:
+def _targets(report: _Report, docs: list[_Doc], context: dict[str, Any]) -> list[TargetConfig]:
+    """Validate every target of every file, each on its own; there must be at least one."""
+    out: list[TargetConfig] = []
+    given = False
+    for doc in docs:
+        entries = doc.data.get("targets") or []
+        if not isinstance(entries, list):
+            report.add(doc, ("targets",), "a list of targets")
+            given = True
+            continue
+        given = given or bool(entries)
+        for i, raw in enumerate(entries):
+            target = _validate(report, doc, ("targets", i), TargetConfig, raw, context)
+            if target is not None:
+                out.append(target)
+    if not given:
+        report.add(docs[0], ("targets",), "no target to poll: give at least one")
+    return out
+
+
+def _defined(docs: list[_Doc], section: str) -> set[str]:
     """Names defined in a section, valid or not (a bad entry is reported on its own)."""
     names: set[str] = set()
-    for _, doc in documents:
-        entries = doc.get(section)
+    for doc in docs:
+        entries = doc.data.get(section)
         if isinstance(entries, dict):
             names |= {str(n) for n in entries}
     return names
 
 
-def _cross_check(
-    loader: _Loader,
-    targets: list[tuple[Path, str, TargetConfig | None]],
-    auths: set[str],
-    sites: set[str],
-) -> None:
-    for file, entry, target in targets:
-        if target is None:
-            continue
-        if target.auth is not None and target.auth not in auths:
-            known = ", ".join(sorted(auths)) or "none defined"
-            loader.problem(file, entry, "auth", f"unknown auth {target.auth!r} (known: {known})")
-        if target.site not in sites:
-            known = ", ".join(sorted(sites))
-            loader.problem(file, entry, "site", f"unknown site {target.site!r} (known: {known})")
+def _cross_check(report: _Report, docs: list[_Doc], auths: set[str], sites: set[str]) -> None:
+    """Auth and site references and unique target ids, on the raw entries."""
+    first: dict[str, tuple[_Doc, str]] = {}
+    for doc in docs:
+        entries = doc.data.get("targets")
+        for i, raw in enumerate(entries if isinstance(entries, list) else []):
+            if not isinstance(raw, dict):
+                continue
+            tid, auth, site = raw.get("id"), raw.get("auth"), raw.get("site", DEFAULT_SITE)
+            if isinstance(tid, str):
+                if tid in first:
+                    where_doc, where = first[tid]
+                    at = where if where_doc is doc else f"{where_doc.label} {where}"
+                    report.add(
+                        doc, ("targets", i, "id"), f"duplicate target id {tid!r} (first at {at})"
+                    )
+                else:
+                    first[tid] = (doc, f"targets[{i}]")
+            if raw.get("kind") != "host" and isinstance(auth, str) and auth not in auths:
+                known = ", ".join(sorted(auths)) or "none defined"
+                report.add(doc, ("targets", i, "auth"), f"unknown auth {auth!r} (known: {known})")
+            if isinstance(site, str) and site not in sites:
+                known = ", ".join(sorted(sites))
+                report.add(doc, ("targets", i, "site"), f"unknown site {site!r} (known: {known})")
 
 
-def format_problems(problems: list[ConfigProblem]) -> str:
-    """One problem a line, as `check-config` prints them."""
+def format_problems(problems: Iterable[ConfigProblem]) -> str:
+    """One problem a line, `FILE: ENTRY: FIELD: message`, as `check-config` prints them."""
     return "\n".join(str(p) for p in problems)
