@@ -79,6 +79,27 @@ def encode_oid(oid: Oid) -> bytes:
 _NULL = b"\x05\x00"
 
 
+def encode_pdu(
+    pdu_type: int,
+    request_id: int,
+    oids: Sequence[Oid],
+    non_repeaters: int = 0,
+    max_repetitions: int = 0,
+) -> bytes:
+    """A request PDU. Only GET, GETNEXT and GETBULK can be built."""
+    if pdu_type not in REQUEST_PDUS:
+        raise ValueError("sobriety only sends GET, GETNEXT and GETBULK requests")
+    varbinds = b"".join(_tlv(0x30, encode_oid(oid) + _NULL) for oid in oids)
+    bulk = pdu_type == GET_BULK
+    return _tlv(
+        pdu_type,
+        encode_integer(request_id)
+        + encode_integer(non_repeaters if bulk else 0)
+        + encode_integer(max_repetitions if bulk else 0)
+        + _tlv(0x30, varbinds),
+    )
+
+
 def encode_request(
     version: str,
     community: bytes,
@@ -88,19 +109,10 @@ def encode_request(
     non_repeaters: int = 0,
     max_repetitions: int = 0,
 ) -> bytes:
-    """A v1/v2c request message. Only GET, GETNEXT and GETBULK can be built."""
-    if pdu_type not in REQUEST_PDUS:
-        raise ValueError("sobriety only sends GET, GETNEXT and GETBULK requests")
+    """A v1/v2c request message."""
     if pdu_type == GET_BULK and version == "1":
         raise ValueError("SNMPv1 has no GETBULK")
-    varbinds = b"".join(_tlv(0x30, encode_oid(oid) + _NULL) for oid in oids)
-    pdu = _tlv(
-        pdu_type,
-        encode_integer(request_id)
-        + encode_integer(non_repeaters if pdu_type == GET_BULK else 0)
-        + encode_integer(max_repetitions if pdu_type == GET_BULK else 0)
-        + _tlv(0x30, varbinds),
-    )
+    pdu = encode_pdu(pdu_type, request_id, oids, non_repeaters, max_repetitions)
     return _tlv(0x30, encode_integer(VERSIONS[version]) + _tlv(0x04, community) + pdu)
 
 

@@ -65,16 +65,7 @@ def encode_v3(
     reportable: bool = True,
 ) -> bytes:
     """A signed (and encrypted, with a privacy key) v3 request message."""
-    if pdu_type not in ber.REQUEST_PDUS:
-        raise ValueError("sobriety only sends GET, GETNEXT and GETBULK requests")
-    varbinds = b"".join(ber._tlv(0x30, ber.encode_oid(o) + b"\x05\x00") for o in oids)
-    pdu = ber._tlv(
-        pdu_type,
-        ber.encode_integer(request_id)
-        + ber.encode_integer(non_repeaters if pdu_type == ber.GET_BULK else 0)
-        + ber.encode_integer(max_repetitions if pdu_type == ber.GET_BULK else 0)
-        + ber._tlv(0x30, varbinds),
-    )
+    pdu = ber.encode_pdu(pdu_type, request_id, oids, non_repeaters, max_repetitions)
     scoped = ber._tlv(0x30, _os(security.engine_id) + _os(context) + pdu)
     flags = FLAG_REPORTABLE if reportable else 0
     priv_params = b""
