@@ -32,8 +32,12 @@ ERROR_STATUS = {
 
 _UNSIGNED_MAX: dict[int, int] = {Tag.COUNTER32: 2**32 - 1, Tag.GAUGE32: 2**32 - 1,
                                  Tag.TIMETICKS: 2**32 - 1, Tag.COUNTER64: 2**64 - 1}  # fmt: skip
-_VALUE_TAGS = frozenset(int(t) for t in Tag)
 _TAG_OF = {int(t): t for t in Tag}
+_UNSIGNED, _BYTES, _OTHER = "unsigned", "bytes", "other"
+_KIND: dict[int, str] = {
+    int(t): _UNSIGNED if t in _UNSIGNED_MAX else _BYTES if t == Tag.OCTET_STRING else _OTHER
+    for t in Tag
+}
 
 
 # --- encoding -------------------------------------------------------------------------------
@@ -245,9 +249,11 @@ def decode_pdu(data: bytes, pos: int, end: int) -> Pdu:
     vb_start, vb_stop = _expect(data, cursor, stop, 0x30, "bad_varbinds")
     varbinds: list[VarBind] = []
     append = varbinds.append
+    kinds = _KIND
     cursor = vb_start
     while cursor < vb_stop:
-        # the hot loop: SEQUENCE { OID, value } with short lengths inlined
+        # The hot loop: SEQUENCE { OID, value }, short lengths and common types inlined;
+        # anything unusual goes through the general, bounds-checked `_header`/`_value`.
         if data[cursor] != 0x30 or cursor + 2 > vb_stop:
             raise _bad("bad_varbind")
         length = data[cursor + 1]
@@ -262,18 +268,37 @@ def decode_pdu(data: bytes, pos: int, end: int) -> Pdu:
         o_len = data[s + 1]
         if o_len < 0x80:
             o_start, o_stop = s + 2, s + 2 + o_len
-            if o_stop > e:
+            if o_stop + 2 > e:
                 raise _bad("truncated")
         else:
             o_start, o_stop = _expect(data, s, e, 0x06, "bad_varbind")
-        tag, v_start, v_stop = _header(data, o_stop, e)
-        if v_stop != e or tag not in _VALUE_TAGS:
+        tag = data[o_stop]
+        v_len = data[o_stop + 1] if o_stop + 1 < e else 0x80
+        kind = kinds.get(tag)
+        if kind is None:
             raise _bad("bad_value_type")
-        append(
-            VarBind(
-                decode_oid(data[o_start:o_stop]), _TAG_OF[tag], _value(tag, data, v_start, v_stop)
-            )
-        )
+        if v_len < 0x80 and o_stop + 2 + v_len == e:
+            v_start = o_stop + 2
+            if kind is _UNSIGNED and 0 < v_len < 9:  # counters, gauges, timeticks
+                number = int.from_bytes(data[v_start:e], "big")
+                if number > _UNSIGNED_MAX[tag]:
+                    raise _bad("bad_integer")
+                value: Value = number
+            elif kind is _BYTES:
+                value = data[v_start:e]
+            else:
+                value = _value(tag, data, v_start, e)
+        else:
+            _, v_start, v_stop = _header(data, o_stop, e)
+            if v_stop != e:
+                raise _bad("bad_value_type")
+            value = _value(tag, data, v_start, v_stop)
+        body = data[o_start:o_stop]
+        if 0 < o_len < 0x80 and body.isascii() and (first := body[0]) < 80:  # arcs < 128
+            oid: Oid = (first // 40, first % 40, *body[1:])
+        else:
+            oid = decode_oid(body)
+        append(VarBind(oid, _TAG_OF[tag], value))
         cursor = e
     if vb_stop != stop:
         raise _bad("trailing_bytes")
