@@ -210,6 +210,12 @@ class TableSpec(_Strict):
     oid: OidField
     index: tuple[IndexPart, ...] = ()
     cadence: Cadence = "state"
+    reread_when: str | None = Field(
+        default=None,
+        pattern=_FIELD,
+        description="a state scalar of the profile whose change means this identity table "
+        "changed (entLastChangeTime): the table is then re-read at once, not just daily",
+    )
     filter: RowFilter | None = None
     device_row: RowFilter | None = None
     emit_info: InfoEmit | None = None
@@ -264,6 +270,29 @@ class Profile(_Strict):
     match: Match
     scalars: tuple[ScalarSpec, ...] = ()
     tables: tuple[TableSpec, ...] = ()
+
+    @model_validator(mode="after")
+    def _markers_resolve(self) -> Self:
+        state_scalars = {s.name for s in self.scalars if s.cadence == "state"}
+        for table in self.tables:
+            if table.reread_when is None:
+                continue
+            if table.cadence != "identity":
+                raise ValueError(
+                    f"table {table.name}: reread_when only goes with cadence: identity"
+                )
+            if table.reread_when not in state_scalars:
+                raise ValueError(
+                    f"table {table.name}: reread_when names no state scalar of this profile"
+                )
+        return self
+
+    def scalar(self, name: str) -> ScalarSpec:
+        """The scalar called `name` (KeyError if none)."""
+        for scalar in self.scalars:
+            if scalar.name == name:
+                return scalar
+        raise KeyError(name)
 
     @model_validator(mode="after")
     def _labels_fit_catalogue(self) -> Self:

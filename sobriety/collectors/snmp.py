@@ -1,7 +1,8 @@
 """Run device profiles over an SNMP transport, with as few requests as the data allows.
 
 A poll of a known device is one GET (every scalar of every matched profile packed in one PDU,
-split only past `max_get_varbinds`) plus one GETBULK walk per table column. Identification
+split only past `max_get_varbinds`) plus GETBULK walks that carry all the columns of a table
+together (a row per repetition). Identification
 (sysDescr/sysObjectID, then one GETNEXT carrying every probe) and identity-cadence data
 (ENTITY inventory, software counts, UPS ratings) are re-read only when due: first contact,
 once a day, after a reboot, or when the device comes back from being down.
@@ -18,7 +19,7 @@ from sobriety.collectors.evaluate import RawData, RoleValue, clean_text, evaluat
 from sobriety.errors import CollectError
 from sobriety.model import CollectIssue, CollectResult, Sample
 from sobriety.profiles import DeviceFacts, Profile, ProfileSet
-from sobriety.snmp.transport import SnmpTransport, walk
+from sobriety.snmp.transport import SnmpTransport, walk_columns
 from sobriety.snmp.types import Oid, VarBind, format_oid
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ class SnmpTargetState:
         self.identity: RawData = RawData()
         self.last_uptime: float | None = None
         self.was_up = False
+        self.walk_sizes: dict[Oid, int] = {}  # rows per column last time: sizes the GETBULKs
+        self.markers: dict[Oid, object] = {}  # change markers (entLastChangeTime) last seen
 
 
 class SnmpCollector:
@@ -60,6 +63,7 @@ class SnmpCollector:
         self.identity_ttl = identity_ttl
         self.max_get_varbinds = max_get_varbinds
         self.state = SnmpTargetState()
+        self._refreshed: set[Oid] = set()  # identity columns re-read this poll (marker)
 
     async def close(self) -> None:
         await self.transport.close()
@@ -91,6 +95,7 @@ class SnmpCollector:
 
     async def _poll(self, result: CollectResult) -> None:
         state = self.state
+        self._refreshed.clear()
         now = self.clock.monotonic()
         identity_due = (
             state.profiles is None
@@ -169,21 +174,44 @@ class SnmpCollector:
         return found
 
     async def _read(self, profiles: Iterable[Profile], identity_due: bool, fresh: RawData) -> None:
-        """GET every due scalar in as few PDUs as possible, then walk every due column."""
+        """GET every due scalar in as few PDUs as possible, then walk every due table.
+
+        An identity table with a change marker (`reread_when`, e.g. entLastChangeTime) is
+        re-read as soon as the marker's value differs from the one seen at its last read.
+        """
         scalar_oids: list[Oid] = []
-        columns: list[Oid] = []
+        tables: list[list[Oid]] = []
+        marked: list[tuple[Oid, list[Oid]]] = []
         for profile in profiles:
             for scalar in profile.scalars:
                 due = scalar.cadence == "state" or identity_due
                 if due and scalar.oid_tuple not in fresh.scalars:
                     scalar_oids.append(scalar.oid_tuple)
             for table in profile.tables:
+                columns = [table.column_oid(c) for c in table.columns]
+                marker = profile.scalar(table.reread_when).oid_tuple if table.reread_when else None
                 if table.cadence == "state" or identity_due:
-                    columns.extend(table.column_oid(c) for c in table.columns)
+                    tables.append(columns)
+                elif marker is not None:
+                    marked.append((marker, columns))
+                if marker is not None and identity_due:
+                    marked.append((marker, []))  # only to note the marker's value
         if scalar_oids:
             fresh.scalars.update(await self._get(list(dict.fromkeys(scalar_oids))))
-        for column in dict.fromkeys(columns):
-            fresh.columns[column] = await walk(self.transport, column)
+        for marker, columns in marked:
+            vb = fresh.scalars.get(marker)
+            seen = (vb.tag, vb.value) if vb is not None else None
+            if columns and seen != self.state.markers.get(marker):
+                tables.append(columns)
+                self._refreshed.update(columns)
+            self.state.markers[marker] = seen
+        walked: set[Oid] = set()
+        for columns in tables:  # the columns of one table travel together
+            todo = [c for c in dict.fromkeys(columns) if c not in walked]
+            if todo:
+                sizes = self.state.walk_sizes
+                fresh.columns.update(await walk_columns(self.transport, todo, sizes=sizes))
+                walked.update(todo)
 
     async def _get(self, oids: Sequence[Oid]) -> dict[Oid, VarBind]:
         out: dict[Oid, VarBind] = {}
@@ -197,6 +225,9 @@ class SnmpCollector:
         if identity_due:
             self.state.identity = _identity_part(self.state.profiles or (), fresh)
             return fresh
+        for column in self._refreshed:  # re-read on a change marker: keep the new rows
+            self.state.identity.columns[column] = fresh.columns.get(column, [])
+        self._refreshed.clear()
         return RawData(
             scalars={**self.state.identity.scalars, **fresh.scalars},
             columns={**self.state.identity.columns, **fresh.columns},

@@ -26,6 +26,7 @@ from sobriety.snmp.types import Oid, Tag, Value, VarBind, parse_oid
 
 _ESCAPES = {"\\": 92, "'": 39, '"': 34, "a": 7, "b": 8, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11}
 _NUMERIC_MAX = {Tag.COUNTER64: 0xFFFFFFFFFFFFFFFF}
+BULK_MAX_VARBINDS = 64  # pysnmp's BulkCommandResponder.max_varbinds, which snmpsim serves
 
 
 class SnmprecError(SobrietyError, ValueError):
@@ -277,6 +278,8 @@ class RecordedTransport:
         self._check("getbulk", oids)
         answer = [self.recording.next_after(o) for o in oids[:non_repeaters]]
         cursors = list(oids[non_repeaters:])
+        if cursors:  # as snmpsim (pysnmp's responder): whole rows, 64 varbinds at most
+            max_repetitions = min(max_repetitions, max(1, BULK_MAX_VARBINDS // len(cursors)))
         for _ in range(max_repetitions if cursors else 0):
             row = [self.recording.next_after(c) for c in cursors]
             answer.extend(row)

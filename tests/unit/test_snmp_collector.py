@@ -127,3 +127,43 @@ async def test_missing_sysuptime_is_not_down(name: str) -> None:
     result = await collector(name, ManualClock())[0].collect()
     assert result.up
     assert not [s for s in result.samples if s.name == "sobriety_device_uptime_seconds"]
+
+
+async def test_inventory_is_reread_when_entlastchangetime_moves() -> None:
+    clock = ManualClock()
+    coll, transport = collector("cisco_16_switch", clock)
+    entity = (1, 3, 6, 1, 2, 1, 47, 1, 1, 1)
+
+    def entity_walks() -> int:
+        return sum(1 for e in transport.log if e.kind == "getbulk" and e.oids[0][:10] == entity)
+
+    await coll.collect()
+    first = entity_walks()
+    assert first > 0
+    clock.advance(60)
+    steady = await coll.collect()
+    assert entity_walks() == first  # unchanged marker: the inventory is not walked again
+    assert any(s.name == "sobriety_entity_info" for s in steady.samples)  # but still shown
+    # a module is swapped: the agent's entLastChangeTime moves
+    rec = transport.recording
+    i = rec.oids.index((1, 3, 6, 1, 2, 1, 47, 1, 4, 1, 0))
+    rec.values[i] = int(rec.values[i] or 0) + 500  # type: ignore[call-overload]
+    serials = rec.oids.index(
+        next(o for o in rec.oids if o[:12] == (1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 11))
+    )
+    rec.values[serials] = b"NEWSERIAL1"
+    clock.advance(60)
+    changed = await coll.collect()
+    assert entity_walks() > first
+    assert any(
+        s.labels.get("serial") == "NEWSERIAL1"
+        for s in changed.samples
+        if s.name == "sobriety_entity_info"
+    )
+    clock.advance(60)
+    after = await coll.collect()
+    walks = entity_walks()
+    assert any(s.labels.get("serial") == "NEWSERIAL1" for s in after.samples)
+    clock.advance(60)
+    await coll.collect()
+    assert entity_walks() == walks  # settled again

@@ -1,0 +1,133 @@
+"""Walking several columns together gives what per-column walks give, in fewer requests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sobriety.snmp.snmprec import RecordedTransport, Recording, load_snmprec
+from sobriety.snmp.transport import RequestStats, walk, walk_columns
+from sobriety.snmp.types import Oid, Tag, VarBind, parse_oid
+
+ROOT = Path(__file__).resolve().parents[2]
+BASE = (1, 3, 6, 1, 4, 1, 99999, 1, 1)
+
+
+def recording(oids: Sequence[Oid]) -> Recording:
+    ordered = sorted(oids)
+    return Recording(
+        Path("gen.snmprec"),
+        oids=ordered,
+        tags=[Tag.INTEGER] * len(ordered),
+        values=list(range(len(ordered))),
+    )
+
+
+async def test_winxp_software_table_in_fewer_requests() -> None:
+    rec = load_snmprec(ROOT / "recordings" / "winxp-full-walk.snmprec")
+    table = parse_oid("1.3.6.1.2.1.25.6.3.1")  # hrSWInstalledTable: 160 rows, 5 columns
+    columns = [(*table, c) for c in range(1, 6)]
+    alone = RecordedTransport(rec)
+    expected = {c: await walk(alone, c) for c in columns}
+    together = RecordedTransport(rec)
+    assert await walk_columns(together, columns) == expected
+    assert sum(len(v) for v in expected.values()) == 800
+    # 64 varbinds a request: 12 rows of 5 columns; 160 rows -> 14 requests (the last sees
+    # the end), against 7 per column walked alone
+    assert together.stats.getbulk == 14
+    assert alone.stats.getbulk == 35
+    v1 = RecordedTransport(rec, version="1")
+    assert await walk_columns(v1, columns) == expected
+    assert v1.stats.getnext == 161  # one row a request, not one varbind
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.sets(st.integers(1, 30), max_size=25),  # rows present in each column: sparse
+        min_size=1,
+        max_size=6,
+    ),
+    st.integers(1, 9),
+    st.integers(1, 40),
+    st.booleans(),
+)
+async def test_sparse_columns_match_per_column_walks(
+    rows: list[set[int]], max_rep: int, max_varbinds: int, v1: bool
+) -> None:
+    oids = [(*BASE, col, row) for col, present in enumerate(rows, 1) for row in present]
+    oids.append((1, 3, 6, 1, 4, 1, 99999, 2, 0))  # something after the table
+    rec = recording(oids)
+    columns = [(*BASE, col) for col in range(1, len(rows) + 1)]
+    version = "1" if v1 else "2c"
+    expected = {c: await walk(RecordedTransport(rec, version=version), c) for c in columns}
+    got = await walk_columns(
+        RecordedTransport(rec, version=version), columns, max_rep, max_varbinds
+    )
+    assert got == expected
+
+
+class _Scripted:
+    """A transport answering GETBULKs from a script, to play agents that misbehave."""
+
+    supports_bulk = True
+
+    def __init__(self, answers: list[list[VarBind]]) -> None:
+        self.answers = answers
+        self.stats = RequestStats()
+        self.requests: list[list[Oid]] = []
+
+    async def get(self, oids: Sequence[Oid]) -> list[VarBind]:
+        raise AssertionError("not used")
+
+    async def get_next(self, oids: Sequence[Oid]) -> list[VarBind]:
+        raise AssertionError("not used")
+
+    async def get_bulk(
+        self, oids: Sequence[Oid], max_repetitions: int, non_repeaters: int = 0
+    ) -> list[VarBind]:
+        self.requests.append(list(oids))
+        self.stats.getbulk += 1
+        return self.answers.pop(0) if self.answers else []
+
+    async def close(self) -> None:
+        return None
+
+
+def vb(*oid: int) -> VarBind:
+    return VarBind(oid, Tag.INTEGER, 1)
+
+
+async def test_a_column_that_goes_backwards_ends_alone() -> None:
+    a, b = (*BASE, 1), (*BASE, 2)
+    agent = _Scripted(
+        [
+            [vb(*a, 1), vb(*b, 1), vb(*a, 2), vb(*b, 1)],  # b repeats itself
+            [vb(*a, 3), vb(1, 3, 6, 1, 9)],
+        ]
+    )
+    got = await walk_columns(agent, [a, b])
+    assert [v.oid[-1] for v in got[a]] == [1, 2, 3]
+    assert [v.oid[-1] for v in got[b]] == [1]
+    assert agent.stats.walk_anomalies == {"non_increasing": 1}
+    assert agent.requests[1] == [(*a, 2)]  # only the column still running
+
+
+async def test_short_answers_keep_the_unanswered_columns_going() -> None:
+    a, b = (*BASE, 1), (*BASE, 2)
+    agent = _Scripted([[vb(*a, 1)], [vb(*a, 1)], [vb(*b, 5), vb(1, 3, 6, 1, 9)]])
+    got = await walk_columns(agent, [a, b])
+    assert [v.oid for v in got[a]] == [(*a, 1)]
+    assert [v.oid for v in got[b]] == [(*b, 5)]
+    # 1st answer: half a row; 2nd: a repeats (ended); 3rd: b alone, with its end
+    assert agent.requests == [[a, b], [(*a, 1), b], [b]]
+    assert agent.stats.walk_anomalies == {"non_increasing": 1}
+
+
+async def test_empty_answer_is_an_anomaly() -> None:
+    agent = _Scripted([])
+    assert await walk_columns(agent, [BASE]) == {BASE: []}
+    assert agent.stats.walk_anomalies == {"empty_response": 1}
