@@ -325,10 +325,41 @@ METRICS: tuple[MetricSpec, ...] = (
         group="self",
     ),
     _m(
+        "sobriety_snmp_retries_total",
+        "counter",
+        "SNMP requests sent again after a try got no answer in time.",
+        T,
+        group="self",
+    ),
+    _m(
+        "sobriety_snmp_sent_bytes_total",
+        "counter",
+        "Bytes of SNMP messages sent to the target (UDP payload, retries included).",
+        T,
+        "bytes",
+        "self",
+    ),
+    _m(
+        "sobriety_snmp_received_bytes_total",
+        "counter",
+        "Bytes of SNMP answers received from the target (UDP payload).",
+        T,
+        "bytes",
+        "self",
+    ),
+    _m(
         "sobriety_snmp_varbinds_total",
         "counter",
         "Variable bindings received.",
         T,
+        group="self",
+    ),
+    _m(
+        "sobriety_snmp_bulk_shrinks_total",
+        "counter",
+        "GETBULKs asked again with fewer repetitions, by cause (too_big, timeout); the target "
+        "keeps the smaller size afterwards.",
+        ("target", "cause"),
         group="self",
     ),
     _m(

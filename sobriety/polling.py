@@ -36,8 +36,12 @@ class TargetCounters:
     issues: dict[str, int] = field(default_factory=dict)
     requests: dict[str, int] = field(default_factory=lambda: {"get": 0, "getnext": 0, "getbulk": 0})
     timeouts: int = 0
+    retries: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
     varbinds: int = 0
     anomalies: dict[str, int] = field(default_factory=dict)
+    shrinks: dict[str, int] = field(default_factory=dict)
     consecutive_failures: int = 0
     skip: int = 0
 
@@ -52,9 +56,16 @@ class TargetCounters:
         self.requests["getnext"] += stats.getnext
         self.requests["getbulk"] += stats.getbulk
         self.timeouts += stats.timeouts
+        self.retries += stats.retries
+        self.bytes_sent += stats.bytes_sent
+        self.bytes_received += stats.bytes_received
         self.varbinds += stats.varbinds
-        for kind, count in stats.walk_anomalies.items():
-            self.anomalies[kind] = self.anomalies.get(kind, 0) + count
+        for mine, theirs in (
+            (self.anomalies, stats.walk_anomalies),
+            (self.shrinks, stats.bulk_shrinks),
+        ):
+            for kind, count in theirs.items():
+                mine[kind] = mine.get(kind, 0) + count
 
 
 def status_samples(result: CollectResult) -> list[Sample]:
@@ -152,6 +163,9 @@ class Poller:
             Sample("sobriety_last_poll_timestamp_seconds", tid, self.clock.now().timestamp()),
             Sample("sobriety_polls_total", tid, float(c.polls)),
             Sample("sobriety_snmp_timeouts_total", tid, float(c.timeouts)),
+            Sample("sobriety_snmp_retries_total", tid, float(c.retries)),
+            Sample("sobriety_snmp_sent_bytes_total", tid, float(c.bytes_sent)),
+            Sample("sobriety_snmp_received_bytes_total", tid, float(c.bytes_received)),
             Sample("sobriety_snmp_varbinds_total", tid, float(c.varbinds)),
         ]
         for name, label, counts in (
@@ -159,6 +173,7 @@ class Poller:
             ("sobriety_poll_errors_total", "reason", c.errors),
             ("sobriety_collect_issues_total", "code", c.issues),
             ("sobriety_snmp_walk_anomalies_total", "kind", c.anomalies),
+            ("sobriety_snmp_bulk_shrinks_total", "cause", c.shrinks),
         ):
             samples += [Sample(name, {**tid, label: k}, float(n)) for k, n in counts.items()]
         return samples

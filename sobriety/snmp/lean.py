@@ -5,7 +5,8 @@ retries reuse the request-id so a late answer to the first try still counts. Any
 not the awaited answer (malformed, unknown request-id, wrong source, duplicate, late) is
 counted in `client.dropped` by reason and dropped. `LeanTransport` is the per-target
 `SnmpTransport` on top of it for SNMPv1 and v2c: GETs that are too big are split, GETBULK
-max-repetitions shrink on tooBig, and SNMPv1 noSuchName is mapped per varbind.
+max-repetitions shrink on tooBig and on a timeout from an agent that answered just before
+(and stay smaller for that target), and SNMPv1 noSuchName is mapped per varbind.
 """
 
 from __future__ import annotations
@@ -191,6 +192,8 @@ class LeanTransport:
         self.timeout = timeout
         self.retries = retries
         self.stats = RequestStats()
+        self.bulk_limit: int | None = None  # varbinds a GETBULK may ask for, once learnt
+        self.answered = False  # did the last request get an answer?
 
     @property
     def supports_bulk(self) -> bool:
@@ -216,7 +219,9 @@ class LeanTransport:
     ) -> ber.Pdu:
         kind = {ber.GET: "get", ber.GET_NEXT: "getnext", ber.GET_BULK: "getbulk"}[pdu_type]
         setattr(self.stats, kind, getattr(self.stats, kind) + 1)
+        self.answered = False
         pdu = await self._exchange(pdu_type, oids, non_rep, max_rep)
+        self.answered = True
         if pdu.pdu_type != ber.RESPONSE:
             raise MalformedResponse("unexpected_pdu")
         self.stats.varbinds += len(pdu.varbinds)
@@ -259,15 +264,37 @@ class LeanTransport:
     ) -> list[VarBind]:
         if not self.supports_bulk:
             raise TypeError("SNMPv1 has no GETBULK")
+        width = max(1, len(oids) - non_repeaters)
         repetitions = max_repetitions
+        if self.bulk_limit is not None:
+            repetitions = max(1, min(repetitions, self.bulk_limit // width))
+        timeouts = 0
+        alive = self.answered
         while True:
-            pdu = await self._send(ber.GET_BULK, oids, non_repeaters, repetitions)
+            try:
+                pdu = await self._send(ber.GET_BULK, oids, non_repeaters, repetitions)
+            except TargetTimeout:
+                # An agent that answered the request before but not this one may be choking
+                # on the size of the answer (or dropping fragments): ask for less, twice at
+                # most, before calling the target dead (Centreon's "autoreduce").
+                if not alive or repetitions == 1 or timeouts == 2:
+                    raise
+                timeouts += 1
+                repetitions = self._shrink(repetitions, width, 4, "timeout")
+                continue
             if pdu.error_status == 1 and repetitions > 1:  # tooBig: ask for fewer rows
-                repetitions //= 2
+                repetitions = self._shrink(repetitions, width, 2, "too_big")
                 continue
             if pdu.error_status:
                 raise AgentError(f"getbulk: {ber.ERROR_STATUS.get(pdu.error_status, 'error')}")
             return pdu.varbinds
+
+    def _shrink(self, repetitions: int, width: int, factor: int, cause: str) -> int:
+        """Fewer repetitions, remembered for this target's later GETBULKs."""
+        smaller = max(1, repetitions // factor)
+        self.bulk_limit = smaller * width
+        self.stats.note_shrink(cause)
+        return smaller
 
     async def _status(self, pdu_type: int, oids: Sequence[Oid], pdu: ber.Pdu) -> list[VarBind]:
         status, index = pdu.error_status, pdu.error_index

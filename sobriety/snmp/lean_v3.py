@@ -54,6 +54,7 @@ class LeanV3Transport(LeanTransport):
         self._engine_at = 0.0
         self._keys: usm.UsmKeys | None = None
         self._salt = secrets.randbits(64)
+        self._proven = False  # an authenticated answer came back with the current keys
 
     def _now(self) -> v3.SecurityParameters:
         assert self._engine is not None
@@ -65,6 +66,7 @@ class LeanV3Transport(LeanTransport):
     def _learn(self, security: v3.SecurityParameters) -> None:
         if self._engine is None or security.engine_id != self._engine.engine_id:
             self._keys = usm.localized_keys(security.engine_id, *self.auth)
+            self._proven = False
         self._engine = security
         self._engine_at = time.monotonic()
 
@@ -97,6 +99,7 @@ class LeanV3Transport(LeanTransport):
                 await self._explain_silence()
                 raise
             if answer.pdu.pdu_type != ber.REPORT:
+                self._proven = True
                 return answer.pdu
             reported = answer.pdu.varbinds[0].oid if answer.pdu.varbinds else ()
             if reported in AUTH_REPORTS:
@@ -114,8 +117,9 @@ class LeanV3Transport(LeanTransport):
     async def _explain_silence(self) -> None:
         """After an encrypted request timed out: if the agent still answers discovery, it is
         dropping what it cannot decrypt (AES-CFB carries no integrity, so no Report comes):
-        that is a privacy password or protocol mismatch, not a dead device."""
-        if self._keys is None or self._keys.priv_protocol is None:
+        that is a privacy password or protocol mismatch, not a dead device. Not once these
+        keys have worked: then the silence is about this request (size, load), not the keys."""
+        if self._keys is None or self._keys.priv_protocol is None or self._proven:
             return
         try:
             await self._discover()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
+from collections.abc import AsyncIterator
 from typing import cast
 
 import pytest
@@ -12,6 +14,7 @@ import pytest
 from sobriety.errors import MalformedResponse, TargetTimeout
 from sobriety.snmp import ber
 from sobriety.snmp.lean import LeanTransport, SnmpClient
+from sobriety.snmp.transport import walk
 from sobriety.snmp.types import Tag
 
 pytestmark = pytest.mark.integration
@@ -24,10 +27,10 @@ def answer(
     request_id: int | None = None,
     varbinds: bytes | None = None,
     pdu_type: int = 0xA2,
+    error_status: int = 0,
 ) -> bytes:
     """A v2c Response to `request` (re-encoded by hand, so it can be bent)."""
-    message = ber.decode_message(request.replace(b"\xa0", b"\xa2", 1))
-    rid = message.pdu.request_id if request_id is None else request_id
+    rid = as_response(request).pdu.request_id if request_id is None else request_id
     body = (
         varbinds
         if varbinds is not None
@@ -39,15 +42,28 @@ def answer(
         )
     )
     vbl = b"\x30" + bytes([len(body)]) + body
-    pdu_body = ber.encode_integer(rid) + b"\x02\x01\x00\x02\x01\x00" + vbl
+    pdu_body = ber.encode_integer(rid) + bytes([2, 1, error_status, 2, 1, 0]) + vbl
     pdu = bytes([pdu_type, len(pdu_body)]) + pdu_body
     msg_body = b"\x02\x01\x01\x04\x06public" + pdu
     return b"\x30" + bytes([len(msg_body)]) + msg_body
 
 
+def as_response(request: bytes) -> ber.Message:
+    """Decode a v2c request (community "public") by relabelling its PDU as a Response."""
+    at = 2 + 3 + 2 + len(b"public")
+    assert request[at] in (ber.GET, ber.GET_NEXT, ber.GET_BULK)
+    return ber.decode_message(request[:at] + b"\xa2" + request[at + 1 :])
+
+
+def uptime_varbinds(count: int) -> bytes:
+    one = ber.encode_oid(SYS_UPTIME) + b"\x43\x02\x30\x39"
+    return (b"\x30" + bytes([len(one)]) + one) * count
+
+
 class HostileAgent(asyncio.DatagramProtocol):
     def __init__(self, behaviour: str) -> None:
         self.behaviour = behaviour
+        self.requests: list[int] = []  # PDU types received
         self.transport: asyncio.DatagramTransport | None = None
         self.other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.other.bind(("127.0.0.1", 0))
@@ -70,20 +86,35 @@ class HostileAgent(asyncio.DatagramProtocol):
             send(answer(data, pdu_type=0xA8), addr)
         elif self.behaviour == "silent":
             pass
+        elif self.behaviour in ("chokes_on_big_bulks", "too_big"):
+            self.requests.append(data[2 + 3 + 2 + 6])
+            pdu = as_response(data).pdu
+            bulk = data[2 + 3 + 2 + 6] == ber.GET_BULK
+            big = pdu.error_index > 5 if bulk else len(pdu.varbinds) > 2
+            if not big:
+                send(answer(data, varbinds=uptime_varbinds(len(pdu.varbinds))), addr)
+            elif self.behaviour == "too_big":
+                send(answer(data, varbinds=b"", error_status=1), addr)
 
 
-async def start(behaviour: str) -> tuple[HostileAgent, int]:
+@contextlib.asynccontextmanager
+async def hostile(behaviour: str) -> AsyncIterator[tuple[int, SnmpClient]]:
+    """A hostile agent on a free loopback port and a client; both closed afterwards."""
     loop = asyncio.get_running_loop()
-    transport, protocol = await loop.create_datagram_endpoint(
+    transport, agent = await loop.create_datagram_endpoint(
         lambda: HostileAgent(behaviour), local_addr=("127.0.0.1", 0)
     )
-    return protocol, int(transport.get_extra_info("sockname")[1])
+    client = SnmpClient()
+    try:
+        yield int(transport.get_extra_info("sockname")[1]), client
+    finally:
+        client.close()
+        agent.other.close()
+        transport.close()
 
 
 async def test_noise_is_counted_and_the_real_answer_wins() -> None:
-    agent, port = await start("noisy")
-    client = SnmpClient()
-    try:
+    async with hostile("noisy") as (port, client):
         transport = LeanTransport(client, "127.0.0.1", port, timeout=1.0, retries=0)
         (vb,) = await transport.get([SYS_UPTIME])
         assert (vb.tag, vb.value) == (Tag.TIMETICKS, 12345)
@@ -94,32 +125,18 @@ async def test_noise_is_counted_and_the_real_answer_wins() -> None:
         # registered, as an unknown id once it is gone)
         assert dropped.get("unknown_request_id", 0) + dropped.get("duplicate", 0) == 2
         assert dropped["wrong_source"] == 1
-    finally:
-        client.close()
-        agent.other.close()
-        assert agent.transport is not None
-        agent.transport.close()
 
 
 @pytest.mark.parametrize("behaviour", ["wrong_answer", "report"])
 async def test_answers_that_do_not_fit_the_request_are_malformed(behaviour: str) -> None:
-    agent, port = await start(behaviour)
-    client = SnmpClient()
-    try:
+    async with hostile(behaviour) as (port, client):
         transport = LeanTransport(client, "127.0.0.1", port, timeout=1.0, retries=0)
         with pytest.raises(MalformedResponse):
             await transport.get([SYS_UPTIME])
-    finally:
-        client.close()
-        agent.other.close()
-        assert agent.transport is not None
-        agent.transport.close()
 
 
 async def test_silent_agent_times_out_on_time_and_is_retried() -> None:
-    agent, port = await start("silent")
-    client = SnmpClient()
-    try:
+    async with hostile("silent") as (port, client):
         transport = LeanTransport(client, "127.0.0.1", port, timeout=0.3, retries=2)
         started = time.monotonic()
         with pytest.raises(TargetTimeout):
@@ -127,8 +144,34 @@ async def test_silent_agent_times_out_on_time_and_is_retried() -> None:
         assert 0.85 < time.monotonic() - started < 2.0
         assert (transport.stats.timeouts, transport.stats.retries) == (1, 2)
         assert transport.stats.bytes_sent > 0
-    finally:
-        client.close()
-        agent.other.close()
-        assert agent.transport is not None
-        agent.transport.close()
+
+
+async def test_getbulk_shrinks_when_a_live_agent_chokes_on_its_size() -> None:
+    column = (1, 3, 6, 1, 2, 1, 2, 2, 1, 8)
+    async with hostile("chokes_on_big_bulks") as (port, client):
+        transport = LeanTransport(client, "127.0.0.1", port, timeout=0.2, retries=0)
+        await transport.get([SYS_UPTIME])  # the agent answers: it is alive
+        assert await walk(transport, column) == []  # 25 rows: silence; 6: silence; 1: answer
+        assert transport.stats.bulk_shrinks == {"timeout": 2}
+        assert transport.stats.timeouts == 2
+        assert transport.bulk_limit == 1
+        await walk(transport, column)  # remembered: straight to one row
+        assert transport.stats.timeouts == 2
+        assert transport.stats.getbulk == 4
+        # a target that has not answered yet is not retried smaller: it is just down
+        fresh = LeanTransport(client, "127.0.0.1", port, timeout=0.2, retries=0)
+        with pytest.raises(TargetTimeout):
+            await walk(fresh, column)
+        assert fresh.stats.getbulk == 1
+
+
+async def test_too_big_splits_gets_and_shrinks_getbulks() -> None:
+    async with hostile("too_big") as (port, client):
+        transport = LeanTransport(client, "127.0.0.1", port, timeout=1.0, retries=0)
+        answers = await transport.get([SYS_UPTIME] * 5)  # 5 -> 2 + 3 -> 2 + (1 + 2)
+        assert [vb.value for vb in answers] == [12345] * 5
+        assert transport.stats.get == 5
+        await walk(transport, (1, 3, 6, 1, 2, 1, 2, 2, 1, 8), max_repetitions=20)
+        assert transport.stats.bulk_shrinks == {"too_big": 2}  # 20 -> 10 -> 5
+        assert transport.bulk_limit == 5
+        assert transport.stats.timeouts == 0
