@@ -1,14 +1,16 @@
 """Benchmark: client CPU per device poll, side by side, in one run (issue 4).
 
 One device poll = GET of 4 system scalars + GETBULK walks (max-repetitions 25) of
-ifHCInOctets, ifHCOutOctets, ifOperStatus and ifHighSpeed over 48 interfaces.
+ifHCInOctets, ifHCOutOctets, ifOperStatus and ifHighSpeed over 48 interfaces (196 varbinds).
 
 Everything runs inside a network namespace this script creates (`sobriety-bench`), where
 net-snmp `snmpd` listens on the namespace's own 127.0.0.1 and 47 virtual interfaces (veth
 pairs and a tap) plus lo give it 48 ifTable rows. Nothing leaves the namespace.
 
 Engines, interleaved for each repetition, each in a fresh process (so its RSS is its own):
-- sobriety's lean engine (`LeanTransport`), v2c;
+- sobriety's lean engine (`LeanTransport`, `LeanV3Transport`), v2c and v3, walking the four
+  columns together as the daemon does (`walk_columns`, remembering the table's size), and
+  walking them one by one (the same 9 request PDUs as snmp_exporter);
 - pysnmp 7 hlapi (the engine sobriety used before, and the v3 path today), v2c and v3;
 - Debian's `prometheus-snmp-exporter` (Go), v2c and v3, CPU read from /proc for its process
   over N scrapes of /snmp on its own loopback (the HTTP client's cost is not counted).
@@ -129,11 +131,12 @@ def agent_in_pkts() -> int | None:
 # --- workers (run inside the namespace, one process each) ------------------------------------
 
 
-async def lean_polls(n: int, version: str = "2c") -> int:
+async def lean_polls(n: int, version: str = "2c", table: bool = True) -> int:
+    """`table`: the columns walked together, as the daemon does; else one walk per column."""
     sys.path.insert(0, str(HERE.parent))
     from sobriety.snmp.lean import LeanTransport, SnmpClient
     from sobriety.snmp.lean_v3 import LeanV3Transport
-    from sobriety.snmp.transport import SnmpTransport, walk
+    from sobriety.snmp.transport import SnmpTransport, walk, walk_columns
 
     client = SnmpClient()
     transport: SnmpTransport
@@ -152,8 +155,13 @@ async def lean_polls(n: int, version: str = "2c") -> int:
     else:
         transport = LeanTransport(client, *AGENT, community=COMMUNITY, timeout=2.0, retries=1)
     varbinds = 0
+    sizes: dict[tuple[int, ...], int] = {}  # what the daemon remembers of the table's size
     for _ in range(n):
         varbinds += len(await transport.get(SCALARS))
+        if table:
+            columns = await walk_columns(transport, COLUMNS, 25, sizes=sizes)
+            varbinds += sum(len(rows) for rows in columns.values())
+            continue
         for column in COLUMNS:
             varbinds += len(await walk(transport, column, 25))
     client.close()
@@ -213,9 +221,11 @@ async def pysnmp_polls(n: int, version: str) -> int:
 
 def worker(engine: str, version: str, polls: int) -> None:
     warm = 5
-    run = {"lean": lambda n: lean_polls(n, version), "pysnmp": lambda n: pysnmp_polls(n, version)}[
-        engine
-    ]
+    run = {
+        "lean": lambda n: lean_polls(n, version),
+        "lean-columns": lambda n: lean_polls(n, version, table=False),
+        "pysnmp": lambda n: pysnmp_polls(n, version),
+    }[engine]
     asyncio.run(run(warm))  # imports, key localisation, socket set-up
     before_pkts = agent_in_pkts()
     cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -378,6 +388,16 @@ def main() -> int:
         cases = [
             ("sobriety lean", "v2c", lambda: run_worker("lean", "2c", args.polls)),
             ("sobriety lean", "v3 authPriv", lambda: run_worker("lean", "3", args.polls)),
+            (
+                "sobriety lean, a walk per column",
+                "v2c",
+                lambda: run_worker("lean-columns", "2c", args.polls),
+            ),
+            (
+                "sobriety lean, a walk per column",
+                "v3 authPriv",
+                lambda: run_worker("lean-columns", "3", args.polls),
+            ),
             ("pysnmp hlapi", "v2c", lambda: run_worker("pysnmp", "2c", args.polls)),
             ("pysnmp hlapi", "v3 authPriv", lambda: run_worker("pysnmp", "3", args.polls)),
         ]

@@ -1,0 +1,161 @@
+"""Benchmark: the daemon's memory per thousand devices, and its CPU per device poll.
+
+N targets (default 1,000) cycle through the 15 bundled recordings. Each gets what the daemon
+builds for a target (an `SnmpCollector` with its per-target state, the lean engine's
+`LeanTransport` on one shared `SnmpClient`), and the real `Poller`, `LiveSnapshot` and
+`StateStore` (SQLite in a temporary folder) poll every target twice: once with identification
+and identity tables, once in steady state. The answers come from the recordings in memory
+(the agents' side, loaded before measuring and shared), so the figure is the daemon's own:
+no sockets, no agent throughput limit, repeatable.
+
+Reported: Python heap held after the polls (tracemalloc, in its own process), growth of the
+process RSS (in a process without tracemalloc, which would inflate it), samples
+kept in the snapshot, size of one /metrics rendering, and CPU per device poll of everything
+above the wire (planning, profile evaluation, snapshot, store), by poll kind.
+
+Run: `.venv/bin/python bench/memory.py [--targets 1000]`; it prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Sequence
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from sobriety.clock import ManualClock  # noqa: E402
+from sobriety.collectors.base import TargetRef  # noqa: E402
+from sobriety.collectors.snmp import SnmpCollector  # noqa: E402
+from sobriety.exposition import render_text  # noqa: E402
+from sobriety.polling import Poller  # noqa: E402
+from sobriety.profiles import builtin_profile_dir, load_profiles  # noqa: E402
+from sobriety.snapshot import LiveSnapshot  # noqa: E402
+from sobriety.snmp.lean import LeanTransport, SnmpClient  # noqa: E402
+from sobriety.snmp.snmprec import RecordedTransport, Recording, load_snmprec  # noqa: E402
+from sobriety.snmp.types import Oid, VarBind  # noqa: E402
+from sobriety.store import StateStore  # noqa: E402
+
+
+class QuietRecordedTransport(RecordedTransport):
+    """The recorded agent without its request log (a test aid, not daemon memory)."""
+
+    def _answer(
+        self, kind: str, oids: Sequence[Oid], answer: list[VarBind], max_rep: int = 0
+    ) -> list[VarBind]:
+        result = super()._answer(kind, oids, answer, max_rep)
+        self.log.clear()
+        return result
+
+
+def rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def run(targets: int, trace: bool) -> dict[str, float]:
+    """One measurement; `trace` follows the Python heap (tracemalloc inflates RSS and CPU)."""
+    recordings: list[Recording] = [
+        load_snmprec(p) for p in sorted((HERE.parent / "recordings").glob("*.snmprec*"))
+    ]
+    profiles = load_profiles([builtin_profile_dir()])
+    clock = ManualClock()
+    work = Path(tempfile.mkdtemp(prefix="sobriety-mem-"))
+    gc.collect()
+    rss0 = rss_kib()
+    if trace:
+        tracemalloc.start()
+    base, _ = tracemalloc.get_traced_memory()
+
+    client = SnmpClient()
+    store = StateStore(work / "state.sqlite3")
+    snapshot = LiveSnapshot()
+    poller = Poller(snapshot, store, clock, max_concurrent=64)
+    collectors = []
+    lean = []  # what the daemon would hold per target on the wire side
+    for i in range(targets):
+        rec = recordings[i % len(recordings)]
+        ref = TargetRef(f"dev{i:05d}", "snmp", f"site{i % 20}", "switch_access_48p")
+        collectors.append(SnmpCollector(ref, QuietRecordedTransport(rec), profiles, clock))
+        lean.append(LeanTransport(client, "127.0.0.1", 161, community=rec.community))
+
+    timings = {}
+    for kind in ("first", "steady"):
+        cpu = time.process_time()
+        await asyncio.gather(*(poller.poll(c) for c in collectors))
+        store.flush()
+        timings[kind] = (time.process_time() - cpu) / targets * 1000
+        clock.advance(60)
+    gc.collect()
+    held, peak = tracemalloc.get_traced_memory()
+    if trace:
+        tracemalloc.stop()
+    rss1 = rss_kib()
+    samples = list(snapshot.samples())
+    cpu = time.process_time()
+    text = render_text(samples)
+    render_ms = (time.process_time() - cpu) * 1000
+    return {
+        "targets": targets,
+        "heap_mib": (held - base) / 2**20,
+        "heap_peak_mib": (peak - base) / 2**20,
+        "rss_mib": (rss1 - rss0) / 1024,
+        "samples": len(samples),
+        "metrics_kib": len(text.encode()) / 1024,
+        "render_ms": render_ms,
+        "cpu_first_ms": timings["first"],
+        "cpu_steady_ms": timings["steady"],
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--targets", type=int, default=1000)
+    parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.trace or args.targets < 0:
+        print(json.dumps(asyncio.run(run(abs(args.targets), args.trace))))
+        return 0
+
+    def child(*flags: str) -> dict[str, float]:
+        cmd = [sys.executable, __file__, *flags]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+        return result
+
+    plain = child("--targets", str(-args.targets))  # RSS and CPU, untraced
+    traced = child("--targets", str(args.targets), "--trace")  # the Python heap
+    r = {**plain, "heap_mib": traced["heap_mib"], "heap_peak_mib": traced["heap_peak_mib"]}
+    per = 1000 / r["targets"]
+    print(f"\n{int(r['targets'])} targets over the 15 recordings, each polled twice\n")
+    print("| measure | value | per 1,000 devices |")
+    print("|---|---|---|")
+    print(
+        f"| Python heap held after the polls | {r['heap_mib']:.1f} MiB | {r['heap_mib'] * per:.1f} MiB |"
+    )
+    print(
+        f"| Python heap peak during the polls | {r['heap_peak_mib']:.1f} MiB | {r['heap_peak_mib'] * per:.1f} MiB |"
+    )
+    print(f"| process RSS growth | {r['rss_mib']:.1f} MiB | {r['rss_mib'] * per:.1f} MiB |")
+    print(f"| samples in the snapshot | {r['samples']:.0f} | {r['samples'] * per:.0f} |")
+    print(
+        f"| one /metrics rendering | {r['metrics_kib']:.0f} KiB in {r['render_ms']:.0f} ms CPU | |"
+    )
+    print(f"| CPU per device poll, first (identify + identity) | {r['cpu_first_ms']:.2f} ms | |")
+    print(f"| CPU per device poll, steady state | {r['cpu_steady_ms']:.2f} ms | |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
