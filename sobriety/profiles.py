@@ -23,10 +23,11 @@ from sobriety.errors import ConfigError, ConfigProblem
 from sobriety.metrics import BY_NAME
 from sobriety.snmp.types import Oid, parse_oid
 
-ValueType = Literal["int", "float", "string", "enum", "oid", "hex"]
+ValueType = Literal["int", "float", "string", "enum", "oid", "hex", "json", "date", "dateandtime"]
 Role = Literal[
     "power",  # electrical power the device itself draws
     "supply",  # power the device delivers to others (UPS output, PDU outlet, PoE)
+    "input",  # power drawn upstream including what is passed on (UPS input, PDU inlet)
     "energy",
     "uptime",
     "wear",
@@ -44,6 +45,9 @@ IndexFormat = Literal["int", "mac", "ipv4", "string", "rest"]
 
 _NAME = r"^[a-z][a-z0-9_-]*$"
 _FIELD = r"^[a-z][a-z0-9_]*$"
+_ORIGIN = r"^[a-z][a-z0-9_-]*$"
+# Roles whose values are power in watts, and must say where they come from.
+POWER_ROLES = frozenset({"power", "supply", "input"})
 
 
 class _Strict(BaseModel):
@@ -108,6 +112,21 @@ class Match(_Strict):
         return tuple(re.compile(p) for p in self.exclude_sysdescr)
 
 
+class ExponentTerm(_Strict):
+    """A power of ten read from another field of the row: 10^(times × value + offset).
+
+    ENTITY-SENSOR scale: `{field: scale, times: 3, offset: -27}`; its precision (decimal
+    places when positive): `{field: precision, times: -1, positive_only: true}`; Raritan
+    decimal digits: `{field: digits, times: -1}`; RFC 7460 eoPowerUnitMultiplier: `{field:
+    multiplier}`.
+    """
+
+    field: str = Field(pattern=_FIELD)
+    times: int = 1
+    offset: int = 0
+    positive_only: bool = False  # a source value below zero counts as zero
+
+
 class FieldSpec(_Strict):
     """How to read one value and what it means. Shared by scalars and table columns."""
 
@@ -116,11 +135,16 @@ class FieldSpec(_Strict):
     description: str = ""
     scale: float = 1.0
     multiply_by: str | None = Field(default=None, pattern=_FIELD)
+    exponent_from: tuple[ExponentTerm, ...] = ()
     drop_values: tuple[float, ...] = ()
     states: Mapping[int, str] = Field(default_factory=dict)
+    json_key: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
+    date_format: str | None = None
     metric: str | None = None
     labels: Mapping[str, str] = Field(default_factory=dict)
+    const_labels: Mapping[str, str] = Field(default_factory=dict)
     role: Role | None = None
+    origin: str | None = Field(default=None, pattern=_ORIGIN)
     preference: int = 0
     info: InfoKey | None = None
     aggregate: Aggregate | None = None
@@ -151,6 +175,14 @@ class FieldSpec(_Strict):
             raise ValueError("`labels` and `aggregate` only go with a `metric`")
         if self.info is not None and self.type not in ("string", "hex", "oid", "int"):
             raise ValueError("`info` needs a string, hex, oid or int field")
+        if (self.type == "json") != (self.json_key is not None):
+            raise ValueError("type: json needs `json_key` (a dotted path), and only it")
+        if (self.type == "date") != (self.date_format is not None):
+            raise ValueError("type: date needs `date_format` (strptime), and only it")
+        if self.role in POWER_ROLES and self.origin is None:
+            raise ValueError(f"role {self.role} needs an `origin` (which MIB object it is)")
+        if self.metric is None and self.const_labels:
+            raise ValueError("`const_labels` only go with a `metric`")
         return self
 
 
@@ -166,9 +198,16 @@ class ScalarSpec(FieldSpec):
 
 
 class ColumnSpec(FieldSpec):
-    """A table column, walked as its own subtree."""
+    """A table column. `entry` reads it from another table with the same index (a sensor's
+    entPhysicalDescr beside its entPhySensorValue; Raritan's decimal digits)."""
 
     column: int = Field(ge=1)
+    entry: OidField | None = None
+    cadence: Cadence | None = Field(
+        default=None,
+        description="identity: read with the table's identity data only (a sensor's type, "
+        "scale and name), kept between reads; default: the table's cadence",
+    )
 
 
 class IndexPart(_Strict):
@@ -183,10 +222,38 @@ def _index_part(value: object) -> object:
 
 
 class RowFilter(_Strict):
-    """Keep only rows whose field is one of the given values (numbers or strings)."""
+    """Keep only rows whose field passes: one of `in`, none of `not_in`, and matching the
+    regular expression `match` and not `not_match` (searched, on the field as text)."""
 
     field: str = Field(pattern=_FIELD)
-    values: tuple[int | str, ...] = Field(alias="in", min_length=1)
+    values: tuple[int | str, ...] = Field(default=(), alias="in")
+    not_in: tuple[int | str, ...] = ()
+    match: str | None = None
+    not_match: str | None = None
+
+    @model_validator(mode="after")
+    def _one_test_at_least(self) -> Self:
+        if not (self.values or self.not_in or self.match or self.not_match):
+            raise ValueError("give at least one of in, not_in, match, not_match")
+        for pattern in (self.match, self.not_match):
+            if pattern is not None:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise ValueError(f"bad regular expression {pattern!r}: {exc}") from None
+        return self
+
+    @cached_property
+    def match_re(self) -> re.Pattern[str] | None:
+        return re.compile(self.match) if self.match else None
+
+    @cached_property
+    def not_match_re(self) -> re.Pattern[str] | None:
+        return re.compile(self.not_match) if self.not_match else None
+
+
+def _filters(value: object) -> object:
+    return (value,) if isinstance(value, dict) else value
 
 
 class InfoEmit(_Strict):
@@ -216,10 +283,21 @@ class TableSpec(_Strict):
         description="a state scalar of the profile whose change means this identity table "
         "changed (entLastChangeTime): the table is then re-read at once, not just daily",
     )
-    filter: RowFilter | None = None
+    filter: tuple[RowFilter, ...] = Field(default=(), description="every filter must pass")
+    get_rows: bool = Field(
+        default=False,
+        description="between identity reads, GET the state columns of the rows that pass the "
+        "filters on identity columns instead of walking the whole table (sensor tables: a "
+        "few supplies among hundreds of optics)",
+    )
     device_row: RowFilter | None = None
     emit_info: InfoEmit | None = None
     columns: tuple[ColumnSpec, ...] = Field(min_length=1)
+
+    @field_validator("filter", mode="before")
+    @classmethod
+    def _one_or_many_filters(cls, value: object) -> object:
+        return _filters(value)
 
     @field_validator("index", mode="before")
     @classmethod
@@ -234,15 +312,19 @@ class TableSpec(_Strict):
         index_names = {p.name for p in self.index}
         if len(names) != len(self.columns):
             raise ValueError("column names must be unique within a table")
-        for ref, what in (
-            (self.filter.field if self.filter else None, "filter.field"),
-            (self.device_row.field if self.device_row else None, "device_row.field"),
-        ):
+        if self.get_rows and all(self.column_cadence(c) == "state" for c in self.columns):
+            raise ValueError("get_rows needs identity columns to choose the rows by")
+        refs: list[tuple[str | None, str]] = [(f.field, "filter.field") for f in self.filter]
+        refs.append((self.device_row.field if self.device_row else None, "device_row.field"))
+        for ref, what in refs:
             if ref is not None and ref not in names:
                 raise ValueError(f"{what}: no column named {ref!r}")
         for col in self.columns:
             if col.multiply_by is not None and col.multiply_by not in names:
                 raise ValueError(f"column {col.name}: multiply_by names no column")
+            for term in col.exponent_from:
+                if term.field not in names:
+                    raise ValueError(f"column {col.name}: exponent_from names no column")
             for label, source in col.labels.items():
                 if source not in names | index_names:
                     raise ValueError(f"column {col.name}: label {label} reads unknown {source!r}")
@@ -256,8 +338,13 @@ class TableSpec(_Strict):
     def entry_oid(self) -> Oid:
         return _oid(self.oid)
 
+    def column_cadence(self, column: ColumnSpec) -> Cadence:
+        """identity if the table or the column says so, else state."""
+        return "identity" if self.cadence == "identity" else column.cadence or "state"
+
     def column_oid(self, column: ColumnSpec) -> Oid:
-        return (*self.entry_oid, column.column)
+        entry = _oid(column.entry) if column.entry is not None else self.entry_oid
+        return (*entry, column.column)
 
 
 class Profile(_Strict):
@@ -277,9 +364,9 @@ class Profile(_Strict):
         for table in self.tables:
             if table.reread_when is None:
                 continue
-            if table.cadence != "identity":
+            if table.cadence != "identity" and all(c.cadence != "identity" for c in table.columns):
                 raise ValueError(
-                    f"table {table.name}: reread_when only goes with cadence: identity"
+                    f"table {table.name}: reread_when needs identity data (table or columns)"
                 )
             if table.reread_when not in state_scalars:
                 raise ValueError(
@@ -317,7 +404,7 @@ def _check_labels(field: FieldSpec, index_names: Sequence[str], where: str) -> N
     if field.metric is None:
         return
     spec = BY_NAME[field.metric]
-    got = {"target", *field.labels}
+    got = {"target", *field.labels, *field.const_labels}
     if field.aggregate is None:
         got |= set(index_names)
     if field.type == "enum":

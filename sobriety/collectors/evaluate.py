@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
+import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
 
 from sobriety.model import CollectIssue, Sample
 from sobriety.profiles import (
@@ -49,6 +52,7 @@ class RoleValue:
     field: str
     value: float
     labels: Mapping[str, str]
+    origin: str | None = None
 
 
 @dataclass(slots=True)
@@ -93,8 +97,8 @@ def _evaluate_table(
     profile: str, table: TableSpec, raw: RawData, target: str, out: ProfileOutput
 ) -> None:
     rows = _rows(profile, table, raw, out)
-    if table.filter is not None:
-        rows = {idx: row for idx, row in rows.items() if _passes(table.filter, row)}
+    if table.filter:
+        rows = {idx: row for idx, row in rows.items() if all(_passes(f, row) for f in table.filter)}
     index_labels = {suffix: _index_labels(table.index, suffix) for suffix in rows}
     for suffix in list(rows):
         if index_labels[suffix] is None:
@@ -141,6 +145,14 @@ def _evaluate_table(
                 break
 
 
+def identity_rows(table: TableSpec, raw: RawData) -> list[Oid]:
+    """Index suffixes of the rows that pass the table's filters on identity columns."""
+    identity = {c.name for c in table.columns if table.column_cadence(c) == "identity"}
+    rows = _rows("", table, raw, ProfileOutput())
+    tests = [f for f in table.filter if f.field in identity]
+    return [idx for idx, row in rows.items() if all(_passes(f, row) for f in tests)]
+
+
 def _rows(
     profile: str, table: TableSpec, raw: RawData, out: ProfileOutput
 ) -> dict[Oid, dict[str, Scalar]]:
@@ -163,7 +175,31 @@ def _rows(
                 row[col.name] = value * factor
             elif isinstance(value, float):
                 del row[col.name]  # no factor, no honest value
+    for col in table.columns:
+        if not col.exponent_from:
+            continue
+        for row in rows.values():
+            value = row.get(col.name)
+            if not isinstance(value, float):
+                continue
+            exponent = _exponent(col, row)
+            if exponent is None:
+                del row[col.name]  # no scale, no honest value
+            else:
+                row[col.name] = value * 10.0**exponent if exponent >= 0 else value / 10**-exponent
     return dict(sorted(rows.items()))
+
+
+def _exponent(col: ColumnSpec, row: Mapping[str, Scalar]) -> int | None:
+    """The power of ten a row's other fields give this column, or None if one is missing."""
+    total = 0
+    for term in col.exponent_from:
+        source = row.get(term.field)
+        if not isinstance(source, float):
+            return None
+        number = max(int(source), 0) if term.positive_only else int(source)
+        total += term.times * number + term.offset
+    return total
 
 
 def _convert(spec: FieldSpec, vb: VarBind, out: ProfileOutput, profile: str) -> Scalar | None:
@@ -185,9 +221,74 @@ def _convert(spec: FieldSpec, vb: VarBind, out: ProfileOutput, profile: str) -> 
         return spec.apply_scale(number)
     if kind == "oid":
         return format_oid(vb.value) if isinstance(vb.value, tuple) else None
+    if kind in ("json", "date", "dateandtime"):
+        number = _decoded_number(spec, vb.value)
+        if number is None and kind != "dateandtime":  # an unset DateAndTime is just unknown
+            out.issues.append(
+                CollectIssue("bad_value", f"{profile}/{spec.name}: {format_oid(vb.oid)}")
+            )
+        if number is None or number in spec.drop_values:
+            return None
+        return spec.apply_scale(number)
     if isinstance(vb.value, bytes):
         return vb.value.hex(":") if kind == "hex" else clean_text(vb.value)
     return str(vb.value) if kind == "string" and isinstance(vb.value, int) else None
+
+
+def _decoded_number(spec: FieldSpec, value: object) -> float | None:
+    """A number out of a JSON document, a date text or an SNMP DateAndTime; None if not."""
+    if not isinstance(value, bytes):
+        return None
+    if spec.type == "dateandtime":
+        return date_and_time(value)
+    try:
+        text = value.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return None
+    if spec.type == "date":
+        assert spec.date_format is not None
+        try:
+            parsed = datetime.strptime(text, spec.date_format)  # noqa: DTZ007 - made aware below
+        except ValueError:
+            return None
+        return parsed.replace(tzinfo=UTC).timestamp()
+    assert spec.json_key is not None
+    try:
+        node: object = json.loads(text)
+    except ValueError:
+        return None
+    for key in spec.json_key.split("."):
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+            node = node[int(key)]
+        else:
+            return None
+    if isinstance(node, bool) or not isinstance(node, int | float):
+        return None
+    return float(node)
+
+
+def date_and_time(octets: bytes) -> float | None:
+    """SNMPv2-TC DateAndTime (8 or 11 octets) to a POSIX timestamp; None if unset or bad.
+
+    Without the 3 offset octets the time is taken as UTC. All zeros (ENTITY-MIB's "unknown")
+    and impossible dates are None.
+    """
+    if len(octets) not in (8, 11) or not any(octets):
+        return None
+    year, month, day, hour, minute, second, decis = struct.unpack(">HBBBBBB", octets[:8])
+    zone = UTC
+    if len(octets) == 11:
+        sign = {43: 1, 45: -1}.get(octets[8])  # '+' or '-'
+        if sign is None or octets[9] > 14 or octets[10] > 59:
+            return None
+        zone = timezone(sign * timedelta(hours=octets[9], minutes=octets[10]))
+    try:
+        when = datetime(year, month, day, hour, minute, min(second, 59), decis * 100_000, zone)
+    except ValueError:
+        return None
+    return when.timestamp()
 
 
 def _number(vb: VarBind) -> float | None:
@@ -211,12 +312,15 @@ def _emit(
     profile: str,
 ) -> None:
     if spec.metric is not None and spec.aggregate is None:
+        metric_labels = {**labels, **spec.const_labels} if spec.const_labels else labels
         if spec.type == "enum":
-            out.samples.append(Sample(spec.metric, {**labels, "state": str(value)}, 1.0))
+            out.samples.append(Sample(spec.metric, {**metric_labels, "state": str(value)}, 1.0))
         elif isinstance(value, float):
-            out.samples.append(Sample(spec.metric, labels, value))
+            out.samples.append(Sample(spec.metric, metric_labels, value))
     if spec.role is not None and isinstance(value, float):
-        out.roles.append(RoleValue(spec.role, spec.preference, profile, spec.name, value, labels))
+        out.roles.append(
+            RoleValue(spec.role, spec.preference, profile, spec.name, value, labels, spec.origin)
+        )
 
 
 def _aggregate(col: ColumnSpec, values: Sequence[float], rows: int) -> float | None:
@@ -235,11 +339,16 @@ def _aggregate(col: ColumnSpec, values: Sequence[float], rows: int) -> float | N
 
 def _passes(rule: RowFilter, row: Mapping[str, Scalar]) -> bool:
     value = row.get(rule.field)
-    if value is None:
-        return False
-    wanted = {str(v) for v in rule.values}
+    if value is None:  # a missing field fails a positive test, not a negative one
+        return not (rule.values or rule.match)
     text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
-    return text in wanted
+    if rule.values and text not in {str(v) for v in rule.values}:
+        return False
+    if rule.not_in and text in {str(v) for v in rule.not_in}:
+        return False
+    if rule.match_re is not None and not rule.match_re.search(text):
+        return False
+    return not (rule.not_match_re is not None and rule.not_match_re.search(text))
 
 
 def _label_value(value: Scalar | str) -> str:

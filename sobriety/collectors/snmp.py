@@ -15,10 +15,10 @@ from collections.abc import Iterable, Sequence
 
 from sobriety.clock import Clock
 from sobriety.collectors.base import TargetRef, device_info_labels
-from sobriety.collectors.evaluate import RawData, RoleValue, clean_text, evaluate
+from sobriety.collectors.evaluate import RawData, RoleValue, clean_text, evaluate, identity_rows
 from sobriety.errors import CollectError
 from sobriety.model import CollectIssue, CollectResult, Sample
-from sobriety.profiles import DeviceFacts, Profile, ProfileSet
+from sobriety.profiles import POWER_ROLES, DeviceFacts, Profile, ProfileSet
 from sobriety.snmp.transport import SnmpTransport, walk_columns
 from sobriety.snmp.types import Oid, VarBind, format_oid
 
@@ -41,6 +41,7 @@ class SnmpTargetState:
         self.was_up = False
         self.walk_sizes: dict[Oid, int] = {}  # rows per column last time: sizes the GETBULKs
         self.markers: dict[Oid, object] = {}  # change markers (entLastChangeTime) last seen
+        self.rows: dict[tuple[str, str], list[Oid]] = {}  # get_rows tables: rows to GET
 
 
 class SnmpCollector:
@@ -109,6 +110,8 @@ class SnmpCollector:
         profiles = state.profiles or ()
         await self._read(profiles, identity_due, fresh)
         raw = self._merge_identity(fresh, identity_due)
+        if identity_due or self._refreshed:
+            self._choose_rows(profiles, raw)
 
         outputs = [(p, evaluate(p, raw, self.target.id)) for p in profiles]
         info: dict[str, str] = {}
@@ -119,6 +122,7 @@ class SnmpCollector:
             roles.extend(out.roles)
             for key, value in out.info.items():
                 info.setdefault(key, value)
+        result.samples.extend(self._device_power(roles, result))
         uptime = _best(roles, "uptime")
         if uptime is not None and state.last_uptime is not None and uptime < state.last_uptime:
             state.identity_read_at = None  # rebooted (or wrapped): re-read identity next poll
@@ -140,6 +144,33 @@ class SnmpCollector:
                 )
             )
         result.profiles = tuple(p.name for p in profiles)
+
+    def _choose_rows(self, profiles: Iterable[Profile], raw: RawData) -> None:
+        """After an identity read: which rows of `get_rows` tables later polls GET."""
+        for profile in profiles:
+            for table in profile.tables:
+                if table.get_rows:
+                    self.state.rows[(profile.name, table.name)] = identity_rows(table, raw)
+
+    def _device_power(self, roles: Sequence[RoleValue], result: CollectResult) -> list[Sample]:
+        """The device's own measured power: the most preferred `power` origin, summed over
+        its rows (several supplies of one chassis). Negative watts are kept and flagged."""
+        by_origin: dict[str, list[RoleValue]] = {}
+        for role in roles:
+            if role.role in POWER_ROLES and role.value < 0:
+                where = ",".join(f"{k}={v}" for k, v in role.labels.items() if k != "target")
+                result.issues.append(
+                    CollectIssue("negative_power", f"{role.profile}/{role.field} {where}"[:200])
+                )
+            if role.role == "power" and role.origin is not None:
+                by_origin.setdefault(role.origin, []).append(role)
+        if not by_origin:
+            return []
+        origin, values = max(
+            by_origin.items(), key=lambda item: (max(r.preference for r in item[1]), item[0])
+        )
+        labels = {"target": self.target.id, "source": "measured", "origin": origin}
+        return [Sample("sobriety_device_power_watts", labels, sum(r.value for r in values))]
 
     async def _identify(self, fresh: RawData) -> None:
         """Read the system group, match profiles, probe the undecided ones in one GETNEXT."""
@@ -181,29 +212,56 @@ class SnmpCollector:
         """
         scalar_oids: list[Oid] = []
         tables: list[list[Oid]] = []
-        marked: list[tuple[Oid, list[Oid]]] = []
+        marked: list[tuple[Oid, list[Oid], list[Oid]]] = []  # marker, to walk, identity
+        by_get: dict[Oid, list[Oid]] = {}  # column -> instance OIDs read by GET this poll
         for profile in profiles:
             for scalar in profile.scalars:
                 due = scalar.cadence == "state" or identity_due
                 if due and scalar.oid_tuple not in fresh.scalars:
                     scalar_oids.append(scalar.oid_tuple)
             for table in profile.tables:
-                columns = [table.column_oid(c) for c in table.columns]
+                state = [
+                    table.column_oid(c) for c in table.columns if table.column_cadence(c) == "state"
+                ]
+                identity = [
+                    table.column_oid(c)
+                    for c in table.columns
+                    if table.column_cadence(c) == "identity"
+                ]
                 marker = profile.scalar(table.reread_when).oid_tuple if table.reread_when else None
-                if table.cadence == "state" or identity_due:
-                    tables.append(columns)
-                elif marker is not None:
-                    marked.append((marker, columns))
-                if marker is not None and identity_due:
-                    marked.append((marker, []))  # only to note the marker's value
+                if identity_due:
+                    tables.append(state + identity)
+                    if marker is not None:
+                        marked.append((marker, [], []))  # only to note the marker's value
+                    continue
+                kept = self.state.rows.get((profile.name, table.name))
+                if table.get_rows and kept is not None:
+                    for column in state:  # tables over one entry share its columns
+                        instances = [(*column, *suffix) for suffix in kept]
+                        by_get.setdefault(column, []).extend(instances)
+                        scalar_oids.extend(instances)
+                    if marker is not None:  # on a change, walk it all: rows may differ
+                        marked.append((marker, state + identity, identity))
+                    continue
+                if state:
+                    tables.append(state)
+                if marker is not None and identity:
+                    marked.append((marker, identity, identity))
         if scalar_oids:
-            fresh.scalars.update(await self._get(list(dict.fromkeys(scalar_oids))))
-        for marker, columns in marked:
+            got = await self._get(list(dict.fromkeys(scalar_oids)))
+            for column, instances in by_get.items():
+                fresh.columns[column] = [
+                    vb
+                    for oid in sorted(set(instances))
+                    if (vb := got.pop(oid, None)) and not vb.is_exception
+                ]
+            fresh.scalars.update(got)
+        for marker, columns, identity in marked:
             vb = fresh.scalars.get(marker)
             seen = (vb.tag, vb.value) if vb is not None else None
             if columns and seen != self.state.markers.get(marker):
                 tables.append(columns)
-                self._refreshed.update(columns)
+                self._refreshed.update(identity)
             self.state.markers[marker] = seen
         walked: set[Oid] = set()
         for columns in tables:  # the columns of one table travel together
@@ -241,11 +299,10 @@ def _identity_part(profiles: Iterable[Profile], raw: RawData) -> RawData:
             if scalar.cadence == "identity" and scalar.oid_tuple in raw.scalars:
                 keep.scalars[scalar.oid_tuple] = raw.scalars[scalar.oid_tuple]
         for table in profile.tables:
-            if table.cadence == "identity":
-                for col in table.columns:
-                    oid = table.column_oid(col)
-                    if oid in raw.columns:
-                        keep.columns[oid] = raw.columns[oid]
+            for col in table.columns:
+                oid = table.column_oid(col)
+                if table.column_cadence(col) == "identity" and oid in raw.columns:
+                    keep.columns[oid] = raw.columns[oid]
     return keep
 
 

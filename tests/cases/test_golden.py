@@ -112,3 +112,29 @@ def test_cli_poll_once_replay_json(path: Path, capsys: pytest.CaptureFixture[str
     printed = json.loads(capsys.readouterr().out)
     assert printed["target"] == recording_target(path)
     assert set(printed) == {"target", "profiles", "samples", "issues", "requests"}
+
+
+def samples_named(name: str, metric: str) -> list[dict[str, object]]:
+    samples = golden(name)["samples"]
+    assert isinstance(samples, list)
+    return [s for s in samples if s["name"] == metric]
+
+
+def test_entity_sensor_supply_power_without_optics() -> None:
+    """arubaos-cx: 12 PSU input sensors, 2-94 W, summed as the device's measured power;
+    arista_eos: 70 watts sensors that are all optical DOM power, never device power."""
+    psus = samples_named("arubaos-cx_6300_vsf_stack", "sobriety_supply_unit_power_watts")
+    watts = sorted(float(str(s["value"])) for s in psus)
+    assert len(watts) == 12
+    assert (watts[0], watts[-1]) == (2.0, 94.0)
+    (device,) = samples_named("arubaos-cx_6300_vsf_stack", "sobriety_device_power_watts")
+    assert device["value"] == sum(watts)
+    assert device["labels"] == {
+        "target": "arubaos-cx_6300_vsf_stack",
+        "source": "measured",
+        "origin": "entity-sensor",
+    }
+    assert not samples_named("arista_eos", "sobriety_supply_unit_power_watts")
+    assert not samples_named("arista_eos", "sobriety_device_power_watts")
+    temps = samples_named("arista_eos", "sobriety_sensor_temperature_celsius")
+    assert temps and all(0 < float(str(s["value"])) < 120 for s in temps)
