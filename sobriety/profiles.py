@@ -137,6 +137,11 @@ class FieldSpec(_Strict):
     multiply_by: str | None = Field(default=None, pattern=_FIELD)
     exponent_from: tuple[ExponentTerm, ...] = ()
     drop_values: tuple[float, ...] = ()
+    value_map: Mapping[int, float] = Field(
+        default_factory=dict,
+        description="raw integer to number (TruthValue 1/2 to 1/0, PoE class1..5 to 0..4); "
+        "a value not in the map is dropped",
+    )
     states: Mapping[int, str] = Field(default_factory=dict)
     json_key: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
     date_format: str | None = None
@@ -211,10 +216,12 @@ class ColumnSpec(FieldSpec):
 
 
 class IndexPart(_Strict):
-    """One component of a table index, turned into a label."""
+    """One component of a table index, turned into a label (or, with `expose: false`, only
+    into a field that filters and `labels` can read: Raritan's pduId and sensor type)."""
 
     name: str = Field(pattern=_FIELD)
     format: IndexFormat = "int"
+    expose: bool = True
 
 
 def _index_part(value: object) -> object:
@@ -317,8 +324,8 @@ class TableSpec(_Strict):
         refs: list[tuple[str | None, str]] = [(f.field, "filter.field") for f in self.filter]
         refs.append((self.device_row.field if self.device_row else None, "device_row.field"))
         for ref, what in refs:
-            if ref is not None and ref not in names:
-                raise ValueError(f"{what}: no column named {ref!r}")
+            if ref is not None and ref not in names | index_names:
+                raise ValueError(f"{what}: no column or index part named {ref!r}")
         for col in self.columns:
             if col.multiply_by is not None and col.multiply_by not in names:
                 raise ValueError(f"column {col.name}: multiply_by names no column")
@@ -354,6 +361,7 @@ class Profile(_Strict):
     title: str
     source: str = Field(min_length=1, description="where the OIDs and units come from")
     priority: int = 0
+    vendor: str | None = Field(default=None, description="the maker, where no object says it")
     match: Match
     scalars: tuple[ScalarSpec, ...] = ()
     tables: tuple[TableSpec, ...] = ()
@@ -386,7 +394,7 @@ class Profile(_Strict):
         for scalar in self.scalars:
             _check_labels(scalar, index_names=(), where=f"scalar {scalar.name}")
         for table in self.tables:
-            index_names = tuple(p.name for p in table.index)
+            index_names = tuple(p.name for p in table.index if p.expose)
             for col in table.columns:
                 _check_labels(col, index_names, where=f"table {table.name} column {col.name}")
             if table.emit_info:

@@ -90,6 +90,8 @@ def evaluate(profile: Profile, raw: RawData, target: str) -> ProfileOutput:
             out.info.setdefault(scalar.info, value)
     for table in profile.tables:
         _evaluate_table(profile.name, table, raw, target, out)
+    if profile.vendor:
+        out.info.setdefault("vendor", profile.vendor)
     return out
 
 
@@ -97,15 +99,24 @@ def _evaluate_table(
     profile: str, table: TableSpec, raw: RawData, target: str, out: ProfileOutput
 ) -> None:
     rows = _rows(profile, table, raw, out)
-    if table.filter:
-        rows = {idx: row for idx, row in rows.items() if all(_passes(f, row) for f in table.filter)}
-    index_labels = {suffix: _index_labels(table.index, suffix) for suffix in rows}
+    fields: dict[Oid, dict[str, str]] = {}  # decoded index parts, exposed or not
     for suffix in list(rows):
-        if index_labels[suffix] is None:
+        decoded = _index_labels(table.index, suffix)
+        if decoded is None:
             out.issues.append(
                 CollectIssue("bad_index", f"{profile}/{table.name}: {format_oid(suffix)}")
             )
             del rows[suffix]
+        else:
+            fields[suffix] = decoded
+    if table.filter:
+        rows = {
+            idx: row
+            for idx, row in rows.items()
+            if all(_passes(f, {**fields[idx], **row}) for f in table.filter)
+        }
+    hidden = {p.name for p in table.index if not p.expose}
+    index_labels = {idx: {k: v for k, v in fields[idx].items() if k not in hidden} for idx in rows}
     for col in table.columns:
         if col.metric is None and col.role is None:
             continue
@@ -120,9 +131,9 @@ def _evaluate_table(
                 elif col.aggregate == "count":
                     values.append(1.0)
                 continue
-            labels = {"target": target, **(index_labels[suffix] or {})}
+            labels = {"target": target, **index_labels[suffix]}
             for label, source in col.labels.items():
-                labels[label] = _label_value(row.get(source, labels.get(source, "")))
+                labels[label] = _label_value(row.get(source, fields[suffix].get(source, "")))
             _emit(col, value, labels, out, profile)
         if col.aggregate is not None and col.metric is not None and (values or rows):
             aggregated = _aggregate(col, values, len(rows))
@@ -131,13 +142,13 @@ def _evaluate_table(
                 out.samples.append(Sample(col.metric, labels, aggregated))
     if table.emit_info is not None:
         for suffix, row in rows.items():
-            labels = {"target": target, **(index_labels[suffix] or {})}
+            labels = {"target": target, **index_labels[suffix]}
             for label, source in table.emit_info.labels.items():
-                labels[label] = _label_value(row.get(source, labels.get(source, "")))
+                labels[label] = _label_value(row.get(source, fields[suffix].get(source, "")))
             out.samples.append(Sample(table.emit_info.metric, labels, 1.0))
     if table.device_row is not None:
-        for row in rows.values():
-            if _passes(table.device_row, row):
+        for idx, row in rows.items():
+            if _passes(table.device_row, {**fields[idx], **row}):
                 for col in table.columns:
                     value = row.get(col.name)
                     if col.info and isinstance(value, str) and value:
@@ -147,10 +158,15 @@ def _evaluate_table(
 
 def identity_rows(table: TableSpec, raw: RawData) -> list[Oid]:
     """Index suffixes of the rows that pass the table's filters on identity columns."""
-    identity = {c.name for c in table.columns if table.column_cadence(c) == "identity"}
-    rows = _rows("", table, raw, ProfileOutput())
-    tests = [f for f in table.filter if f.field in identity]
-    return [idx for idx, row in rows.items() if all(_passes(f, row) for f in tests)]
+    static = {c.name for c in table.columns if table.column_cadence(c) == "identity"}
+    static |= {p.name for p in table.index}
+    tests = [f for f in table.filter if f.field in static]
+    kept = []
+    for idx, row in _rows("", table, raw, ProfileOutput()).items():
+        decoded = _index_labels(table.index, idx)
+        if decoded is not None and all(_passes(f, {**decoded, **row}) for f in tests):
+            kept.append(idx)
+    return kept
 
 
 def _rows(
@@ -218,6 +234,9 @@ def _convert(spec: FieldSpec, vb: VarBind, out: ProfileOutput, profile: str) -> 
             return None
         if kind == "enum":
             return spec.states.get(int(number), str(int(number)))
+        if spec.value_map:
+            mapped = spec.value_map.get(int(number))
+            return None if mapped is None else float(mapped)
         return spec.apply_scale(number)
     if kind == "oid":
         return format_oid(vb.value) if isinstance(vb.value, tuple) else None

@@ -116,12 +116,17 @@ class SnmpCollector:
         outputs = [(p, evaluate(p, raw, self.target.id)) for p in profiles]
         info: dict[str, str] = {}
         roles: list[RoleValue] = []
+        seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
         for _profile, out in outputs:
-            result.samples.extend(out.samples)
+            for sample in out.samples:  # a vendor profile and the generic MIB may both say it:
+                key = (sample.name, tuple(sorted(sample.labels.items())))
+                if key not in seen:  # the first profile (highest priority) wins
+                    seen.add(key)
+                    result.samples.append(sample)
             result.issues.extend(out.issues)
             roles.extend(out.roles)
-            for key, value in out.info.items():
-                info.setdefault(key, value)
+            for fact, value in out.info.items():
+                info.setdefault(fact, value)
         result.samples.extend(self._device_power(roles, result))
         uptime = _best(roles, "uptime")
         if uptime is not None and state.last_uptime is not None and uptime < state.last_uptime:

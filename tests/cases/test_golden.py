@@ -138,3 +138,32 @@ def test_entity_sensor_supply_power_without_optics() -> None:
     assert not samples_named("arista_eos", "sobriety_device_power_watts")
     temps = samples_named("arista_eos", "sobriety_sensor_temperature_celsius")
     assert temps and all(0 < float(str(s["value"])) < 120 for s in temps)
+
+
+def test_pdu_ups_and_poe_port_readings_match_the_recordings_readme() -> None:
+    # raritan-pdu_px3: inlet activePower 1665 W, activeEnergy 74,057,676 Wh (decimal digits 0)
+    assert value("raritan-pdu_px3", "sobriety_pdu_input_power_watts", inlet="1") == 1665
+    energy = value("raritan-pdu_px3", "sobriety_pdu_input_energy_joules_total", inlet="1")
+    assert energy == 74_057_676 * 3600
+    outlets = samples_named("raritan-pdu_px3", "sobriety_pdu_outlet_power_watts")
+    assert len(outlets) == 24
+    # apc_ap8959eu3: rPDU2DeviceStatusPower 27 hundredths of kW = 270 W
+    assert value("apc_ap8959eu3", "sobriety_pdu_input_power_watts", inlet="1") == 270
+    # apc_smx750i: upsHighPrecOutputLoad 202 = 20.2 %, and no watt OID: no invented watts
+    assert value("apc_smx750i", "sobriety_ups_output_load_ratio", line="1") == 0.202
+    assert not samples_named("apc_smx750i", "sobriety_ups_output_power_watts")
+    assert not samples_named("apc_smx750i", "sobriety_device_power_watts")
+    # cisco_16_switch: per-port PoE from CISCO-POWER-ETHERNET-EXT (mW), group 3
+    ports = {
+        str(s["labels"]["port"]): s["value"]  # type: ignore[index]
+        for s in samples_named("cisco_16_switch", "sobriety_poe_port_power_watts")
+    }
+    assert len(ports) == 48
+    assert ports["5"] == 15.4
+    assert ports["46"] == 15.4
+    assert sum(float(str(v)) for v in ports.values()) == pytest.approx(30.8)
+    status = samples_named("cisco_16_switch", "sobriety_poe_port_detection_status")
+    delivering = {
+        str(s["labels"]["port"]) for s in status if s["labels"]["state"] == "deliveringPower"
+    }  # type: ignore[index]
+    assert delivering == {"5", "46"}
