@@ -39,6 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--config", type=Path, metavar="FILE")
     once.add_argument("--target", metavar="ID", help="with --config: the target to poll")
     once.add_argument("--format", choices=["json", "prom"], default="json")
+    once.add_argument(
+        "--profile-dir",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="with --replay: a site's own profiles, beside the shipped ones (repeatable)",
+    )
 
     demo = sub.add_parser("demo", help="the embedded demo fleet on loopback")
     demo.add_argument("--data-dir", type=Path, default=Path("var/demo"))
@@ -109,10 +117,12 @@ def _run(path: Path) -> int:
 def _poll_once(args: argparse.Namespace) -> int:
     from sobriety.exposition import render_text
     from sobriety.pollonce import poll_config_target, poll_recording
+    from sobriety.profiles import builtin_profile_dir, load_profiles
 
     try:
         if args.replay is not None:
-            result = asyncio.run(poll_recording(args.replay))
+            profiles = load_profiles([builtin_profile_dir(), *args.profile_dir])
+            result = asyncio.run(poll_recording(args.replay, profiles))
         else:
             if not args.target:
                 print("poll-once --config needs --target ID", file=sys.stderr)

@@ -10,6 +10,7 @@ the file, the entry and the field.
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -135,6 +136,7 @@ class FieldSpec(_Strict):
     description: str = ""
     scale: float = 1.0
     multiply_by: str | None = Field(default=None, pattern=_FIELD)
+    divide_by: str | None = Field(default=None, pattern=_FIELD)
     exponent_from: tuple[ExponentTerm, ...] = ()
     drop_values: tuple[float, ...] = ()
     value_map: Mapping[int, float] = Field(
@@ -150,6 +152,11 @@ class FieldSpec(_Strict):
     const_labels: Mapping[str, str] = Field(default_factory=dict)
     role: Role | None = None
     origin: str | None = Field(default=None, pattern=_ORIGIN)
+    combine: Literal["sum", "max"] = Field(
+        default="sum",
+        description="how the device's power is made of this field's rows: the sum (the "
+        "supplies of a chassis) or the largest (energy objects that include each other)",
+    )
     preference: int = 0
     info: InfoKey | None = None
     aggregate: Aggregate | None = None
@@ -259,6 +266,17 @@ class RowFilter(_Strict):
         return re.compile(self.not_match) if self.not_match else None
 
 
+def template_fields(source: str) -> tuple[str, ...]:
+    """Fields a label source reads: itself, or the `{name}`s of a template like
+    "{ap}/{radio}"."""
+    if "{" not in source:
+        return (source,)
+    try:
+        return tuple(name for _, name, _, _ in string.Formatter().parse(source) if name)
+    except ValueError:
+        return (source,)
+
+
 def _filters(value: object) -> object:
     return (value,) if isinstance(value, dict) else value
 
@@ -329,12 +347,17 @@ class TableSpec(_Strict):
         for col in self.columns:
             if col.multiply_by is not None and col.multiply_by not in names:
                 raise ValueError(f"column {col.name}: multiply_by names no column")
+            if col.divide_by is not None and col.divide_by not in names:
+                raise ValueError(f"column {col.name}: divide_by names no column")
             for term in col.exponent_from:
                 if term.field not in names:
                     raise ValueError(f"column {col.name}: exponent_from names no column")
             for label, source in col.labels.items():
-                if source not in names | index_names:
-                    raise ValueError(f"column {col.name}: label {label} reads unknown {source!r}")
+                unknown = set(template_fields(source)) - names - index_names
+                if unknown:
+                    raise ValueError(
+                        f"column {col.name}: label {label} reads unknown {sorted(unknown)}"
+                    )
         if self.emit_info:
             for label, source in self.emit_info.labels.items():
                 if source not in names | index_names:

@@ -53,6 +53,7 @@ class RoleValue:
     value: float
     labels: Mapping[str, str]
     origin: str | None = None
+    combine: str = "sum"
 
 
 @dataclass(slots=True)
@@ -133,7 +134,7 @@ def _evaluate_table(
                 continue
             labels = {"target": target, **index_labels[suffix]}
             for label, source in col.labels.items():
-                labels[label] = _label_value(row.get(source, fields[suffix].get(source, "")))
+                labels[label] = _label_from(source, row, fields[suffix])
             _emit(col, value, labels, out, profile)
         if col.aggregate is not None and col.metric is not None and (values or rows):
             aggregated = _aggregate(col, values, len(rows))
@@ -144,7 +145,7 @@ def _evaluate_table(
         for suffix, row in rows.items():
             labels = {"target": target, **index_labels[suffix]}
             for label, source in table.emit_info.labels.items():
-                labels[label] = _label_value(row.get(source, fields[suffix].get(source, "")))
+                labels[label] = _label_from(source, row, fields[suffix])
             out.samples.append(Sample(table.emit_info.metric, labels, 1.0))
     if table.device_row is not None:
         for idx, row in rows.items():
@@ -191,6 +192,15 @@ def _rows(
                 row[col.name] = value * factor
             elif isinstance(value, float):
                 del row[col.name]  # no factor, no honest value
+    for col in table.columns:
+        if col.divide_by is None:
+            continue
+        for row in rows.values():
+            value, divisor = row.get(col.name), row.get(col.divide_by)
+            if isinstance(value, float) and isinstance(divisor, float) and divisor > 0:
+                row[col.name] = value / divisor
+            elif isinstance(value, float):
+                del row[col.name]  # no positive divisor, no honest ratio
     for col in table.columns:
         if not col.exponent_from:
             continue
@@ -338,7 +348,16 @@ def _emit(
             out.samples.append(Sample(spec.metric, metric_labels, value))
     if spec.role is not None and isinstance(value, float):
         out.roles.append(
-            RoleValue(spec.role, spec.preference, profile, spec.name, value, labels, spec.origin)
+            RoleValue(
+                spec.role,
+                spec.preference,
+                profile,
+                spec.name,
+                value,
+                labels,
+                spec.origin,
+                spec.combine,
+            )
         )
 
 
@@ -368,6 +387,18 @@ def _passes(rule: RowFilter, row: Mapping[str, Scalar]) -> bool:
     if rule.match_re is not None and not rule.match_re.search(text):
         return False
     return not (rule.not_match_re is not None and rule.not_match_re.search(text))
+
+
+def _label_from(source: str, row: Mapping[str, Scalar], fields: Mapping[str, str]) -> str:
+    """A label value: one field of the row or index, or a template of several."""
+    if "{" not in source:
+        return _label_value(row.get(source, fields.get(source, "")))
+    values = {name: _label_value(row.get(name, fields.get(name, ""))) for name in fields}
+    values.update((name, _label_value(v)) for name, v in row.items())
+    try:
+        return source.format_map(values)[:MAX_LABEL_CHARS]
+    except (KeyError, ValueError, IndexError):
+        return ""
 
 
 def _label_value(value: Scalar | str) -> str:

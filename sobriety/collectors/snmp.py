@@ -175,7 +175,9 @@ class SnmpCollector:
             by_origin.items(), key=lambda item: (max(r.preference for r in item[1]), item[0])
         )
         labels = {"target": self.target.id, "source": "measured", "origin": origin}
-        return [Sample("sobriety_device_power_watts", labels, sum(r.value for r in values))]
+        readings = [r.value for r in values]
+        total = max(readings) if values[0].combine == "max" else sum(readings)
+        return [Sample("sobriety_device_power_watts", labels, total)]
 
     async def _identify(self, fresh: RawData) -> None:
         """Read the system group, match profiles, probe the undecided ones in one GETNEXT."""

@@ -18,6 +18,7 @@ from sobriety.pollonce import recording_target
 from tests.cases.regenerate import CASES, recordings, render_json, replay
 
 RECORDINGS = recordings()
+SITE_PROFILES = Path(__file__).resolve().parents[2] / "config" / "example" / "profiles"
 
 
 def test_all_fifteen_recordings_are_bundled() -> None:
@@ -167,3 +168,43 @@ def test_pdu_ups_and_poe_port_readings_match_the_recordings_readme() -> None:
         str(s["labels"]["port"]) for s in status if s["labels"]["state"] == "deliveringPower"
     }  # type: ignore[index]
     assert delivering == {"5", "46"}
+
+
+def test_printer_projector_radio_and_host_figures_match_the_recordings_readme() -> None:
+    # ricoh_mpc3002: prtMarkerLifeCount.1.1 = 271871, in the unit the printer states
+    (count,) = samples_named("ricoh_mpc3002", "sobriety_printer_marker_lifetime_count_total")
+    assert count["value"] == 271_871
+    assert count["labels"] == {"target": "ricoh_mpc3002", "marker": "1", "unit": "sheets"}
+    assert len(samples_named("ricoh_mpc3002", "sobriety_printer_supply_level_ratio")) == 5
+    # epson-projector_eb-4770w: lamp hours 79
+    assert value("epson-projector_eb-4770w", "sobriety_projector_lamp_seconds") == 79 * 3600
+    # ubiquiti-m5: 27 dBm at 5860 MHz
+    assert value("ubiquiti-m5", "sobriety_radio_tx_power_dbm", radio="1") == 27
+    assert value("ubiquiti-m5", "sobriety_radio_frequency_hertz", radio="1") == 5.86e9
+    # unifi_nanohd: unifiVapTxPower 23 and 26 dBm, found by sysDescr (generic sysObjectID)
+    unifi = samples_named("unifi_nanohd", "sobriety_radio_tx_power_dbm")
+    assert sorted({s["value"] for s in unifi}) == [23, 26]  # type: ignore[type-var]
+    # aruba-instant: 16, 26, 15 ... per AP MAC and radio
+    aruba = samples_named("aruba-instant", "sobriety_radio_tx_power_dbm")
+    assert [s["value"] for s in aruba][:3] == [16, 26, 15]
+    # winxp-full-walk and linux_powermon: HOST-RESOURCES storage and CPU
+    for name in ("winxp-full-walk", "linux_powermon"):
+        assert value(name, "sobriety_host_storage_bytes") > 0
+        assert 0 <= value(name, "sobriety_host_cpu_load_ratio") <= 1
+        assert value(name, "sobriety_host_processors") >= 1
+    assert value("linux_powermon", "sobriety_host_processors") == 24
+    # linux_powermon's extend meter is not power until the site declares it (next test)
+    assert not samples_named("linux_powermon", "sobriety_device_power_watts")
+
+
+async def test_linux_powermon_extend_meter_counts_when_the_site_declares_it() -> None:
+    from sobriety.pollonce import poll_recording
+    from sobriety.profiles import builtin_profile_dir, load_profiles
+
+    profiles = load_profiles([builtin_profile_dir(), SITE_PROFILES])
+    path = next(p for p in RECORDINGS if p.name.startswith("linux_powermon"))
+    result = await poll_recording(path, profiles)
+    power = [s for s in result.samples if s.name == "sobriety_device_power_watts"]
+    assert [(s.labels["origin"], s.labels["source"], s.value) for s in power] == [
+        ("extend-meter", "measured", 340.0)
+    ]

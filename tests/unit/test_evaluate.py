@@ -1,0 +1,214 @@
+"""Profile mechanisms on small hand-made data: units, sentinels, joins, filters, fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sobriety.clock import ManualClock
+from sobriety.collectors.base import TargetRef
+from sobriety.collectors.evaluate import RawData, date_and_time, evaluate
+from sobriety.collectors.snmp import SnmpCollector
+from sobriety.model import Sample
+from sobriety.pollonce import poll_recording
+from sobriety.profiles import Profile, builtin_profile_dir, load_profiles
+from sobriety.snmp.snmprec import RecordedTransport, Recording
+from sobriety.snmp.types import Oid, Tag, Value, VarBind, parse_oid
+
+DATA = Path(__file__).resolve().parent / "data"
+PROFILES = load_profiles([builtin_profile_dir()])
+SENSOR = (1, 3, 6, 1, 2, 1, 99, 1, 1, 1)
+ENTITY = (1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1)
+
+
+def named(samples: list[Sample], metric: str) -> list[Sample]:
+    return [s for s in samples if s.name == metric]
+
+
+def recording(records: dict[str, tuple[Tag, Value]]) -> Recording:
+    oids = sorted(parse_oid(o) for o in records)
+    by = {parse_oid(o): v for o, v in records.items()}
+    return Recording(
+        Path("fixture.snmprec"),
+        oids=oids,
+        tags=[by[o][0] for o in oids],
+        values=[by[o][1] for o in oids],
+    )
+
+
+def sensor(index: int, kind: int, scale: int, precision: int, value: int, status: int = 1,
+           descr: str = "PSU", name: str = "") -> dict[str, tuple[Tag, Value]]:  # fmt: skip
+    base = ".".join(map(str, SENSOR))
+    ent = ".".join(map(str, ENTITY))
+    return {
+        f"{base}.1.{index}": (Tag.INTEGER, kind),
+        f"{base}.2.{index}": (Tag.INTEGER, scale),
+        f"{base}.3.{index}": (Tag.INTEGER, precision),
+        f"{base}.4.{index}": (Tag.INTEGER, value),
+        f"{base}.5.{index}": (Tag.INTEGER, status),
+        f"{ent}.2.{index}": (Tag.OCTET_STRING, descr.encode()),
+        f"{ent}.7.{index}": (Tag.OCTET_STRING, name.encode()),
+    }
+
+
+SYSTEM = {
+    "1.3.6.1.2.1.1.1.0": (Tag.OCTET_STRING, b"test agent"),
+    "1.3.6.1.2.1.1.2.0": (Tag.OBJECT_IDENTIFIER, (1, 3, 6, 1, 4, 1, 99999)),
+    "1.3.6.1.2.1.1.3.0": (Tag.TIMETICKS, 100),
+}
+
+
+async def poll(records: dict[str, tuple[Tag, Value]]) -> list[Sample]:
+    rec = recording({**SYSTEM, **records})
+    clock = ManualClock()
+    coll = SnmpCollector(TargetRef("t", "snmp"), RecordedTransport(rec), PROFILES, clock)
+    result = await coll.collect()
+    assert result.up
+    return result.samples
+
+
+async def test_entity_sensor_scale_precision_sentinel_status_and_optics() -> None:
+    samples = await poll(
+        {
+            **sensor(1, 6, 9, 0, 63, descr="Power sensor for PS 1"),  # 63 W
+            **sensor(2, 6, 10, 2, 125, descr="PSU 2"),  # 1.25 kW
+            **sensor(3, 6, 8, 4, 6322, descr="DOM TX Power Sensor for Ethernet1"),  # optic
+            **sensor(4, 6, 9, 0, -1_000_000_000, descr="PSU 4"),  # sentinel
+            **sensor(5, 6, 9, 0, 40, status=3, descr="PSU 5"),  # nonoperational
+            **sensor(6, 6, 9, 0, 30, descr="Power", name="xcvr Rx power lane 1"),  # optic
+            **sensor(7, 8, 8, 0, 41500, descr="Inlet temperature"),  # 41.5 °C
+            **sensor(8, 6, 9, -2, 77, descr="PSU 8"),  # negative precision: integer
+        }
+    )
+    supplies = {
+        s.labels["entity"]: s.value for s in named(samples, "sobriety_supply_unit_power_watts")
+    }
+    assert supplies == {"1": 63.0, "2": 1250.0, "8": 77.0}
+    (power,) = named(samples, "sobriety_device_power_watts")
+    assert power.value == 63 + 1250 + 77
+    assert power.labels == {"target": "t", "source": "measured", "origin": "entity-sensor"}
+    (temp,) = named(samples, "sobriety_sensor_temperature_celsius")
+    assert temp.value == 41.5
+
+
+async def test_negative_watts_are_kept_as_reported_and_flagged() -> None:
+    rec = recording({**SYSTEM, **sensor(1, 6, 9, 0, -12, descr="PSU 1")})
+    coll = SnmpCollector(TargetRef("t", "snmp"), RecordedTransport(rec), PROFILES, ManualClock())
+    result = await coll.collect()
+    (supply,) = named(result.samples, "sobriety_supply_unit_power_watts")
+    assert supply.value == -12
+    assert [i.code for i in result.issues] == ["negative_power"]
+
+
+async def test_energy_object_fixture_keeps_calibers_apart_and_does_not_add_contained() -> None:
+    result = await poll_recording(DATA / "energy-object.snmprec", PROFILES)
+    assert result.up
+    power = named(result.samples, "sobriety_eo_power_watts")
+    assert {(s.labels["entity"], s.labels["caliber"]): s.value for s in power} == {
+        ("1", "actual"): 123.4,
+        ("2", "actual"): 45.6,
+        ("3", "static"): 12.0,
+    }
+    (device,) = named(result.samples, "sobriety_device_power_watts")
+    assert (device.labels["origin"], device.value) == ("energy-object", 123.4)
+    nameplate = {
+        s.labels["entity"]: s.value for s in named(result.samples, "sobriety_eo_nameplate_watts")
+    }
+    assert nameplate["1"] == 350.0
+    states = named(result.samples, "sobriety_eo_power_state")
+    assert {s.labels["state"] for s in states} == {"ieee1621On"}
+
+
+async def test_eaton_epdu_fixture_reads_strata_zero_only_and_drops_unavailable() -> None:
+    result = await poll_recording(DATA / "eaton-epdu.snmprec", PROFILES)
+    inlets = named(result.samples, "sobriety_pdu_input_power_watts")
+    assert [(s.labels["inlet"], s.value) for s in inlets] == [("1", 1530.0)]
+    energy = named(result.samples, "sobriety_pdu_input_energy_joules_total")
+    assert [s.value for s in energy] == [8_812_345 * 3600]
+    outlets = {
+        s.labels["outlet"]: s.value
+        for s in named(result.samples, "sobriety_pdu_outlet_power_watts")
+    }
+    assert outlets == {"1": 120.0, "2": 0.0}
+
+
+def test_date_and_time() -> None:
+    assert date_and_time(bytes(8)) is None  # ENTITY-MIB: unknown
+    assert date_and_time(bytes.fromhex("07e60810100119000000")) is None  # 10 octets: bad
+    utc = date_and_time(bytes.fromhex("07e6081010011900"))
+    assert utc == 1660665685.0  # 2022-08-16 16:01:25 UTC
+    paris = date_and_time(bytes.fromhex("07e60810100119002b0200"))  # +02:00
+    assert paris == utc - 7200
+    assert date_and_time(bytes.fromhex("07e60d2010011900")) is None  # month 13
+
+
+def profile(text: str) -> Profile:
+    import yaml
+
+    return Profile.model_validate(yaml.safe_load(text))
+
+
+def raw(column: Oid, values: dict[Oid, tuple[Tag, Value]]) -> RawData:
+    data = RawData()
+    for suffix, (tag, value) in sorted(values.items()):
+        data.columns.setdefault(column, []).append(VarBind((*column, *suffix), tag, value))
+    return data
+
+
+def test_json_date_and_label_templates() -> None:
+    spec = profile(
+        """
+name: t
+title: t
+source: hand-made
+match: {always: true}
+tables:
+  - name: t
+    oid: 1.3.6.1.4.1.99999.1
+    index: [{name: a, expose: false}, {name: b, expose: false}]
+    columns:
+      - name: meter
+        column: 1
+        type: json
+        json_key: data.meter.1.reading
+        unit: watts
+        metric: sobriety_radio_tx_power_dbm
+        labels: {radio: "{a}/{b}"}
+"""
+    )
+    column = (1, 3, 6, 1, 4, 1, 99999, 1, 1)
+    data = raw(
+        column,
+        {
+            (1, 2): (Tag.OCTET_STRING, b'{"data": {"meter": {"1": {"reading": 340.0}}}}'),
+            (1, 3): (Tag.OCTET_STRING, b'{"data": {"meter": {}}}'),  # no reading: an issue
+            (1, 4): (Tag.OCTET_STRING, b"not json"),
+        },
+    )
+    out = evaluate(spec, data, "t")
+    assert [(s.labels["radio"], s.value) for s in out.samples] == [("1/2", 340.0)]
+    assert [i.code for i in out.issues] == ["bad_value", "bad_value"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("role: power", "needs an `origin`"),
+        ("type: json", "needs `json_key`"),
+        ("type: date", "needs `date_format`"),
+        ("const_labels: {a: b}", "only go with a `metric`"),
+    ],
+)
+def test_field_rules_are_checked_when_profiles_load(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        profile(
+            f"""
+name: t
+title: t
+source: hand-made
+match: {{always: true}}
+scalars:
+  - {{name: x, oid: 1.3.6.1.4.1.99999.1.0, {text}}}
+"""
+        )
