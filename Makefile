@@ -41,6 +41,7 @@ clean:
 fuzz: $(STAMP)
 	$(BIN)/python -m tests.fuzz.run 100000
 
-# Regenerate the README metric table from the catalogue.
+# Regenerate the README metric table and docs/profiles.md from the catalogue and profiles.
 docs: $(STAMP)
 	$(BIN)/python -m sobriety.docs README.md
+	$(BIN)/python -m sobriety.profile_docs docs/profiles.md

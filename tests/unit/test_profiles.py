@@ -13,6 +13,8 @@ from sobriety.metrics import BY_NAME
 from sobriety.profiles import DeviceFacts, builtin_profile_dir, load_profiles
 from sobriety.snmp.types import parse_oid
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 def write(folder: Path, name: str, text: str) -> Path:
     path = folder / name
@@ -145,3 +147,11 @@ def test_profiles_list_and_show(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["profiles", "show", "power-ethernet"]) == 0
     assert "pethMainPseTable" in capsys.readouterr().out
     assert main(["profiles", "show", "nope"]) == 1
+
+
+def test_profiles_reference_page_is_generated_from_the_profiles() -> None:
+    from sobriety.profile_docs import render
+
+    page = (ROOT / "docs" / "profiles.md").read_text(encoding="utf-8")
+    expected = render(load_profiles([builtin_profile_dir()]))
+    assert page == expected, "docs/profiles.md drifted: make docs"
