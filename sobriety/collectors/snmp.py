@@ -90,6 +90,9 @@ class SnmpCollector:
         self.state.was_up = result.up
         result.duration_seconds = self.clock.monotonic() - t0
         result.stats = self.transport.stats.since(before)
+        for kind, count in sorted(result.stats.walk_anomalies.items()):
+            # a walk that ended abnormally is data that may be missing: say so
+            result.issues.append(CollectIssue(f"walk_{kind}", f"{count} walk(s) ended: {kind}"))
         return result
 
     # --- the poll ---------------------------------------------------------------------------

@@ -170,6 +170,7 @@ async def _walk_group(
     cursors = {root: root for root in roots}
     active = list(roots)
     read = 0
+    ended_by_agent: list[Oid] = []  # columns the agent said were the end of its MIB
     while active:
         width = len(active)
         request = [cursors[root] for root in active]
@@ -191,7 +192,10 @@ async def _walk_group(
             if root in finished:
                 continue
             oid, tag = vb.oid, vb.tag
-            if tag is Tag.END_OF_MIB_VIEW or oid[: len(root)] != root:
+            if tag is Tag.END_OF_MIB_VIEW:
+                finished.add(root)
+                ended_by_agent.append(root)
+            elif oid[: len(root)] != root:
                 finished.add(root)
             elif oid <= cursors[root]:
                 stats.note_anomaly("non_increasing")
@@ -211,3 +215,8 @@ async def _walk_group(
             return
         if finished:
             active = [root for root in active if root not in finished]
+    # endOfMibView says nothing follows; a later column that had rows proves the agent
+    # stopped early (snmpsim on a record it cannot serve, a buggy agent): a short walk.
+    for root in ended_by_agent:
+        if any(later > root and results[later] for later in roots):
+            stats.note_anomaly("truncated")

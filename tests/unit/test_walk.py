@@ -131,3 +131,22 @@ async def test_empty_answer_is_an_anomaly() -> None:
     agent = _Scripted([])
     assert await walk_columns(agent, [BASE]) == {BASE: []}
     assert agent.stats.walk_anomalies == {"empty_response": 1}
+
+
+async def test_end_of_mib_before_a_later_column_ends_is_a_truncated_walk() -> None:
+    a, b = (*BASE, 1), (*BASE, 2)
+    end = VarBind((*a, 2), Tag.END_OF_MIB_VIEW, None)
+    agent = _Scripted([[vb(*a, 1), vb(*b, 1), end, vb(*b, 2)], [vb(1, 3, 6, 1, 9)]])
+    got = await walk_columns(agent, [a, b])
+    assert [v.oid for v in got[a]] == [(*a, 1)]  # what was read is kept
+    assert [v.oid for v in got[b]] == [(*b, 1), (*b, 2)]
+    assert agent.stats.walk_anomalies == {"truncated": 1}
+
+
+async def test_end_of_mib_after_the_last_column_is_normal() -> None:
+    a, b = (*BASE, 1), (*BASE, 2)
+    end = VarBind((*b, 9), Tag.END_OF_MIB_VIEW, None)
+    agent = _Scripted([[vb(*a, 1), vb(*b, 1), vb(*b, 1), end]])
+    got = await walk_columns(agent, [a, b])
+    assert len(got[a]) == 1 and len(got[b]) == 1
+    assert agent.stats.walk_anomalies == {}
