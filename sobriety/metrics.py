@@ -86,6 +86,13 @@ METRICS: tuple[MetricSpec, ...] = (
         "seconds",
     ),
     _m(
+        "sobriety_device_snmp_engine_boots",
+        "gauge",
+        "snmpEngineBoots: how many times the device's SNMP engine has (re)started, as it counts.",
+        T,
+        group="lifetime",
+    ),
+    _m(
         "sobriety_device_first_seen_timestamp_seconds",
         "gauge",
         "When sobriety first saw the target answer (persisted across restarts).",
@@ -314,6 +321,15 @@ METRICS: tuple[MetricSpec, ...] = (
         "1 if PoE is administratively enabled on the port (pethPsePortAdminEnable).",
         ("target", "group", "port"),
         group="power",
+    ),
+    _m(
+        "sobriety_entity_manufacture_timestamp_seconds",
+        "gauge",
+        "When a physical entity was made (ENTITY-MIB entPhysicalMfgDate; absent when the "
+        "device says unknown).",
+        ("target", "entity"),
+        "seconds",
+        "inventory",
     ),
     # --- ENTITY-SENSOR, EMAN ----------------------------------------------------------------
     _m(

@@ -31,6 +31,8 @@ Role = Literal[
     "input",  # power drawn upstream including what is passed on (UPS input, PDU inlet)
     "energy",
     "uptime",
+    "boots",  # restarts counted by the device (snmpEngineBoots)
+    "manufactured",  # when the device or a part of it was made (a timestamp)
     "wear",
     "identity",
     "status",
