@@ -10,13 +10,15 @@ import asyncio
 import logging
 import os
 import signal
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from pydantic import SecretStr
 
+from sobriety.accounting import EnergyTracker
+from sobriety.classes import DeviceClass, load_classes
 from sobriety.clock import Clock, SystemClock
 from sobriety.collectors.base import Collector, TargetRef
 from sobriety.collectors.host import HostCollector, HostProbe, PsutilProbe
@@ -27,6 +29,7 @@ from sobriety.model import Sample
 from sobriety.polling import Poller, PollPlan, PollScheduler
 from sobriety.profiles import ProfileSet, builtin_profile_dir, load_profiles
 from sobriety.selfcost import SelfCost, process_cost, self_samples
+from sobriety.sitecalendar import SiteCalendar
 from sobriety.snapshot import LiveSnapshot
 from sobriety.snmp.lean import LeanTransport, SnmpClient
 from sobriety.snmp.lean_v3 import LeanV3Transport
@@ -138,6 +141,8 @@ class Runtime:
     config: Config
     profiles: ProfileSet
     collectors: dict[str, Collector]
+    classes: Mapping[str, DeviceClass] = field(default_factory=dict)
+    calendars: Mapping[str, SiteCalendar] = field(default_factory=dict)
 
 
 def build_collector(
@@ -169,6 +174,7 @@ class Daemon:
         self.poller: Poller | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self.poll_scheduler: PollScheduler | None = None
+        self.energy: EnergyTracker | None = None
         self.reload_ok = False
         self.reload_at: float | None = None
         self._stopped = asyncio.Event()
@@ -179,12 +185,14 @@ class Daemon:
         """Load config and profiles and build collectors; raise ConfigError, change nothing."""
         config = load_config(self.config_path, env=self.world.env)
         profiles = load_profiles([builtin_profile_dir(), *config.settings.profile_dirs])
+        classes = load_classes()
+        calendars = {name: SiteCalendar.load(site) for name, site in config.sites.items()}
         collectors: dict[str, Collector] = {}
         for target in config.targets:
             if target.disabled or not _in_shard(target.id, config.settings.shard):
                 continue
             collectors[target.id] = build_collector(self.world, config, profiles, target)
-        return Runtime(config, profiles, collectors)
+        return Runtime(config, profiles, collectors, classes, calendars)
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -192,11 +200,15 @@ class Daemon:
         """Build from the config file and start polling; raises ConfigError if invalid."""
         runtime = self.build()
         self.store = StateStore(runtime.config.settings.data_dir / "state.sqlite3")
+        self.energy = EnergyTracker(
+            runtime.config, runtime.classes, runtime.calendars, self.store, self._feed
+        )
         self.poller = Poller(
             self.snapshot,
             self.store,
             self.world.clock,
             runtime.config.settings.max_concurrent_polls,
+            energy=self.energy,
         )
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.poll_scheduler = PollScheduler(
@@ -205,9 +217,25 @@ class Daemon:
         self._activate(runtime)
         self.scheduler.start()
 
+    def _feed(self, target: str) -> Sequence[Sample] | None:
+        """The latest samples of a feeding switch or PDU, if they are recent enough."""
+        if self.poller is None or self.runtime is None:
+            return None
+        when = self.poller.last_polled.get(target)
+        config = self.runtime.config
+        feeder = next((t for t in config.targets if t.id == target), None)
+        if when is None or feeder is None:
+            return None
+        limit = config.interval_for(feeder) * config.settings.energy_max_gap_intervals
+        if (self.world.clock.now() - when).total_seconds() > limit:
+            return None
+        return self.snapshot.of(target) or None
+
     def _activate(self, runtime: Runtime) -> None:
         assert self.poll_scheduler is not None
         self.runtime = runtime
+        if self.energy is not None:
+            self.energy.configure(runtime.config, runtime.classes, runtime.calendars)
         self.snapshot.retain(set(runtime.collectors))
         self.poll_scheduler.apply(
             {tid: _plan(runtime, collector) for tid, collector in runtime.collectors.items()}
@@ -255,6 +283,8 @@ class Daemon:
         """Everything a scrape shows: the snapshot, the daemon's own state and cost."""
         out = list(self.snapshot.samples())
         out += self_samples(self.world.self_probe)
+        if self.energy is not None:
+            out += self.energy.site_samples()
         if self.runtime is not None:
             kinds: dict[str, int] = {}
             for collector in self.runtime.collectors.values():
@@ -281,13 +311,14 @@ def _plan(runtime: Runtime, collector: Collector) -> PollPlan:
     config = runtime.config
     target = next(t for t in config.targets if t.id == collector.target.id)
     site = config.site_for(target)
+    calendar = runtime.calendars.get(target.site) or SiteCalendar(site)
     slower = config.settings.off_hours_interval
     has_hours = bool(site.opening_hours) and slower is not None
     return PollPlan(
         collector,
         config.interval_for(target),
         off_hours_interval=slower if has_hours else None,
-        is_open=site.is_open if has_hours else None,
+        is_open=calendar.is_open if has_hours else None,
     )
 
 

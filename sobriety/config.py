@@ -32,6 +32,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from sobriety.classes import ClassOverride, PowerFigures, load_classes
 from sobriety.config_types import (
     ConfigPath,
     Duration,
@@ -83,6 +84,13 @@ class Settings(_Strict):
     max_concurrent_polls: int = Field(default=64, ge=1, le=10_000)
     profile_dirs: tuple[ConfigPath, ...] = ()
     shard: str = Field(default="1/1", pattern=r"^\d+/\d+$")
+    energy_max_gap_intervals: float = Field(
+        default=3.0,
+        ge=1.0,
+        le=100.0,
+        description="readings further apart than this many poll intervals are a gap: "
+        "no energy is made up for it",
+    )
 
     @field_validator("listen")
     @classmethod
@@ -199,6 +207,15 @@ class SiteConfig(_Strict):
     )
     price_per_kwh: float = Field(default=0.20, ge=0, description="TRVE base, Feb 2025, rounded")
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    holidays_ics: ConfigPath | None = Field(
+        default=None, description="an iCalendar file of the site's closures (school holidays)"
+    )
+    public_holidays: bool = Field(
+        default=True, description="the country's public holidays count as closed (needs country)"
+    )
+    classes: Mapping[str, ClassOverride] = Field(
+        default_factory=dict, description="this site's figures for device classes"
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -256,6 +273,21 @@ def _span(span: object) -> tuple[time, time]:
     return parse_hours(str(span))
 
 
+class PoeFeed(_Strict):
+    """The PoE port a powered device hangs from: its watts are the device's, measured."""
+
+    switch: str = Field(pattern=rf"^{_TARGET_ID.pattern}$")
+    group: str = "1"
+    port: str = Field(min_length=1)
+
+
+class OutletFeed(_Strict):
+    """The metered PDU outlet a device is plugged into."""
+
+    pdu: str = Field(pattern=rf"^{_TARGET_ID.pattern}$")
+    outlet: str = Field(min_length=1)
+
+
 class TargetConfig(_Strict):
     """One device to poll (kind snmp) or the local host (kind host)."""
 
@@ -273,6 +305,11 @@ class TargetConfig(_Strict):
     warranty_end: IsoDate | None = None
     warranty_months: int | None = Field(default=None, ge=1, le=600)
     nameplate_watts: float | None = Field(default=None, gt=0)
+    power: PowerFigures | None = Field(
+        default=None, description="this device's own idle/typical/max watts (datasheet)"
+    )
+    poe: PoeFeed | None = Field(default=None, description="the switch port that powers it")
+    outlet: OutletFeed | None = Field(default=None, description="the metered PDU outlet")
     disabled: bool = False
 
     @field_validator("address")
@@ -489,6 +526,7 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
     sites.setdefault(DEFAULT_SITE, SiteConfig())
     targets = _targets(report, docs, context)
     _cross_check(report, docs, _defined(docs, "auths"), _defined(docs, "sites") | {DEFAULT_SITE})
+    _check_energy_refs(report, docs)
     if report.items or settings is None:
         raise ConfigError(report.problems())
     return Config(
@@ -618,6 +656,44 @@ def _cross_check(report: _Report, docs: list[_Doc], auths: set[str], sites: set[
             if isinstance(site, str) and site not in sites:
                 known = ", ".join(sorted(sites))
                 report.add(doc, ("targets", i, "site"), f"unknown site {site!r} (known: {known})")
+
+
+def _check_energy_refs(report: _Report, docs: list[_Doc]) -> None:
+    """Device classes exist; PoE and outlet feeds name configured targets."""
+    classes = set(load_classes())
+    ids = {
+        raw.get("id")
+        for doc in docs
+        for raw in (doc.data.get("targets") or [])
+        if isinstance(raw, dict)
+    }
+    for doc in docs:
+        sites = doc.data.get("sites")
+        for site, body in sites.items() if isinstance(sites, dict) else []:
+            overrides = body.get("classes") if isinstance(body, dict) else None
+            for name in overrides if isinstance(overrides, dict) else []:
+                if name not in classes:
+                    report.add(doc, ("sites", site, "classes", name), _unknown_class(name, classes))
+        entries = doc.data.get("targets")
+        for i, raw in enumerate(entries if isinstance(entries, list) else []):
+            if not isinstance(raw, dict):
+                continue
+            name = raw.get("class")
+            if isinstance(name, str) and re.fullmatch(r"[a-z0-9_]+", name) and name not in classes:
+                report.add(doc, ("targets", i, "class"), _unknown_class(name, classes))
+            for feed, key in (("poe", "switch"), ("outlet", "pdu")):
+                body = raw.get(feed)
+                ref = body.get(key) if isinstance(body, dict) else None
+                if isinstance(ref, str) and ref not in ids:
+                    report.add(doc, ("targets", i, feed, key), f"no target {ref!r}")
+                elif isinstance(ref, str) and ref == raw.get("id"):
+                    report.add(doc, ("targets", i, feed, key), "a device cannot feed itself")
+
+
+def _unknown_class(name: str, classes: set[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(classes), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else " (see collectors/classes.yaml)"
+    return f"unknown device class {name!r}{hint}"
 
 
 def format_problems(problems: Iterable[ConfigProblem]) -> str:

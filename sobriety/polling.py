@@ -13,10 +13,14 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from sobriety.clock import Clock
+
+if TYPE_CHECKING:
+    from sobriety.accounting import EnergyTracker
 from sobriety.collectors.base import Collector
 from sobriety.model import CollectResult, Sample
 from sobriety.snapshot import LiveSnapshot
@@ -86,8 +90,10 @@ class Poller:
         store: StateStore,
         clock: Clock,
         max_concurrent: int = 64,
+        energy: EnergyTracker | None = None,
     ) -> None:
         self.snapshot = snapshot
+        self.energy = energy
         self.store = store
         self.clock = clock
         self.counters: dict[str, TargetCounters] = {}
@@ -128,6 +134,8 @@ class Poller:
         else:
             counters.consecutive_failures += 1
             counters.skip = min(2 ** (counters.consecutive_failures - 1), MAX_BACKOFF) - 1
+        if self.energy is not None:  # the chosen power reading and the energy it makes
+            result.samples = self.energy.observe(result, self.clock.now())
         self.snapshot.update(target, self._samples(result, counters))
         self.store.record_poll(PollRecord(target, self.clock.now(), result.up, result.reason))
         self._schedule_flush()

@@ -31,6 +31,30 @@ MIGRATIONS: tuple[str, ...] = (
         failures    INTEGER NOT NULL DEFAULT 0
     );
     """,
+    # 2: energy totals per (target, site, class, source) and each target's last reading
+    """
+    CREATE TABLE energy (
+        target      TEXT NOT NULL,
+        site        TEXT NOT NULL,
+        class       TEXT NOT NULL,
+        source      TEXT NOT NULL,
+        joules      REAL NOT NULL,
+        open_j      REAL NOT NULL,
+        after_j     REAL NOT NULL,
+        holiday_j   REAL NOT NULL,
+        gco2e       REAL NOT NULL,
+        cost        REAL NOT NULL,
+        PRIMARY KEY (target, site, class, source)
+    );
+    CREATE TABLE energy_last (
+        target      TEXT PRIMARY KEY,
+        at          REAL,
+        watts       REAL,
+        source      TEXT NOT NULL,
+        origin      TEXT NOT NULL,
+        gaps        INTEGER NOT NULL
+    );
+    """,
 )
 
 
@@ -46,6 +70,32 @@ class TargetRecord:
     last_reason: str
     polls: int
     failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class EnergyRow:
+    """Energy one target used at one site, in one class, from one source, so far."""
+
+    target: str
+    site: str
+    device_class: str
+    source: str
+    joules: float
+    periods: tuple[float, float, float]  # open, after hours, holiday
+    gco2e: float
+    cost: float
+
+
+@dataclass(frozen=True, slots=True)
+class EnergyLast:
+    """A target's last power reading (None after it went silent) and its gap count."""
+
+    target: str
+    at: float | None
+    watts: float | None
+    source: str
+    origin: str
+    gaps: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +123,8 @@ class StateStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open state database {path}: {exc}") from exc
         self._pending: list[PollRecord] = []
+        self._energy: dict[tuple[str, str, str, str], EnergyRow] = {}
+        self._energy_last: dict[str, EnergyLast] = {}
 
     def _migrate(self) -> None:
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
@@ -103,13 +155,60 @@ class StateStore:
     def pending(self) -> int:
         return len(self._pending)
 
+    def record_energy(self, row: EnergyRow) -> None:
+        """Queue a target's new energy totals (the newest of a key wins)."""
+        self._energy[(row.target, row.site, row.device_class, row.source)] = row
+
+    def record_energy_last(self, last: EnergyLast) -> None:
+        """Queue a target's last reading."""
+        self._energy_last[last.target] = last
+
+    def energy_rows(self) -> list[EnergyRow]:
+        """Every energy total stored."""
+        rows = self._db.execute(
+            "SELECT target, site, class, source, joules, open_j, after_j, holiday_j, gco2e, "
+            "cost FROM energy ORDER BY target, site, class, source"
+        ).fetchall()
+        return [
+            EnergyRow(r[0], r[1], r[2], r[3], r[4], (r[5], r[6], r[7]), r[8], r[9]) for r in rows
+        ]
+
+    def energy_last(self) -> Mapping[str, EnergyLast]:
+        """Each target's last stored reading."""
+        rows = self._db.execute(
+            "SELECT target, at, watts, source, origin, gaps FROM energy_last"
+        ).fetchall()
+        return {r[0]: EnergyLast(*r) for r in rows}
+
     def flush(self) -> int:
-        """Write every queued poll in one transaction; return how many were written."""
+        """Write every queued poll and energy total in one transaction; return the polls."""
         batch, self._pending = self._pending, []
-        if not batch:
+        energy, self._energy = self._energy, {}
+        last, self._energy_last = self._energy_last, {}
+        if not batch and not energy and not last:
             return 0
         try:
             self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO energy VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        e.target,
+                        e.site,
+                        e.device_class,
+                        e.source,
+                        e.joules,
+                        *e.periods,
+                        e.gco2e,
+                        e.cost,
+                    )
+                    for e in energy.values()
+                ],
+            )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO energy_last VALUES (?, ?, ?, ?, ?, ?)",
+                [(x.target, x.at, x.watts, x.source, x.origin, x.gaps) for x in last.values()],
+            )
             for poll in batch:
                 at = poll.at.timestamp()
                 seen = at if poll.up else None
@@ -134,6 +233,8 @@ class StateStore:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
             self._pending = batch + self._pending  # keep them for the next try
+            self._energy = {**energy, **self._energy}
+            self._energy_last = {**last, **self._energy_last}
             raise StoreError(f"cannot write {self.path}: {exc}") from exc
         return len(batch)
 

@@ -1,0 +1,259 @@
+"""Energy accounting with a manual clock: exact integrals, gaps, restarts, resets, a school week."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from sobriety.accounting import EnergyTracker
+from sobriety.classes import load_classes
+from sobriety.config import Config, load_config
+from sobriety.model import CollectResult, Sample
+from sobriety.pollonce import poll_recording
+from sobriety.sitecalendar import SiteCalendar
+from sobriety.store import StateStore
+
+ROOT = Path(__file__).resolve().parents[2]
+PARIS = ZoneInfo("Europe/Paris")
+CONFIG = """\
+settings: {interval: 60s, energy_max_gap_intervals: 3}
+sites:
+  school:
+    timezone: Europe/Paris
+    country: FR
+    public_holidays: false
+    opening_hours: {mon: ["08:00-17:00"], tue: ["08:00-17:00"], wed: ["08:00-12:00"],
+                    thu: ["08:00-17:00"], fri: ["08:00-17:00"]}
+    grid_gco2e_per_kwh: 50
+    price_per_kwh: 0.2
+    holidays_ics: closures.ics
+auths:
+  v2: {version: 2c, community: public}
+targets:
+  - {id: meter, address: 127.0.0.1, auth: v2, site: school, class: server_rack_2s}
+  - {id: pc, address: 127.0.0.1, auth: v2, site: school, class: desktop_pc}
+  - {id: fed, address: 127.0.0.1, auth: v2, site: school, class: desktop_pc,
+     outlet: {pdu: pdu, outlet: "3"}}
+  - {id: pdu, address: 127.0.0.1, auth: v2, site: school, class: pdu}
+  - {id: cisco, address: 127.0.0.1, auth: v2, site: school, class: switch_access_48p}
+  - {id: ap, address: 127.0.0.1, auth: v2, site: school, class: wifi_ap_enterprise,
+     poe: {switch: cisco, group: "3", port: "5"}}
+"""
+# Thursday 8 January 2026 is a closure day in the school's own calendar.
+ICS = """\
+BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//test//closures//FR
+BEGIN:VEVENT
+UID:closure-1@test
+DTSTAMP:20251201T000000Z
+DTSTART;VALUE=DATE:20260108
+DTEND;VALUE=DATE:20260109
+SUMMARY:Journée pédagogique
+END:VEVENT
+END:VCALENDAR
+"""
+MONDAY = datetime(2026, 1, 5, tzinfo=PARIS)
+
+
+class World:
+    """A tracker over a real config, store and calendar, fed by hand."""
+
+    def __init__(self, tmp: Path) -> None:
+        (tmp / "closures.ics").write_text(ICS)
+        (tmp / "sobriety.yaml").write_text(CONFIG)
+        self.tmp = tmp
+        self.config: Config = load_config(tmp / "sobriety.yaml")
+        self.feeds: dict[str, Sequence[Sample]] = {}
+        self.store = StateStore(tmp / "state.sqlite3")
+        self.tracker = self.new_tracker()
+
+    def new_tracker(self) -> EnergyTracker:
+        calendars = {n: SiteCalendar.load(s) for n, s in self.config.sites.items()}
+        return EnergyTracker(self.config, load_classes(), calendars, self.store, self.feeds.get)
+
+    def restart(self) -> None:
+        self.store.close()
+        self.store = StateStore(self.tmp / "state.sqlite3")
+        self.tracker = self.new_tracker()
+
+    def poll(self, target: str, at: datetime, watts: float | None = None, up: bool = True,
+             samples: Sequence[Sample] = ()) -> list[Sample]:  # fmt: skip
+        extra = list(samples)
+        if watts is not None:
+            labels = {"target": target, "source": "measured", "origin": "test-meter"}
+            extra.append(Sample("sobriety_device_power_watts", labels, watts))
+        result = CollectResult(target=target, up=up, samples=extra)
+        return self.tracker.observe(result, at.astimezone(UTC))
+
+    def joules(self, target: str, source: str = "measured") -> float:
+        return sum(
+            t.joules for (tgt, _, _, src), t in self.tracker.totals.items()
+            if tgt == target and src == source
+        )  # fmt: skip
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    return World(tmp_path)
+
+
+def test_a_known_power_profile_integrates_exactly(world: World) -> None:
+    # two days, a reading a minute: 100 W flat the first day, a 0 -> 240 W ramp the second
+    at = MONDAY
+    for minute in range(24 * 60):
+        world.poll("meter", at + timedelta(minutes=minute), 100.0)
+    ramp_start = at + timedelta(days=1)
+    for minute in range(24 * 60 + 1):
+        world.poll("meter", ramp_start + timedelta(minutes=minute), 240.0 * minute / 1440)
+    # first day: 100 W over 23 h 59 min, then the step 100 -> 0 W over one minute, then the ramp
+    expected = 100 * (1439 * 60) + (100 + 0) / 2 * 60 + 240 / 2 * 86_400
+    assert world.joules("meter") == pytest.approx(expected, rel=1e-12)
+
+
+def test_an_outage_is_not_filled_in_and_is_counted(world: World) -> None:
+    at = MONDAY
+    for minute in range(61):
+        world.poll("meter", at + timedelta(minutes=minute), 50.0)
+    after = at + timedelta(hours=4)  # the daemon was down for 3 hours
+    for minute in range(61):
+        world.poll("meter", after + timedelta(minutes=minute), 50.0)
+    assert world.joules("meter") == pytest.approx(2 * 50 * 3600)
+    assert world.tracker.gaps["meter"] == 1
+    samples = world.poll("meter", after + timedelta(minutes=61), 50.0)
+    gaps = [s for s in samples if s.name == "sobriety_energy_gaps_total"]
+    assert [g.value for g in gaps] == [1.0]
+
+
+def test_a_silent_device_is_never_assumed_on(world: World) -> None:
+    world.poll("pc", MONDAY, up=True)
+    world.poll("pc", MONDAY + timedelta(minutes=1), up=False)  # stops answering
+    world.poll("pc", MONDAY + timedelta(minutes=2), up=False)
+    world.poll("pc", MONDAY + timedelta(minutes=3), up=True)
+    world.poll("pc", MONDAY + timedelta(minutes=4), up=True)
+    # only the last minute counts (desktop_pc estimate: 175 W)
+    assert world.joules("pc", "estimated") == pytest.approx(175 * 60)
+
+
+def test_a_restart_keeps_the_totals_and_integrates_across_a_short_one(world: World) -> None:
+    for minute in range(31):
+        world.poll("meter", MONDAY + timedelta(minutes=minute), 80.0)
+    world.store.flush()
+    world.restart()
+    assert world.joules("meter") == pytest.approx(80 * 1800)
+    for minute in range(32, 62):  # back after two minutes: within the gap limit
+        world.poll("meter", MONDAY + timedelta(minutes=minute), 80.0)
+    assert world.joules("meter") == pytest.approx(80 * 61 * 60)
+    assert world.tracker.gaps.get("meter", 0) == 0
+
+
+def test_a_reset_pdu_energy_counter_never_makes_negative_energy(world: World) -> None:
+    def outlet(watts: float, joules: float) -> list[Sample]:
+        return [
+            Sample("sobriety_pdu_outlet_power_watts", {"target": "pdu", "outlet": "3"}, watts),
+            Sample(
+                "sobriety_pdu_outlet_energy_joules_total",
+                {"target": "pdu", "outlet": "3"},
+                joules,
+            ),
+        ]
+
+    readings = [(60.0, 1_000_000.0), (60.0, 1_003_600.0), (60.0, 1_000.0), (60.0, 4_600.0)]
+    seen = []
+    for minute, (watts, counter) in enumerate(readings):
+        world.feeds["pdu"] = outlet(watts, counter)
+        samples = world.poll("fed", MONDAY + timedelta(minutes=minute))
+        (power,) = [s for s in samples if s.name == "sobriety_device_power_watts"]
+        assert (power.labels["origin"], power.labels["source"]) == ("pdu-outlet", "measured")
+        seen.append(world.joules("fed"))
+    # counter deltas are used directly (3,600 J); the reset step falls back to 60 W × 60 s
+    assert seen == [0.0, 3600.0, 7200.0, 10_800.0]
+
+
+async def test_a_poe_fed_ap_takes_the_port_watts_and_the_switch_drops_as_much(
+    world: World,
+) -> None:
+    recording = next((ROOT / "recordings").glob("cisco_16_switch.snmprec*"))
+    switch = (await poll_recording(recording)).samples
+    switch = [
+        Sample(s.name, {**s.labels, "target": "cisco"}, s.value)
+        for s in switch
+        if s.name != "sobriety_device_power_watts"
+    ]
+    world.feeds["cisco"] = switch
+    ap = world.poll("ap", MONDAY, up=True)
+    (ap_power,) = [s for s in ap if s.name == "sobriety_device_power_watts"]
+    assert (ap_power.value, ap_power.labels["source"], ap_power.labels["origin"]) == (
+        15.4,
+        "measured",
+        "poe-port",
+    )
+    with_ap = world.poll("cisco", MONDAY, samples=switch)
+    (switch_power,) = [s for s in with_ap if s.name == "sobriety_device_power_watts"]
+    # switch_access_48p: 45 W without PoE, plus the 30 W its PSE delivers, less the AP's 15.4
+    assert switch_power.value == pytest.approx(45 + 30 - 15.4)
+    assert switch_power.labels["source"] == "estimated"
+    # without the AP declared, the switch keeps all of its PoE: it drops by exactly 15.4 W
+    world.config = world.config.model_copy(
+        update={"targets": tuple(t for t in world.config.targets if t.id != "ap")}
+    )
+    world.tracker.configure(world.config, world.tracker.classes, world.tracker.calendars)
+    alone = world.poll("cisco", MONDAY + timedelta(minutes=1), samples=switch)
+    (alone_power,) = [s for s in alone if s.name == "sobriety_device_power_watts"]
+    assert alone_power.value - switch_power.value == pytest.approx(15.4)
+
+
+def test_a_school_week_after_hours_and_holiday_by_hand(world: World) -> None:
+    """A desktop (175 W estimated) on all week, a reading every minute, Monday 00:00 to the
+    next Monday 00:00 in Paris. Open: Mon, Tue, Fri 9 h, Wed 4 h (Thursday is a closure day
+    in the school's .ics): 31 h; closed day: 24 h; after hours: 168 - 31 - 24 = 113 h."""
+    at = MONDAY
+    for minute in range(7 * 24 * 60 + 1):
+        world.poll("pc", at + timedelta(minutes=minute), up=True)
+    (pc,) = [t for (tgt, *_), t in world.tracker.totals.items() if tgt == "pc"]
+    kwh = {period: j / 3.6e6 for period, j in pc.by_period.items()}
+    assert kwh["open"] == pytest.approx(0.175 * 31)
+    assert kwh["holiday"] == pytest.approx(0.175 * 24)
+    assert kwh["after_hours"] == pytest.approx(0.175 * 113)
+    site = {(s.name, s.labels.get("period")): s.value for s in world.tracker.site_samples()}
+    waste_kwh = 0.175 * 113
+    assert site[("sobriety_site_waste_energy_joules_total", "after_hours")] == pytest.approx(
+        waste_kwh * 3.6e6
+    )
+    assert site[("sobriety_site_waste_carbon_grams_total", "after_hours")] == pytest.approx(
+        waste_kwh * 50
+    )
+    assert site[("sobriety_site_waste_cost_euros_total", "after_hours")] == pytest.approx(
+        waste_kwh * 0.2
+    )
+    assert site[("sobriety_site_waste_cost_euros_total", "holiday")] == pytest.approx(
+        0.175 * 24 * 0.2
+    )
+    assert site[("sobriety_site_cost_euros_total", None)] == pytest.approx(0.175 * 168 * 0.2)
+
+
+def test_unknown_class_and_feed_are_config_errors(tmp_path: Path) -> None:
+    from sobriety.errors import ConfigError
+
+    (tmp_path / "c.yaml").write_text(
+        textwrap.dedent(
+            """\
+            auths: {v2: {version: 2c, community: c}}
+            targets:
+              - {id: a, address: 127.0.0.1, auth: v2, class: desktop_pcc}
+              - {id: b, address: 127.0.0.1, auth: v2, poe: {switch: nowhere, port: "1"}}
+            """
+        )
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "c.yaml")
+    messages = [str(p) for p in caught.value.problems]
+    assert any(
+        "unknown device class 'desktop_pcc' (did you mean 'desktop_pc'?)" in m for m in messages
+    )
+    assert any("poe.switch: no target 'nowhere'" in m for m in messages)
