@@ -20,7 +20,7 @@ from sobriety.config import Config, TargetConfig
 from sobriety.energy import PowerReading, choose, values
 from sobriety.model import CollectResult, Sample
 from sobriety.sitecalendar import SiteCalendar
-from sobriety.store import EnergyLast, EnergyRow, StateStore
+from sobriety.store import EnergyDay, EnergyLast, EnergyRow, StateStore
 
 JOULES_PER_KWH = 3.6e6
 PERIODS = ("open", "after_hours", "holiday")
@@ -156,6 +156,18 @@ class EnergyTracker:
         totals.by_period[period] += joules
         totals.gco2e += kwh * site.grid_gco2e_per_kwh
         totals.cost += kwh * site.price_per_kwh
+        day = at.astimezone(site.zone).date().isoformat()
+        periods = tuple(joules if p == period else 0.0 for p in PERIODS)
+        self.store.add_energy_day(
+            EnergyDay(
+                day,
+                *key,
+                joules,
+                (periods[0], periods[1], periods[2]),
+                kwh * site.grid_gco2e_per_kwh,
+                kwh * site.price_per_kwh,
+            )
+        )
         self.store.record_energy(
             EnergyRow(
                 key[0],

@@ -282,7 +282,8 @@ class Daemon:
     def samples(self) -> list[Sample]:
         """Everything a scrape shows: the snapshot, the daemon's own state and cost."""
         out = list(self.snapshot.samples())
-        out += self_samples(self.world.self_probe)
+        per_cpu = self.runtime.config.settings.self_watts_per_cpu if self.runtime else 5.0
+        out += self_samples(self.world.self_probe, per_cpu)
         if self.energy is not None:
             out += self.energy.site_samples()
         if self.runtime is not None:

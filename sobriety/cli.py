@@ -1,4 +1,4 @@
-"""The `sobriety` command: run | check-config | poll-once | demo | profiles."""
+"""The `sobriety` command: run | check-config | poll-once | demo | export | profiles."""
 
 from __future__ import annotations
 
@@ -53,6 +53,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--listen", default="127.0.0.1:9471", metavar="HOST:PORT")
     demo.add_argument("--interval", default="30s", help="poll interval (default 30s)")
 
+    export = sub.add_parser("export", help="reports from the stored state")
+    export.add_argument("what", choices=["energy"])
+    export.add_argument("--config", type=Path, required=True, metavar="FILE")
+    export.add_argument("--format", choices=["csv", "json", "ods"], default="csv")
+    export.add_argument("--out", type=Path, required=True, metavar="PATH")
+    export.add_argument("--from", dest="first", metavar="YYYY-MM-DD", type=_iso_day)
+    export.add_argument("--to", dest="last", metavar="YYYY-MM-DD", type=_iso_day)
+    export.add_argument("--site", metavar="ID")
+
     profiles = sub.add_parser("profiles", help="the device knowledge shipped")
     psub = profiles.add_subparsers(dest="profiles_command", required=True)
     psub.add_parser("list", help="list profiles and how they match")
@@ -78,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args.config)
     if command == "poll-once":
         return _poll_once(args)
+    if command == "export":
+        return _export(args)
     if command == "demo":
         from sobriety.demo import run_demo
 
@@ -140,6 +151,54 @@ def _poll_once(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(render_text(result.samples))
     return EXIT_OK if result.up else EXIT_FAILURE
+
+
+def _iso_day(text: str) -> str:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _export(args: argparse.Namespace) -> int:
+    from sobriety.config import load_config
+    from sobriety.reports import ENERGY_COLUMNS, energy_rows, write_table
+    from sobriety.store import StateStore
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_INVALID
+    if args.site is not None and args.site not in config.sites:
+        print(f"export: unknown site {args.site!r}", file=sys.stderr)
+        return EXIT_INVALID
+    database = config.settings.data_dir / "state.sqlite3"
+    if not database.exists():
+        print(f"export: no state yet at {database} (has the daemon run?)", file=sys.stderr)
+        return EXIT_FAILURE
+    store = StateStore(database)
+    try:
+        days = store.energy_days(args.first, args.last, args.site)
+    finally:
+        store.close()
+    meta = {
+        "title": "energy",
+        "from": args.first,
+        "to": args.last,
+        "site": args.site,
+        "units": {"kwh": "kWh", "gco2e": "gCO2e", "cost": "currency of the site (EUR)"},
+    }
+    try:
+        write_table(args.out, args.format, ENERGY_COLUMNS, energy_rows(days), meta)
+    except OSError as exc:
+        print(f"export: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"{args.out}: {len(days)} daily bookings", file=sys.stderr)
+    return EXIT_OK
 
 
 def _profiles(args: argparse.Namespace) -> int:

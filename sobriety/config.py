@@ -84,6 +84,12 @@ class Settings(_Strict):
     max_concurrent_polls: int = Field(default=64, ge=1, le=10_000)
     profile_dirs: tuple[ConfigPath, ...] = ()
     shard: str = Field(default="1/1", pattern=r"^\d+/\d+$")
+    self_watts_per_cpu: float = Field(
+        default=5.0,
+        gt=0,
+        le=100,
+        description="watts one busy CPU of this host draws, for the daemon's own energy",
+    )
     energy_max_gap_intervals: float = Field(
         default=3.0,
         ge=1.0,

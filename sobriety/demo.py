@@ -37,6 +37,13 @@ DEMO_FLEET: dict[str, tuple[str, str]] = {
 
 COLLEGE_HOURS = ["07:45-12:15", "13:15-17:45"]
 
+# An illustrative pairing, so the demo shows PoE attribution: the UniFi AP is said to hang
+# from port 3/5 of the Catalyst stack, which delivers 15.4 W there (the two recordings come
+# from different places; in a real inventory this is the AP's switch port).
+DEMO_POE: dict[str, dict[str, str]] = {
+    "unifi_nanohd": {"switch": "cisco_16_switch", "group": "3", "port": "5"},
+}
+
 
 def demo_config(port: int, listen: str, interval: str, communities: list[str]) -> dict[str, object]:
     """The demo configuration as data: every recording on 127.0.0.1:port, and the host."""
@@ -54,6 +61,8 @@ def demo_config(port: int, listen: str, interval: str, communities: list[str]) -
         }
         if device_class:
             target["class"] = device_class
+        if name in DEMO_POE:
+            target["poe"] = DEMO_POE[name]
         targets.append(target)
     targets.append(
         {"id": "localhost", "kind": "host", "site": "college", "class": "server_rack_2s"}

@@ -688,6 +688,15 @@ METRICS: tuple[MetricSpec, ...] = (
         "self",
     ),
     _m(
+        "sobriety_self_energy_joules_total",
+        "counter",
+        "Energy the daemon's own CPU time stands for, estimated: CPU seconds × "
+        "settings.self_watts_per_cpu (default 5 W per busy CPU).",
+        (),
+        "joules",
+        "self",
+    ),
+    _m(
         "sobriety_process_resident_memory_bytes",
         "gauge",
         "Resident memory of the sobriety process.",

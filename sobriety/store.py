@@ -55,6 +55,23 @@ MIGRATIONS: tuple[str, ...] = (
         gaps        INTEGER NOT NULL
     );
     """,
+    # 3: energy per local day of the device's site, for reports over a date range
+    """
+    CREATE TABLE energy_daily (
+        day         TEXT NOT NULL,
+        target      TEXT NOT NULL,
+        site        TEXT NOT NULL,
+        class       TEXT NOT NULL,
+        source      TEXT NOT NULL,
+        joules      REAL NOT NULL,
+        open_j      REAL NOT NULL,
+        after_j     REAL NOT NULL,
+        holiday_j   REAL NOT NULL,
+        gco2e       REAL NOT NULL,
+        cost        REAL NOT NULL,
+        PRIMARY KEY (day, target, site, class, source)
+    );
+    """,
 )
 
 
@@ -84,6 +101,39 @@ class EnergyRow:
     periods: tuple[float, float, float]  # open, after hours, holiday
     gco2e: float
     cost: float
+
+
+@dataclass(frozen=True, slots=True)
+class EnergyDay:
+    """Energy booked on one local day (ISO date) to one target, site, class and source."""
+
+    day: str
+    target: str
+    site: str
+    device_class: str
+    source: str
+    joules: float
+    periods: tuple[float, float, float]  # open, after hours, holiday
+    gco2e: float
+    cost: float
+
+    def plus(self, other: EnergyDay) -> EnergyDay:
+        """Both bookings together (same key)."""
+        return EnergyDay(
+            self.day,
+            self.target,
+            self.site,
+            self.device_class,
+            self.source,
+            self.joules + other.joules,
+            (
+                self.periods[0] + other.periods[0],
+                self.periods[1] + other.periods[1],
+                self.periods[2] + other.periods[2],
+            ),
+            self.gco2e + other.gco2e,
+            self.cost + other.cost,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +175,7 @@ class StateStore:
         self._pending: list[PollRecord] = []
         self._energy: dict[tuple[str, str, str, str], EnergyRow] = {}
         self._energy_last: dict[str, EnergyLast] = {}
+        self._energy_days: dict[tuple[str, str, str, str, str], EnergyDay] = {}
 
     def _migrate(self) -> None:
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
@@ -163,6 +214,30 @@ class StateStore:
         """Queue a target's last reading."""
         self._energy_last[last.target] = last
 
+    def add_energy_day(self, booking: EnergyDay) -> None:
+        """Queue energy booked on a day; it is added to what the day already holds."""
+        key = (booking.day, booking.target, booking.site, booking.device_class, booking.source)
+        known = self._energy_days.get(key)
+        self._energy_days[key] = booking if known is None else known.plus(booking)
+
+    def energy_days(
+        self, first: str | None = None, last: str | None = None, site: str | None = None
+    ) -> list[EnergyDay]:
+        """Daily bookings between two ISO dates (inclusive), optionally of one site."""
+        query = (
+            "SELECT day, target, site, class, source, joules, open_j, after_j, holiday_j, "
+            "gco2e, cost FROM energy_daily WHERE day >= ? AND day <= ?"
+        )
+        args: list[str] = [first or "0000-00-00", last or "9999-99-99"]
+        if site is not None:
+            query += " AND site = ?"
+            args.append(site)
+        rows = self._db.execute(query + " ORDER BY day, site, class, target, source", args)
+        return [
+            EnergyDay(r[0], r[1], r[2], r[3], r[4], r[5], (r[6], r[7], r[8]), r[9], r[10])
+            for r in rows.fetchall()
+        ]
+
     def energy_rows(self) -> list[EnergyRow]:
         """Every energy total stored."""
         rows = self._db.execute(
@@ -185,7 +260,8 @@ class StateStore:
         batch, self._pending = self._pending, []
         energy, self._energy = self._energy, {}
         last, self._energy_last = self._energy_last, {}
-        if not batch and not energy and not last:
+        days, self._energy_days = self._energy_days, {}
+        if not batch and not energy and not last and not days:
             return 0
         try:
             self._db.execute("BEGIN")
@@ -203,6 +279,32 @@ class StateStore:
                         e.cost,
                     )
                     for e in energy.values()
+                ],
+            )
+            self._db.executemany(
+                """
+                INSERT INTO energy_daily VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(day, target, site, class, source) DO UPDATE SET
+                    joules = joules + excluded.joules,
+                    open_j = open_j + excluded.open_j,
+                    after_j = after_j + excluded.after_j,
+                    holiday_j = holiday_j + excluded.holiday_j,
+                    gco2e = gco2e + excluded.gco2e,
+                    cost = cost + excluded.cost
+                """,
+                [
+                    (
+                        d.day,
+                        d.target,
+                        d.site,
+                        d.device_class,
+                        d.source,
+                        d.joules,
+                        *d.periods,
+                        d.gco2e,
+                        d.cost,
+                    )
+                    for d in days.values()
                 ],
             )
             self._db.executemany(
@@ -235,6 +337,8 @@ class StateStore:
             self._pending = batch + self._pending  # keep them for the next try
             self._energy = {**energy, **self._energy}
             self._energy_last = {**last, **self._energy_last}
+            for booking in days.values():
+                self.add_energy_day(booking)
             raise StoreError(f"cannot write {self.path}: {exc}") from exc
         return len(batch)
 

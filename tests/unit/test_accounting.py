@@ -21,7 +21,7 @@ from sobriety.store import StateStore
 ROOT = Path(__file__).resolve().parents[2]
 PARIS = ZoneInfo("Europe/Paris")
 CONFIG = """\
-settings: {interval: 60s, energy_max_gap_intervals: 3}
+settings: {interval: 60s, energy_max_gap_intervals: 3, data_dir: "."}
 sites:
   school:
     timezone: Europe/Paris
@@ -257,3 +257,66 @@ def test_unknown_class_and_feed_are_config_errors(tmp_path: Path) -> None:
         "unknown device class 'desktop_pcc' (did you mean 'desktop_pc'?)" in m for m in messages
     )
     assert any("poe.switch: no target 'nowhere'" in m for m in messages)
+
+
+def ods_rows(path: Path) -> list[list[str]]:
+    from odf.opendocument import load
+    from odf.table import TableCell, TableRow
+    from odf.text import P
+
+    doc = load(str(path))
+    rows = []
+    for tr in doc.spreadsheet.getElementsByType(TableRow):
+        cells = []
+        for cell in tr.getElementsByType(TableCell):
+            cells.append("".join(str(p) for p in cell.getElementsByType(P)))
+        rows.append(cells)
+    return rows
+
+
+def test_export_energy_csv_json_ods_sum_to_the_metrics(world: World, tmp_path: Path) -> None:
+    import csv
+    import json
+
+    from sobriety.cli import main
+
+    for minute in range(2 * 24 * 60 + 1):  # two days: the desktop and the metered server
+        at = MONDAY + timedelta(minutes=minute)
+        world.poll("pc", at, up=True)
+        world.poll("meter", at, 120.0)
+    world.store.flush()
+    site_kwh = (
+        sum(
+            s.value
+            for s in world.tracker.site_samples()
+            if s.name == "sobriety_site_energy_joules_total"
+        )
+        / 3.6e6
+    )
+    config = str(world.tmp / "sobriety.yaml")
+    outputs = {fmt: tmp_path / f"energy.{fmt}" for fmt in ("csv", "json", "ods")}
+    for fmt, out in outputs.items():
+        assert (
+            main(["export", "energy", "--config", config, "--format", fmt, "--out", str(out)]) == 0
+        )
+    with outputs["csv"].open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    (site,) = [r for r in rows if r["level"] == "site"]
+    assert float(site["kwh"]) == pytest.approx(site_kwh, abs=1e-5)
+    assert float(site["kwh"]) == pytest.approx(0.175 * 48 + 0.120 * 48, abs=1e-5)
+    devices = {r["target"]: r for r in rows if r["level"] == "device"}
+    assert float(devices["meter"]["measured_share"]) == 1.0
+    assert float(devices["pc"]["estimated_kwh"]) == pytest.approx(0.175 * 48, abs=1e-5)
+    data = json.loads(outputs["json"].read_text(encoding="utf-8"))
+    assert [r["kwh"] for r in data["rows"]] == [float(r["kwh"]) for r in rows]
+    ods = ods_rows(outputs["ods"])
+    assert ods[0] == list(data["columns"])
+    assert [float(r[4]) for r in ods[1:]] == [float(r["kwh"]) for r in rows]
+    # a range: the first day only
+    one = tmp_path / "day.csv"
+    args = ["export", "energy", "--config", config, "--out", str(one), "--from", "2026-01-05",
+            "--to", "2026-01-05"]  # fmt: skip
+    assert main(args) == 0
+    with one.open(encoding="utf-8") as handle:
+        (day_site,) = [r for r in csv.DictReader(handle) if r["level"] == "site"]
+    assert float(day_site["kwh"]) == pytest.approx((0.175 + 0.120) * 24, abs=1e-5)
