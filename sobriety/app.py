@@ -263,6 +263,8 @@ class Daemon:
         """Stop polling, write what is pending, release transports."""
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        if self.poller is not None:
+            self.poller.closed = True  # polls still in flight are dropped, not written
         if self.runtime is not None:
             for collector in self.runtime.collectors.values():
                 await collector.close()

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 from sobriety.collectors.base import Collector
 from sobriety.model import CollectResult, Sample
 from sobriety.snapshot import LiveSnapshot
+from sobriety.errors import StoreError
 from sobriety.store import PollRecord, StateStore
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,7 @@ class Poller:
             rec.id: rec.first_seen for rec in store.targets().values() if rec.first_seen
         }
         self._slots = asyncio.Semaphore(max_concurrent)
+        self.closed = False
         self._flush_scheduled = False
 
     async def poll_planned(self, plan: PollPlan) -> CollectResult | None:
@@ -127,6 +129,8 @@ class Poller:
         self.last_polled[target] = self.clock.now()
         async with self._slots:
             result = await collector.collect()
+        if self.closed:  # the daemon stopped while this poll was in flight: drop it
+            return None
         counters.add(result)
         if result.up:
             counters.consecutive_failures = 0
@@ -153,9 +157,11 @@ class Poller:
 
     def _flush(self) -> None:
         self._flush_scheduled = False
+        if self.closed:
+            return
         try:
             self.store.flush()
-        except OSError:
+        except (OSError, StoreError):
             log.exception("could not write the state store; will retry with the next poll")
 
     def _samples(self, result: CollectResult, c: TargetCounters) -> list[Sample]:

@@ -15,6 +15,7 @@ import asyncio
 import ipaddress
 import secrets
 import socket
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -24,6 +25,7 @@ from sobriety.snmp.transport import RequestStats
 from sobriety.snmp.types import Oid, Tag, VarBind
 
 MAX_DATAGRAM = 65_507
+BULK_LIMIT_TTL = 86_400.0  # seconds a learnt smaller GETBULK size is kept
 
 
 Answer = tuple["ber.Message | None", bytes]  # decoded v1/v2c message (None for v3), raw bytes
@@ -193,6 +195,7 @@ class LeanTransport:
         self.retries = retries
         self.stats = RequestStats()
         self.bulk_limit: int | None = None  # varbinds a GETBULK may ask for, once learnt
+        self._bulk_limit_at = 0.0
         self.answered = False  # did the last request get an answer?
 
     @property
@@ -266,35 +269,46 @@ class LeanTransport:
             raise TypeError("SNMPv1 has no GETBULK")
         width = max(1, len(oids) - non_repeaters)
         repetitions = max_repetitions
-        if self.bulk_limit is not None:
-            repetitions = max(1, min(repetitions, self.bulk_limit // width))
+        limit = self._limit()
+        if limit is not None:
+            repetitions = max(1, min(repetitions, limit // width))
         timeouts = 0
         alive = self.answered
+        shrunk: str | None = None
         while True:
             try:
                 pdu = await self._send(ber.GET_BULK, oids, non_repeaters, repetitions)
             except TargetTimeout:
                 # An agent that answered the request before but not this one may be choking
                 # on the size of the answer (or dropping fragments): ask for less, twice at
-                # most, before calling the target dead (Centreon's "autoreduce").
+                # most, before calling the target dead (Centreon's "autoreduce"). Nothing is
+                # learnt unless the smaller request is answered: a device that died mid-walk
+                # keeps its size for when it comes back.
                 if not alive or repetitions == 1 or timeouts == 2:
                     raise
                 timeouts += 1
-                repetitions = self._shrink(repetitions, width, 4, "timeout")
+                repetitions, shrunk = max(1, repetitions // 4), "timeout"
+                self.stats.note_shrink("timeout")
                 continue
             if pdu.error_status == 1 and repetitions > 1:  # tooBig: ask for fewer rows
-                repetitions = self._shrink(repetitions, width, 2, "too_big")
+                repetitions, shrunk = max(1, repetitions // 2), shrunk or "too_big"
+                self.stats.note_shrink("too_big")
                 continue
             if pdu.error_status:
                 raise AgentError(f"getbulk: {ber.ERROR_STATUS.get(pdu.error_status, 'error')}")
+            if shrunk is not None:
+                self._learn_limit(repetitions * width)
             return pdu.varbinds
 
-    def _shrink(self, repetitions: int, width: int, factor: int, cause: str) -> int:
-        """Fewer repetitions, remembered for this target's later GETBULKs."""
-        smaller = max(1, repetitions // factor)
-        self.bulk_limit = smaller * width
-        self.stats.note_shrink(cause)
-        return smaller
+    def _limit(self) -> int | None:
+        """The learnt GETBULK size; forgotten after a day, so a fixed agent gets full pages."""
+        if self.bulk_limit is not None and time.monotonic() - self._bulk_limit_at > BULK_LIMIT_TTL:
+            self.bulk_limit = None
+        return self.bulk_limit
+
+    def _learn_limit(self, varbinds: int) -> None:
+        self.bulk_limit = varbinds
+        self._bulk_limit_at = time.monotonic()
 
     async def _status(self, pdu_type: int, oids: Sequence[Oid], pdu: ber.Pdu) -> list[VarBind]:
         status, index = pdu.error_status, pdu.error_index

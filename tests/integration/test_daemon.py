@@ -94,6 +94,11 @@ async def test_daemon_polls_everything_and_survives_the_agent_dying(tmp_path: Pa
                 lambda m: (
                     set(up_by_target(m)) == ALL_TARGETS
                     and all(v == 1 for v in up_by_target(m).values())
+                    # the AP's feed is read once the switch has been polled after it
+                    and any(
+                        'target="unifi_nanohd"' in k and "poe-port" in k
+                        for k in m.get("sobriety_device_power_watts", {})
+                    )
                 ),
                 timeout=60,
             )
@@ -105,6 +110,15 @@ async def test_daemon_polls_everything_and_survives_the_agent_dying(tmp_path: Pa
             infos = metrics["sobriety_device_info"]
             assert any('target="arista_eos"' in k and 'serial=""' not in k for k in infos)
             assert metrics["sobriety_process_cpu_seconds_total"][""] > 0
+            # every target has a power reading, and says where it comes from
+            power = metrics["sobriety_device_power_watts"]
+            powered = {k.split('target="')[1].split('"')[0]: k for k in power}
+            assert set(powered) == ALL_TARGETS
+            assert all('source="measured"' in k or 'source="estimated"' in k for k in power)
+            ap = powered["unifi_nanohd"]  # the demo's PoE pairing: the port's 15.4 W
+            assert 'origin="poe-port"' in ap and 'source="measured"' in ap
+            assert power[ap] == 15.4
+            assert 'origin="entity-sensor"' in powered["arubaos-cx_6300_vsf_stack"]
             async with aiohttp.ClientSession() as session:
                 async with session.get(f"{web.url}/metrics") as resp:
                     live_text = await resp.text()

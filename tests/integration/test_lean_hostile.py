@@ -86,6 +86,9 @@ class HostileAgent(asyncio.DatagramProtocol):
             send(answer(data, pdu_type=0xA8), addr)
         elif self.behaviour == "silent":
             pass
+        elif self.behaviour == "dies_after_get":
+            if data[2 + 3 + 2 + 6] == ber.GET:
+                send(answer(data), addr)
         elif self.behaviour in ("chokes_on_big_bulks", "too_big"):
             self.requests.append(data[2 + 3 + 2 + 6])
             pdu = as_response(data).pdu
@@ -175,3 +178,13 @@ async def test_too_big_splits_gets_and_shrinks_getbulks() -> None:
         assert transport.stats.bulk_shrinks == {"too_big": 2}  # 20 -> 10 -> 5
         assert transport.bulk_limit == 5
         assert transport.stats.timeouts == 0
+
+
+async def test_a_device_that_dies_mid_walk_keeps_its_getbulk_size() -> None:
+    async with hostile("dies_after_get") as (port, client):
+        transport = LeanTransport(client, "127.0.0.1", port, timeout=0.2, retries=0)
+        await transport.get([SYS_UPTIME])
+        with pytest.raises(TargetTimeout):
+            await walk(transport, (1, 3, 6, 1, 2, 1, 2, 2, 1, 8))
+        assert transport.stats.getbulk == 3  # 25 rows, then 6, then 1: all silent
+        assert transport.bulk_limit is None  # nothing learnt from a dead device
