@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from sobriety.clock import Clock
+from sobriety.collectors.base import Collector
+from sobriety.errors import StoreError
+from sobriety.model import CollectResult, Sample
+from sobriety.snapshot import LiveSnapshot
+from sobriety.store import PollRecord, StateStore
 
 if TYPE_CHECKING:
     from sobriety.accounting import EnergyTracker
-from sobriety.collectors.base import Collector
-from sobriety.model import CollectResult, Sample
-from sobriety.snapshot import LiveSnapshot
-from sobriety.errors import StoreError
-from sobriety.store import PollRecord, StateStore
 
 log = logging.getLogger(__name__)
 
