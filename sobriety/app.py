@@ -25,6 +25,7 @@ from sobriety.collectors.host import HostCollector, HostProbe, PsutilProbe
 from sobriety.collectors.snmp import SnmpCollector
 from sobriety.config import AuthConfig, Config, TargetConfig, load_config
 from sobriety.errors import ConfigError
+from sobriety.lifetime import LifetimeTracker
 from sobriety.model import Sample
 from sobriety.polling import Poller, PollPlan, PollScheduler
 from sobriety.profiles import ProfileSet, builtin_profile_dir, load_profiles
@@ -209,6 +210,7 @@ class Daemon:
             self.world.clock,
             runtime.config.settings.max_concurrent_polls,
             energy=self.energy,
+            lifetime=LifetimeTracker(self.store),
         )
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.poll_scheduler = PollScheduler(

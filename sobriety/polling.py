@@ -26,6 +26,7 @@ from sobriety.store import PollRecord, StateStore
 
 if TYPE_CHECKING:
     from sobriety.accounting import EnergyTracker
+    from sobriety.lifetime import LifetimeTracker
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +93,11 @@ class Poller:
         clock: Clock,
         max_concurrent: int = 64,
         energy: EnergyTracker | None = None,
+        lifetime: LifetimeTracker | None = None,
     ) -> None:
         self.snapshot = snapshot
         self.energy = energy
+        self.lifetime = lifetime
         self.store = store
         self.clock = clock
         self.counters: dict[str, TargetCounters] = {}
@@ -140,10 +143,29 @@ class Poller:
             counters.skip = min(2 ** (counters.consecutive_failures - 1), MAX_BACKOFF) - 1
         if self.energy is not None:  # the chosen power reading and the energy it makes
             result.samples = self.energy.observe(result, self.clock.now())
+            result.samples += self._lifetime(result)
         self.snapshot.update(target, self._samples(result, counters))
         self.store.record_poll(PollRecord(target, self.clock.now(), result.up, result.reason))
         self._schedule_flush()
         return result
+
+    def _lifetime(self, result: CollectResult) -> list[Sample]:
+        """Reboots, power-on time, age and life figures of the polled device."""
+        if self.lifetime is None or self.energy is None:
+            return []
+        target = self.energy.targets.get(result.target)
+        if target is None:
+            return []
+        first = self.first_seen.get(result.target)
+        interval = self.energy.config.interval_for(target)
+        return self.lifetime.observe(
+            target,
+            self.energy.class_of(target),
+            result,
+            self.clock.now(),
+            first.timestamp() if first is not None else None,
+            tolerance=max(30.0, 0.1 * interval),
+        )
 
     def _schedule_flush(self) -> None:
         """Write the store once the loop is free: polls ending together share a commit."""

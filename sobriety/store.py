@@ -72,6 +72,18 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (day, target, site, class, source)
     );
     """,
+    # 4: lifetime: last uptime seen, reboots, power-on time, engine boots, uptime wraps
+    """
+    CREATE TABLE lifetime (
+        target          TEXT PRIMARY KEY,
+        uptime          REAL,
+        at              REAL,
+        boots           INTEGER NOT NULL,
+        power_on        REAL NOT NULL,
+        engine_boots    REAL,
+        wraps           INTEGER NOT NULL
+    );
+    """,
 )
 
 
@@ -149,6 +161,19 @@ class EnergyLast:
 
 
 @dataclass(frozen=True, slots=True)
+class LifetimeState:
+    """What lifetime tracking keeps per target between polls and restarts."""
+
+    target: str
+    uptime: float | None  # seconds, as last seen
+    at: float | None  # when it was seen (POSIX)
+    boots: int
+    power_on_seconds: float
+    engine_boots: float | None
+    wraps: int
+
+
+@dataclass(frozen=True, slots=True)
 class PollRecord:
     """One finished poll, as the store keeps it."""
 
@@ -176,6 +201,7 @@ class StateStore:
         self._energy: dict[tuple[str, str, str, str], EnergyRow] = {}
         self._energy_last: dict[str, EnergyLast] = {}
         self._energy_days: dict[tuple[str, str, str, str, str], EnergyDay] = {}
+        self._lifetime: dict[str, LifetimeState] = {}
 
     def _migrate(self) -> None:
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
@@ -238,6 +264,17 @@ class StateStore:
             for r in rows.fetchall()
         ]
 
+    def record_lifetime(self, state: LifetimeState) -> None:
+        """Queue a target's lifetime state."""
+        self._lifetime[state.target] = state
+
+    def lifetime_states(self) -> Mapping[str, LifetimeState]:
+        """Every stored lifetime state."""
+        rows = self._db.execute(
+            "SELECT target, uptime, at, boots, power_on, engine_boots, wraps FROM lifetime"
+        ).fetchall()
+        return {r[0]: LifetimeState(*r) for r in rows}
+
     def energy_rows(self) -> list[EnergyRow]:
         """Every energy total stored."""
         rows = self._db.execute(
@@ -261,7 +298,8 @@ class StateStore:
         energy, self._energy = self._energy, {}
         last, self._energy_last = self._energy_last, {}
         days, self._energy_days = self._energy_days, {}
-        if not batch and not energy and not last and not days:
+        lives, self._lifetime = self._lifetime, {}
+        if not batch and not energy and not last and not days and not lives:
             return 0
         try:
             self._db.execute("BEGIN")
@@ -308,6 +346,21 @@ class StateStore:
                 ],
             )
             self._db.executemany(
+                "INSERT OR REPLACE INTO lifetime VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        x.target,
+                        x.uptime,
+                        x.at,
+                        x.boots,
+                        x.power_on_seconds,
+                        x.engine_boots,
+                        x.wraps,
+                    )
+                    for x in lives.values()
+                ],
+            )
+            self._db.executemany(
                 "INSERT OR REPLACE INTO energy_last VALUES (?, ?, ?, ?, ?, ?)",
                 [(x.target, x.at, x.watts, x.source, x.origin, x.gaps) for x in last.values()],
             )
@@ -339,6 +392,7 @@ class StateStore:
             self._energy_last = {**last, **self._energy_last}
             for booking in days.values():
                 self.add_energy_day(booking)
+            self._lifetime = {**lives, **self._lifetime}
             raise StoreError(f"cannot write {self.path}: {exc}") from exc
         return len(batch)
 

@@ -1,0 +1,160 @@
+"""Reboots against uptime wraps, power-on time, age sources, warranty, embodied carbon."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from sobriety.classes import load_classes
+from sobriety.clock import ManualClock
+from sobriety.collectors.base import TargetRef
+from sobriety.collectors.snmp import SnmpCollector
+from sobriety.config import TargetConfig
+from sobriety.lifetime import WRAP_SECONDS, LifetimeTracker, age_of, is_wrap, step, warranty_end
+from sobriety.model import CollectResult, Sample
+from sobriety.profiles import builtin_profile_dir, load_profiles
+from sobriety.snmp.snmprec import RecordedTransport, load_snmprec
+from sobriety.snmp.types import Tag
+from sobriety.store import LifetimeState, StateStore
+
+ROOT = Path(__file__).resolve().parents[2]
+PROFILES = load_profiles([builtin_profile_dir()])
+FRESH = LifetimeState("t", None, None, 0, 0.0, None, 0)
+T0 = 1_767_225_600.0  # 2026-01-01 UTC
+
+
+def run(polls: list[tuple[float, float | None, float | None]]) -> LifetimeState:
+    state = FRESH
+    for at, uptime, boots in polls:
+        state = step(state, uptime, boots, at, tolerance=30.0)
+    return state
+
+
+def test_a_real_wrap_is_not_a_reboot() -> None:
+    old = WRAP_SECONDS - 100  # 497 days and a bit, 100 s before the wrap
+    state = run([(T0, old, None), (T0 + 300, 200.0, None)])  # 300 s later: 200 s past 2^32 cs
+    assert (state.boots, state.wraps) == (0, 1)
+    assert state.power_on_seconds == pytest.approx(300.0)
+    assert is_wrap(old, 200.0, 300.0, 30.0)
+
+
+def test_a_real_reboot_is_one() -> None:
+    state = run([(T0, 1_000_000.0, None), (T0 + 300, 50.0, None)])
+    assert (state.boots, state.wraps) == (1, 0)
+    assert state.power_on_seconds == pytest.approx(50.0)  # up 50 s since the reboot
+    # an uptime that drops near the wrap point, but not where the wall clock says: a reboot
+    near = run([(T0, WRAP_SECONDS - 100, None), (T0 + 300, 5_000.0, None)])
+    assert (near.boots, near.wraps) == (1, 0)
+
+
+def test_a_timeout_between_two_polls_is_not_a_reboot() -> None:
+    state = run([(T0, 1_000.0, 7), (T0 + 60, None, None), (T0 + 120, 1_120.0, 7)])
+    assert state.boots == 0
+    assert state.power_on_seconds == pytest.approx(120.0)
+
+
+def test_engine_boots_going_up_is_a_reboot() -> None:
+    state = run([(T0, 1_000.0, 7), (T0 + 60, 1_060.0, 8)])  # uptime source kept going
+    assert state.boots == 1
+    same = run([(T0, 1_000.0, 7), (T0 + 60, 1_060.0, 7)])
+    assert same.boots == 0
+
+
+def test_power_on_time_and_boots_survive_a_restart(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "s.sqlite3")
+    tracker = LifetimeTracker(store)
+    target = TargetConfig(id="t", address="127.0.0.1", auth="a")
+    for i, uptime in enumerate([100.0, 400.0, 10.0]):  # a reboot at the third poll
+        result = CollectResult("t", True, samples=[
+            Sample("sobriety_device_uptime_seconds", {"target": "t"}, uptime)
+        ])  # fmt: skip
+        tracker.observe(target, None, result, datetime.fromtimestamp(T0 + 300 * i, UTC), T0, 30)
+    store.close()
+    again = LifetimeTracker(StateStore(tmp_path / "s.sqlite3"))
+    assert again.states["t"].boots == 1
+    assert again.states["t"].power_on_seconds == pytest.approx(300 + 10)
+
+
+def collect(
+    name: str, edit: dict[tuple[int, ...], tuple[Tag, object]] | None = None
+) -> list[Sample]:
+    clock = ManualClock()
+    recording = load_snmprec(next((ROOT / "recordings").glob(f"{name}.snmprec*")), clock=clock)
+    for oid, (tag, value) in (edit or {}).items():
+        if oid in recording.oids:
+            i = recording.oids.index(oid)
+            recording.tags[i], recording.values[i] = tag, value  # type: ignore[assignment]
+        else:
+            import bisect
+
+            i = bisect.bisect_left(recording.oids, oid)
+            recording.oids.insert(i, oid)
+            recording.tags.insert(i, tag)
+            recording.values.insert(i, value)  # type: ignore[arg-type]
+    coll = SnmpCollector(TargetRef(name, "snmp"), RecordedTransport(recording), PROFILES, clock)
+    import asyncio
+
+    result = asyncio.run(coll.collect())
+    assert result.up
+    return result.samples
+
+
+def test_age_sources_in_order_on_the_recordings() -> None:
+    plain = TargetConfig(id="a", address="127.0.0.1", auth="a")
+    # arista_eos: entPhysicalMfgDate is all zeros (unknown): first seen is the source
+    arista = collect("arista_eos")
+    assert age_of(plain, arista, T0).source == "first_seen"  # type: ignore[union-attr]
+    assert age_of(plain, arista, None) is None
+    # the same device with a chassis date: 2019-03-15 10:00:00 UTC
+    made = bytes.fromhex("07e3030f0a000000")
+    dated = collect(
+        "arista_eos", {(1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 17, 1): (Tag.OCTET_STRING, made)}
+    )
+    age = age_of(plain, dated, T0)
+    assert age is not None and (age.source, age.start) == ("entity_mfg_date", 1552644000.0)
+    # the inventory wins over what the device says
+    bought = TargetConfig(id="a", address="127.0.0.1", auth="a", purchased=date(2018, 9, 1))
+    inventory = age_of(bought, dated, T0)
+    assert inventory is not None and inventory.source == "inventory"
+    # apc_smx750i carries no date of manufacture; with one (mm/dd/yy) the vendor date counts
+    apc = collect("apc_smx750i")
+    assert age_of(plain, apc, T0).source == "first_seen"  # type: ignore[union-attr]
+    ups = collect(
+        "apc_smx750i",
+        {(1, 3, 6, 1, 4, 1, 318, 1, 1, 1, 1, 2, 2, 0): (Tag.OCTET_STRING, b"03/15/19")},
+    )
+    vendor = age_of(plain, ups, T0)
+    assert vendor is not None and vendor.source == "manufacturer"
+    assert datetime.fromtimestamp(vendor.start, UTC).date() == date(2019, 3, 15)
+
+
+def test_warranty_and_embodied_carbon() -> None:
+    months = TargetConfig(
+        id="a", address="127.0.0.1", auth="a", purchased=date(2024, 11, 30), warranty_months=36
+    )
+    assert datetime.fromtimestamp(warranty_end(months) or 0, UTC).date() == date(2027, 11, 30)
+    short = TargetConfig(
+        id="a", address="127.0.0.1", auth="a", purchased=date(2024, 1, 31), warranty_months=1
+    )
+    assert datetime.fromtimestamp(warranty_end(short) or 0, UTC).date() == date(2024, 2, 29)
+    dated = TargetConfig(id="a", address="127.0.0.1", auth="a", warranty_end=date(2027, 1, 31))
+    assert datetime.fromtimestamp(warranty_end(dated) or 0, UTC).date() == date(2027, 1, 31)
+    laptop = load_classes()["laptop"]  # 181 kgCO2e over 5 years (BZ-FAC, ICO2)
+    target = TargetConfig.model_validate(
+        {
+            "id": "a",
+            "address": "127.0.0.1",
+            "auth": "a",
+            "class": "laptop",
+            "purchased": "2024-01-01",
+        }
+    )
+    tracker = LifetimeTracker.__new__(LifetimeTracker)
+    start = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
+    at = start + 2.5 * 365.25 * 86_400
+    samples = {s.name: s.value for s in tracker.samples(target, laptop, [], FRESH, at, None)}
+    assert samples["sobriety_device_embodied_carbon_grams"] == 181_000
+    assert samples["sobriety_device_embodied_carbon_amortised_grams"] == pytest.approx(90_500)
+    assert samples["sobriety_device_age_seconds"] == pytest.approx(2.5 * 365.25 * 86_400)
