@@ -24,6 +24,7 @@ from sobriety.collectors.base import Collector, TargetRef
 from sobriety.collectors.host import HostCollector, HostProbe, PsutilProbe
 from sobriety.collectors.snmp import SnmpCollector
 from sobriety.config import AuthConfig, Config, TargetConfig, load_config
+from sobriety.eol import Policy, load_policy
 from sobriety.errors import ConfigError
 from sobriety.lifetime import LifetimeTracker
 from sobriety.model import Sample
@@ -144,6 +145,7 @@ class Runtime:
     collectors: dict[str, Collector]
     classes: Mapping[str, DeviceClass] = field(default_factory=dict)
     calendars: Mapping[str, SiteCalendar] = field(default_factory=dict)
+    policy: Policy = field(default_factory=load_policy)
 
 
 def build_collector(
@@ -176,6 +178,7 @@ class Daemon:
         self.scheduler: AsyncIOScheduler | None = None
         self.poll_scheduler: PollScheduler | None = None
         self.energy: EnergyTracker | None = None
+        self.lifetime: LifetimeTracker | None = None
         self.reload_ok = False
         self.reload_at: float | None = None
         self._stopped = asyncio.Event()
@@ -190,10 +193,15 @@ class Daemon:
         calendars = {name: SiteCalendar.load(site) for name, site in config.sites.items()}
         collectors: dict[str, Collector] = {}
         for target in config.targets:
-            if target.disabled or not _in_shard(target.id, config.settings.shard):
+            if (
+                target.disabled
+                or target.disposed
+                or not _in_shard(target.id, config.settings.shard)
+            ):
                 continue
             collectors[target.id] = build_collector(self.world, config, profiles, target)
-        return Runtime(config, profiles, collectors, classes, calendars)
+        policy = load_policy(config.settings.eol_policy)
+        return Runtime(config, profiles, collectors, classes, calendars, policy)
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -201,6 +209,7 @@ class Daemon:
         """Build from the config file and start polling; raises ConfigError if invalid."""
         runtime = self.build()
         self.store = StateStore(runtime.config.settings.data_dir / "state.sqlite3")
+        self.lifetime = LifetimeTracker(self.store, runtime.policy)
         self.energy = EnergyTracker(
             runtime.config, runtime.classes, runtime.calendars, self.store, self._feed
         )
@@ -210,7 +219,7 @@ class Daemon:
             self.world.clock,
             runtime.config.settings.max_concurrent_polls,
             energy=self.energy,
-            lifetime=LifetimeTracker(self.store),
+            lifetime=self.lifetime,
         )
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.poll_scheduler = PollScheduler(
@@ -238,6 +247,8 @@ class Daemon:
         self.runtime = runtime
         if self.energy is not None:
             self.energy.configure(runtime.config, runtime.classes, runtime.calendars)
+        if self.lifetime is not None:
+            self.lifetime.policy = runtime.policy
         self.snapshot.retain(set(runtime.collectors))
         self.poll_scheduler.apply(
             {tid: _plan(runtime, collector) for tid, collector in runtime.collectors.items()}

@@ -54,10 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--interval", default="30s", help="poll interval (default 30s)")
 
     export = sub.add_parser("export", help="reports from the stored state")
-    export.add_argument("what", choices=["energy"])
+    export.add_argument("what", choices=["energy", "eol", "opendata"])
     export.add_argument("--config", type=Path, required=True, metavar="FILE")
     export.add_argument("--format", choices=["csv", "json", "ods"], default="csv")
-    export.add_argument("--out", type=Path, required=True, metavar="PATH")
+    export.add_argument(
+        "--out", type=Path, required=True, metavar="PATH", help="a file (opendata: a folder)"
+    )
+    export.add_argument("--publisher", default="", help="opendata: who publishes it")
     export.add_argument("--from", dest="first", metavar="YYYY-MM-DD", type=_iso_day)
     export.add_argument("--to", dest="last", metavar="YYYY-MM-DD", type=_iso_day)
     export.add_argument("--site", metavar="ID")
@@ -163,8 +166,18 @@ def _iso_day(text: str) -> str:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from sobriety.classes import load_classes
     from sobriety.config import load_config
-    from sobriety.reports import ENERGY_COLUMNS, energy_rows, write_table
+    from sobriety.reports import (
+        ENERGY_COLUMNS,
+        ENERGY_UNITS,
+        EOL_COLUMNS,
+        energy_rows,
+        eol_rows,
+        opendata_rows,
+        write_opendata,
+        write_table,
+    )
     from sobriety.store import StateStore
 
     try:
@@ -182,22 +195,30 @@ def _export(args: argparse.Namespace) -> int:
         return EXIT_FAILURE
     store = StateStore(database)
     try:
-        days = store.energy_days(args.first, args.last, args.site)
+        if args.what == "energy":
+            days = store.energy_days(args.first, args.last, args.site)
+            columns, rows = ENERGY_COLUMNS, energy_rows(days)
+        else:
+            targets = [t for t in config.targets if args.site is None or t.site == args.site]
+            energy = [e for e in store.energy_rows() if args.site is None or e.site == args.site]
+            facts = store.device_facts()
     finally:
         store.close()
-    meta = {
-        "title": "energy",
-        "from": args.first,
-        "to": args.last,
-        "site": args.site,
-        "units": {"kwh": "kWh", "gco2e": "gCO2e", "cost": "currency of the site (EUR)"},
-    }
+    meta: dict[str, object] = {"title": args.what, "site": args.site}
     try:
-        write_table(args.out, args.format, ENERGY_COLUMNS, energy_rows(days), meta)
+        if args.what == "energy":
+            meta.update({"from": args.first, "to": args.last, "units": ENERGY_UNITS})
+            write_table(args.out, args.format, columns, rows, meta)
+        elif args.what == "eol":
+            rows = eol_rows(targets, load_classes(), facts, energy)
+            write_table(args.out, args.format, EOL_COLUMNS, rows, meta)
+        else:
+            rows = opendata_rows(targets, facts, energy)
+            write_opendata(args.out, rows, args.publisher)
     except OSError as exc:
         print(f"export: {exc}", file=sys.stderr)
         return EXIT_FAILURE
-    print(f"{args.out}: {len(days)} daily bookings", file=sys.stderr)
+    print(f"{args.out}: {len(rows)} rows", file=sys.stderr)
     return EXIT_OK
 
 

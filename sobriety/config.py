@@ -84,6 +84,9 @@ class Settings(_Strict):
     max_concurrent_polls: int = Field(default=64, ge=1, le=10_000)
     profile_dirs: tuple[ConfigPath, ...] = ()
     shard: str = Field(default="1/1", pattern=r"^\d+/\d+$")
+    eol_policy: ConfigPath | None = Field(
+        default=None, description="a site's end-of-life rules (default: collectors/eol-policy.yaml)"
+    )
     self_watts_per_cpu: float = Field(
         default=5.0,
         gt=0,
@@ -294,6 +297,16 @@ class OutletFeed(_Strict):
     outlet: str = Field(min_length=1)
 
 
+class DisposalRecord(_Strict):
+    """A device handed over for reuse or recycling: it leaves the active fleet, its history
+    stays."""
+
+    date: IsoDate
+    recycler: str = Field(min_length=1, max_length=128)
+    certificate: str = Field(default="", max_length=128)
+    mass_kg: float | None = Field(default=None, gt=0)
+
+
 class TargetConfig(_Strict):
     """One device to poll (kind snmp) or the local host (kind host)."""
 
@@ -316,6 +329,9 @@ class TargetConfig(_Strict):
     )
     poe: PoeFeed | None = Field(default=None, description="the switch port that powers it")
     outlet: OutletFeed | None = Field(default=None, description="the metered PDU outlet")
+    disposed: DisposalRecord | None = Field(
+        default=None, description="handed over: no longer polled, listed in end-of-life exports"
+    )
     disabled: bool = False
 
     @field_validator("address")

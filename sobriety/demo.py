@@ -37,6 +37,24 @@ DEMO_FLEET: dict[str, tuple[str, str]] = {
 
 COLLEGE_HOURS = ["07:45-12:15", "13:15-17:45"]
 
+# An illustrative inventory, so the end-of-life list has something to say: purchase dates
+# and warranties as a college's asset register would hold them (made up for the demo; the
+# recordings carry no such dates).
+DEMO_INVENTORY: dict[str, dict[str, object]] = {
+    "winxp-full-walk": {"purchased": "2007-09-01", "warranty_months": 36},
+    "linux_powermon": {"purchased": "2012-01-10", "warranty_months": 60},
+    "cisco_16_switch": {"purchased": "2011-03-01", "warranty_months": 60},
+    "ricoh_mpc3002": {"purchased": "2013-05-01", "warranty_months": 60},
+    "epson-projector_eb-4770w": {"purchased": "2015-09-01", "warranty_months": 36},
+    "arista_eos": {"purchased": "2015-05-01", "warranty_months": 60},
+    "eaton-93e-80": {"commissioned": "2016-10-01", "warranty_months": 24},
+    "aruba-instant": {"purchased": "2017-02-01", "warranty_months": 60},
+    "junos_ex": {"purchased": "2018-06-01", "warranty_end": "2023-06-01"},
+    "apc_smx750i": {"purchased": "2019-01-15", "warranty_months": 36},
+    "unifi_nanohd": {"purchased": "2019-04-01", "warranty_months": 24},
+    "arubaos-cx_6300_vsf_stack": {"purchased": "2021-09-01", "warranty_end": "2027-01-15"},
+}
+
 # An illustrative pairing, so the demo shows PoE attribution: the UniFi AP is said to hang
 # from port 3/5 of the Catalyst stack, which delivers 15.4 W there (the two recordings come
 # from different places; in a real inventory this is the AP's switch port).
@@ -63,6 +81,7 @@ def demo_config(port: int, listen: str, interval: str, communities: list[str]) -
             target["class"] = device_class
         if name in DEMO_POE:
             target["poe"] = DEMO_POE[name]
+        target.update(DEMO_INVENTORY.get(name, {}))
         targets.append(target)
     targets.append(
         {"id": "localhost", "kind": "host", "site": "college", "class": "server_rack_2s"}

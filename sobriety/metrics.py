@@ -257,6 +257,21 @@ METRICS: tuple[MetricSpec, ...] = (
         "lifetime",
     ),
     _m(
+        "sobriety_device_eol_recommendation",
+        "gauge",
+        "End-of-life recommendation (collectors/eol-policy.yaml): 1 for the current `action` "
+        "(keep, reuse, repair, recycle), 0 for the others.",
+        ("target", "action"),
+        group="lifetime",
+    ),
+    _m(
+        "sobriety_device_eol_reason_info",
+        "info",
+        "The reasons behind a device's end-of-life recommendation, one series each.",
+        ("target", "reason"),
+        group="lifetime",
+    ),
+    _m(
         "sobriety_entity_info",
         "info",
         "ENTITY-MIB physical entity (chassis, module, power supply, stack...): model, serial.",

@@ -9,6 +9,7 @@ numbered migrations tracked in `PRAGMA user_version`.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -82,6 +83,14 @@ MIGRATIONS: tuple[str, ...] = (
         power_on        REAL NOT NULL,
         engine_boots    REAL,
         wraps           INTEGER NOT NULL
+    );
+    """,
+    # 5: what the end-of-life list says of each device, as of its last poll
+    """
+    CREATE TABLE device_facts (
+        target      TEXT PRIMARY KEY,
+        at          REAL NOT NULL,
+        facts       TEXT NOT NULL
     );
     """,
 )
@@ -202,6 +211,7 @@ class StateStore:
         self._energy_last: dict[str, EnergyLast] = {}
         self._energy_days: dict[tuple[str, str, str, str, str], EnergyDay] = {}
         self._lifetime: dict[str, LifetimeState] = {}
+        self._facts: dict[str, tuple[float, str]] = {}
 
     def _migrate(self) -> None:
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
@@ -268,6 +278,15 @@ class StateStore:
         """Queue a target's lifetime state."""
         self._lifetime[state.target] = state
 
+    def record_device_facts(self, target: str, at: float, facts: Mapping[str, object]) -> None:
+        """Queue what the end-of-life list says of a device now."""
+        self._facts[target] = (at, json.dumps(facts, sort_keys=True, ensure_ascii=False))
+
+    def device_facts(self) -> dict[str, tuple[float, dict[str, object]]]:
+        """Every device's last facts, by target."""
+        rows = self._db.execute("SELECT target, at, facts FROM device_facts").fetchall()
+        return {r[0]: (r[1], json.loads(r[2])) for r in rows}
+
     def lifetime_states(self) -> Mapping[str, LifetimeState]:
         """Every stored lifetime state."""
         rows = self._db.execute(
@@ -299,7 +318,8 @@ class StateStore:
         last, self._energy_last = self._energy_last, {}
         days, self._energy_days = self._energy_days, {}
         lives, self._lifetime = self._lifetime, {}
-        if not batch and not energy and not last and not days and not lives:
+        facts, self._facts = self._facts, {}
+        if not (batch or energy or last or days or lives or facts):
             return 0
         try:
             self._db.execute("BEGIN")
@@ -344,6 +364,10 @@ class StateStore:
                     )
                     for d in days.values()
                 ],
+            )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO device_facts VALUES (?, ?, ?)",
+                [(target, at, text) for target, (at, text) in facts.items()],
             )
             self._db.executemany(
                 "INSERT OR REPLACE INTO lifetime VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -393,6 +417,7 @@ class StateStore:
             for booking in days.values():
                 self.add_energy_day(booking)
             self._lifetime = {**lives, **self._lifetime}
+            self._facts = {**facts, **self._facts}
             raise StoreError(f"cannot write {self.path}: {exc}") from exc
         return len(batch)
 

@@ -1,0 +1,193 @@
+"""End-of-life policy as data: keep, reuse, repair or recycle each device, with reasons.
+
+The rules (`collectors/eol-policy.yaml`, or a site's file) test facts the daemon observed
+and the inventory holds (`facts()`); every rule that holds fires; the recommendation is the
+strongest fired action (recycle > repair > reuse > keep), `keep` with "no rule fired" when
+none does. Disposed devices (inventory `disposed:`) are out of the active fleet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sobriety.classes import DeviceClass
+from sobriety.config import TargetConfig
+from sobriety.energy import values
+from sobriety.errors import ConfigError, ConfigProblem
+from sobriety.lifetime import SECONDS_PER_YEAR, age_of, warranty_end
+from sobriety.model import Sample
+from sobriety.store import LifetimeState
+
+Action = Literal["keep", "reuse", "repair", "recycle"]
+ACTIONS: tuple[Action, ...] = ("keep", "reuse", "repair", "recycle")  # weakest first
+FACTS = (
+    "age_years",
+    "age_over_life",
+    "life_left_years",
+    "lifetime_years",
+    "warranty_expired",
+    "warranty_days_left",
+    "boots_per_month",
+    "power_ratio",
+    "ups_battery_replace",
+    "measured",
+)
+
+
+class Test(BaseModel):
+    """Numeric comparisons, all of which must hold."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    gt: float | None = None
+    ge: float | None = None
+    lt: float | None = None
+    le: float | None = None
+    eq: float | None = None
+
+    def holds(self, value: float) -> bool:
+        return (
+            (self.gt is None or value > self.gt)
+            and (self.ge is None or value >= self.ge)
+            and (self.lt is None or value < self.lt)
+            and (self.le is None or value <= self.le)
+            and (self.eq is None or value == self.eq)
+        )
+
+
+class Rule(BaseModel):
+    """One rule: when every condition holds, recommend `action` because of `reason`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    action: Action
+    reason: str = Field(min_length=1, max_length=120)
+    when: Mapping[str, Test | bool] = Field(min_length=1)
+
+    def fires(self, facts: Mapping[str, float | bool | None]) -> bool:
+        for name, test in self.when.items():
+            value = facts.get(name)
+            if value is None:
+                return False  # an unknown fact never fires a rule
+            if isinstance(test, bool):
+                if bool(value) is not test:
+                    return False
+            elif isinstance(value, bool) or not test.holds(float(value)):
+                return False
+        return True
+
+
+class Policy(BaseModel):
+    """An ordered list of rules."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rules: tuple[Rule, ...]
+
+    def recommend(self, facts: Mapping[str, float | bool | None]) -> tuple[Action, list[str]]:
+        fired = [rule for rule in self.rules if rule.fires(facts)]
+        if not fired:
+            return "keep", ["no rule fired"]
+        action = max((r.action for r in fired), key=ACTIONS.index)
+        return action, [r.reason for r in fired]
+
+
+def builtin_policy_path() -> Path:
+    from sobriety.resources import data_dir
+
+    return data_dir("collectors") / "eol-policy.yaml"
+
+
+def load_policy(path: Path | None = None) -> Policy:
+    """The policy in `path` (default: the shipped one); ConfigError names file, rule, field."""
+    path = path or builtin_policy_path()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError([ConfigProblem(str(path), "-", "-", f"cannot read: {exc}")]) from None
+    try:
+        policy = Policy.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(
+            [
+                ConfigProblem(str(path), _entry(e["loc"]), _field(e["loc"]), e["msg"])
+                for e in exc.errors()
+            ]
+        ) from None
+    unknown = [
+        ConfigProblem(
+            str(path), f"rules[{i}]", f"when.{name}", f"unknown fact (known: {', '.join(FACTS)})"
+        )
+        for i, rule in enumerate(policy.rules)
+        for name in rule.when
+        if name not in FACTS
+    ]
+    if unknown:
+        raise ConfigError(unknown)
+    return policy
+
+
+def _entry(loc: Sequence[int | str]) -> str:
+    return f"rules[{loc[1]}]" if len(loc) > 1 and loc[0] == "rules" else "-"
+
+
+def _field(loc: Sequence[int | str]) -> str:
+    return ".".join(str(p) for p in loc[2:]) or "-"
+
+
+def facts(
+    target: TargetConfig,
+    cls: DeviceClass | None,
+    samples: Sequence[Sample],
+    state: LifetimeState | None,
+    at: float,
+    first_seen: float | None,
+) -> dict[str, float | bool | None]:
+    """What the rules can test, for one device now; None where it is unknown."""
+    age = age_of(target, samples, first_seen)
+    age_years = (at - age.start) / SECONDS_PER_YEAR if age is not None else None
+    life = cls.lifetime_years if cls is not None else None
+    end = warranty_end(target)
+    power = [s for s in samples if s.name == "sobriety_device_power_watts"]
+    typical = cls.typical_watts if cls is not None else None
+    tracked = (at - first_seen) if first_seen is not None else None
+    boots = state.boots if state is not None else None
+    replace = values(samples, "sobriety_ups_battery_replace_needed")
+    return {
+        "age_years": age_years,
+        "age_over_life": age_years / life if age_years is not None and life else None,
+        "life_left_years": life - age_years if age_years is not None and life else None,
+        "lifetime_years": life,
+        "warranty_expired": (at >= end) if end is not None else None,
+        "warranty_days_left": (end - at) / 86_400 if end is not None else None,
+        "boots_per_month": (
+            boots / (tracked / (30 * 86_400))
+            if boots is not None and tracked and tracked >= 86_400
+            else None
+        ),
+        "power_ratio": power[0].value / typical if power and typical else None,
+        "ups_battery_replace": (replace[0] == 1) if replace else None,
+        "measured": (power[0].labels.get("source") == "measured") if power else None,
+    }
+
+
+def recommendation_samples(target: str, action: Action, reasons: Sequence[str]) -> list[Sample]:
+    """`sobriety_device_eol_recommendation{action}`: 1 for the recommended action, 0 else."""
+    out = [
+        Sample(
+            "sobriety_device_eol_recommendation",
+            {"target": target, "action": a},
+            float(a == action),
+        )
+        for a in ACTIONS
+    ]
+    out += [
+        Sample("sobriety_device_eol_reason_info", {"target": target, "reason": r}, 1.0)
+        for r in reasons
+    ]
+    return out
