@@ -292,6 +292,20 @@ class Daemon:
     async def wait_stopped(self) -> None:
         await self._stopped.wait()
 
+    def eol_rows(self) -> list[list[object]]:
+        """The end-of-life list as `sobriety export eol` writes it, from the live store."""
+        from sobriety.reports import eol_rows
+
+        if self.runtime is None or self.store is None:
+            return []
+        self.store.flush()  # include the polls that just ended
+        return eol_rows(
+            self.runtime.config.targets,
+            self.runtime.classes,
+            self.store.device_facts(),
+            self.store.energy_rows(),
+        )
+
     # --- what the exposition reads ------------------------------------------------------------
 
     def samples(self) -> list[Sample]:

@@ -7,11 +7,12 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from sobriety import __version__
-from sobriety.errors import ConfigError
+from sobriety.errors import ConfigError, ConfigProblem
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -101,11 +102,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _check_config(path: Path) -> int:
     from sobriety.config import load_config
+    from sobriety.eol import load_policy
     from sobriety.profiles import builtin_profile_dir, load_profiles
+    from sobriety.sitecalendar import SiteCalendar
 
     try:
         config = load_config(path)
-        load_profiles([builtin_profile_dir(), *config.settings.profile_dirs])
+        problems: list[ConfigProblem] = []
+        checks: list[Callable[[], object]] = [
+            lambda: load_profiles([builtin_profile_dir(), *config.settings.profile_dirs]),
+            lambda: load_policy(config.settings.eol_policy),
+        ]
+        checks += [partial(SiteCalendar.load, site) for site in config.sites.values()]
+        for check in checks:  # every file's problems, all at once
+            try:
+                check()
+            except ConfigError as exc:
+                problems += exc.problems
+        if problems:
+            raise ConfigError(problems)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

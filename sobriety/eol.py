@@ -110,34 +110,36 @@ def load_policy(path: Path | None = None) -> Policy:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError([ConfigProblem(str(path), "-", "-", f"cannot read: {exc}")]) from None
-    try:
-        policy = Policy.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(
-            [
-                ConfigProblem(str(path), _entry(e["loc"]), _field(e["loc"]), e["msg"])
+    entries = raw.get("rules") if isinstance(raw, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError([ConfigProblem(str(path), "-", "rules", "a list of rules")])
+    rules: list[Rule] = []
+    problems: list[ConfigProblem] = []
+    for i, entry in enumerate(entries):
+        try:
+            rule = Rule.model_validate(entry)
+        except ValidationError as exc:
+            problems += [
+                ConfigProblem(
+                    str(path), f"rules[{i}]", ".".join(map(str, e["loc"])) or "-", e["msg"]
+                )
                 for e in exc.errors()
             ]
-        ) from None
-    unknown = [
-        ConfigProblem(
-            str(path), f"rules[{i}]", f"when.{name}", f"unknown fact (known: {', '.join(FACTS)})"
-        )
-        for i, rule in enumerate(policy.rules)
-        for name in rule.when
-        if name not in FACTS
-    ]
-    if unknown:
-        raise ConfigError(unknown)
-    return policy
-
-
-def _entry(loc: Sequence[int | str]) -> str:
-    return f"rules[{loc[1]}]" if len(loc) > 1 and loc[0] == "rules" else "-"
-
-
-def _field(loc: Sequence[int | str]) -> str:
-    return ".".join(str(p) for p in loc[2:]) or "-"
+            continue
+        problems += [
+            ConfigProblem(
+                str(path),
+                f"rules[{i}]",
+                f"when.{name}",
+                f"unknown fact (known: {', '.join(FACTS)})",
+            )
+            for name in rule.when
+            if name not in FACTS
+        ]
+        rules.append(rule)
+    if problems:
+        raise ConfigError(problems)
+    return Policy(rules=tuple(rules))
 
 
 def facts(

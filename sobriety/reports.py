@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sobriety.classes import DeviceClass
 from sobriety.config import TargetConfig
@@ -117,9 +118,20 @@ def write_table(path: Path, fmt: str, columns: Sequence[str], rows: Sequence[Seq
         raise ValueError(f"unknown format {fmt!r} (csv, json, ods)")
 
 
+def ods_bytes(columns: Sequence[str], rows: Sequence[Sequence[object]], title: str) -> bytes:
+    """The table as an ODS document, in memory (for downloads)."""
+    buffer = io.BytesIO()
+    _ods(columns, rows, title).write(buffer)
+    return buffer.getvalue()
+
+
 def _write_ods(
     path: Path, columns: Sequence[str], rows: Sequence[Sequence[object]], title: str
 ) -> None:
+    _ods(columns, rows, title).save(str(path))
+
+
+def _ods(columns: Sequence[str], rows: Sequence[Sequence[object]], title: str) -> Any:
     from odf.opendocument import OpenDocumentSpreadsheet
     from odf.table import Table, TableCell, TableRow
     from odf.text import P
@@ -137,7 +149,7 @@ def _write_ods(
             tr.addElement(cell)
         table.addElement(tr)
     doc.spreadsheet.addElement(table)
-    doc.save(str(path))
+    return doc
 
 
 # --- end of life ------------------------------------------------------------------------------

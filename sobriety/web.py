@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from sobriety import __version__
+from sobriety.eolpage import filtered, render_page
 from sobriety.exposition import new_registry, render
+from sobriety.reports import EOL_COLUMNS, ods_bytes
 
 if TYPE_CHECKING:
     from sobriety.app import Daemon
@@ -28,6 +32,9 @@ class WebServer:
         self.app.router.add_get("/-/healthy", self.healthy)
         self.app.router.add_get("/-/ready", self.ready)
         self.app.router.add_post("/-/reload", self.reload)
+        self.app.router.add_get("/reports/end-of-life", self.eol_page)
+        self.app.router.add_get("/reports/end-of-life.csv", self.eol_csv)
+        self.app.router.add_get("/reports/end-of-life.ods", self.eol_ods)
         self._runner: web.AppRunner | None = None
 
     @property
@@ -79,7 +86,33 @@ class WebServer:
         page = (
             f"<!doctype html><html><head><title>sobriety</title></head><body>"
             f"<h1>sobriety {html.escape(__version__)}</h1>"
-            f'<p><a href="/metrics">/metrics</a></p><h2>Targets</h2><ul>{items}</ul>'
-            f"</body></html>"
+            '<p><a href="/metrics">/metrics</a> · '
+            '<a href="/reports/end-of-life">end-of-life list</a></p>'
+            f"<h2>Targets</h2><ul>{items}</ul>"
+            "</body></html>"
         )
         return web.Response(text=page, content_type="text/html")
+
+    async def eol_page(self, request: web.Request) -> web.Response:
+        page = render_page(self.daemon.eol_rows(), dict(request.query))
+        return web.Response(text=page, content_type="text/html")
+
+    async def eol_csv(self, request: web.Request) -> web.Response:
+        rows = filtered(self.daemon.eol_rows(), dict(request.query))
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(EOL_COLUMNS)
+        writer.writerows(rows)
+        return web.Response(
+            text=buffer.getvalue(),
+            content_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="end-of-life.csv"'},
+        )
+
+    async def eol_ods(self, request: web.Request) -> web.Response:
+        rows = filtered(self.daemon.eol_rows(), dict(request.query))
+        return web.Response(
+            body=ods_bytes(EOL_COLUMNS, rows, "end-of-life"),
+            content_type="application/vnd.oasis.opendocument.spreadsheet",
+            headers={"Content-Disposition": 'attachment; filename="end-of-life.ods"'},
+        )
