@@ -1,0 +1,351 @@
+"""Threshold alerts with `for`, hysteresis and `keep_firing_for`, evaluated in the daemon.
+
+A rule selects the series of one catalogue metric (label matchers), compares each value with
+a **raise** threshold, and, once firing, with a **clear** threshold: it resolves only when
+the value has crossed back past `clear`, so a value that wobbles around `raise` fires once.
+
+States per (rule, series): inactive → pending (raise holds; `for` not yet over) → firing →
+resolved (clear held for `keep_firing_for`). A pending alert whose raise stops holding goes
+back to inactive, as in Prometheus. A series that disappears (its device is down, its metric
+gone) keeps a firing alert firing and makes a pending one inactive: a dead device fires its
+`up` alert, not its values. `increase_over` compares the increase of a counter over a window
+instead of its value. A `schedule` limits a rule to when the target's site is open, or
+closed. States persist in SQLite, so a restart neither re-notifies nor loses an alert.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+import re
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sobriety.config_types import Duration
+from sobriety.errors import ConfigError, ConfigProblem
+from sobriety.metrics import BY_NAME
+from sobriety.model import Sample
+
+Op = Literal[">", ">=", "<", "<="]
+OPS: Mapping[str, Callable[[float, float], bool]] = {
+    ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
+}  # fmt: skip
+_TEMPLATE = re.compile(r"\{\{\s*(\$value|\$labels\.([a-z_][a-z0-9_]*))\s*\}\}")
+
+
+class AlertRule(BaseModel):
+    """One rule, as written in `config/alerts*.yaml`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[A-Z][A-Za-z0-9]*$", description="CamelCase, as alertname")
+    metric: str
+    matchers: Mapping[str, str] = Field(default_factory=dict, description="label = value")
+    op: Op = ">"
+    raise_: float = Field(alias="raise")
+    clear: float | None = Field(default=None, description="default: the raise threshold")
+    increase_over: Duration | None = Field(default=None, description="a counter's increase")
+    for_: Duration = Field(default=0.0, alias="for", ge=0)
+    keep_firing_for: Duration = Field(default=0.0, ge=0)
+    severity: Literal["info", "warning", "critical"] = "warning"
+    schedule: Literal["always", "open", "closed"] = "always"
+    summary: str = Field(min_length=1)
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AlertRule:
+        if self.metric not in BY_NAME:
+            raise ValueError(f"metric {self.metric!r} is not in the catalogue")
+        labels = set(BY_NAME[self.metric].labels)
+        unknown = set(self.matchers) - labels
+        if unknown:
+            raise ValueError(f"matchers on labels {sorted(unknown)} {self.metric} does not have")
+        clear = self.clearing
+        if self.op in (">", ">=") and clear > self.raise_:
+            raise ValueError("with > or >=, clear must not be above raise")
+        if self.op in ("<", "<=") and clear < self.raise_:
+            raise ValueError("with < or <=, clear must not be below raise")
+        if self.increase_over is not None and BY_NAME[self.metric].kind != "counter":
+            raise ValueError("increase_over works on counters")
+        return self
+
+    @property
+    def clearing(self) -> float:
+        return self.raise_ if self.clear is None else self.clear
+
+    def raised(self, value: float) -> bool:
+        return OPS[self.op](value, self.raise_)
+
+    def cleared(self, value: float) -> bool:
+        """Past the clear threshold, on the other side of it (hysteresis)."""
+        back = {">": "<=", ">=": "<", "<": ">=", "<=": ">"}[self.op]
+        return OPS[back](value, self.clearing)
+
+    def selects(self, sample: Sample) -> bool:
+        return sample.name == self.metric and all(
+            sample.labels.get(k) == v for k, v in self.matchers.items()
+        )
+
+
+def render(template: str, labels: Mapping[str, str], value: float) -> str:
+    """`{{ $value }}` and `{{ $labels.NAME }}`, as in Prometheus templates."""
+
+    def one(match: re.Match[str]) -> str:
+        if match.group(1) == "$value":
+            return f"{value:g}"
+        return labels.get(match.group(2) or "", "")
+
+    return _TEMPLATE.sub(one, template)
+
+
+def load_rules(paths: Sequence[Path]) -> tuple[AlertRule, ...]:
+    """Rules from YAML files (`rules: [...]`); ConfigError with file, rule and field for all."""
+    rules: list[AlertRule] = []
+    problems: list[ConfigProblem] = []
+    names: dict[str, str] = {}
+    for path in paths:
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            problems.append(ConfigProblem(str(path), "-", "-", f"cannot read: {exc}"))
+            continue
+        entries = raw.get("rules") if isinstance(raw, dict) else None
+        if not isinstance(entries, list):
+            problems.append(ConfigProblem(str(path), "-", "rules", "a list of rules"))
+            continue
+        for i, entry in enumerate(entries):
+            label = f"rules[{i}]" + (f" ({entry.get('name')})" if isinstance(entry, dict) else "")
+            try:
+                rule = AlertRule.model_validate(entry)
+            except ValidationError as exc:
+                problems += [
+                    ConfigProblem(str(path), label, ".".join(map(str, e["loc"])) or "-", e["msg"])
+                    for e in exc.errors()
+                ]
+                continue
+            if rule.name in names:
+                problems.append(
+                    ConfigProblem(
+                        str(path), label, "name", f"duplicate (first in {names[rule.name]})"
+                    )
+                )
+                continue
+            names[rule.name] = str(path)
+            rules.append(rule)
+    if problems:
+        raise ConfigError(problems)
+    return tuple(rules)
+
+
+def builtin_rules_path() -> Path:
+    from sobriety.resources import data_dir
+
+    return data_dir("collectors") / "alerts.yaml"
+
+
+# --- the engine -------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class AlertState:
+    """One (rule, series) that is pending or firing."""
+
+    rule: str
+    labels: dict[str, str]
+    state: Literal["pending", "firing"]
+    since: float  # raise first held (pending) / fired at (firing)
+    value: float
+    clear_since: float | None = None  # firing, clear condition holding since
+    sent_at: float | None = None  # last notification of this state
+
+    @property
+    def key(self) -> str:
+        return alert_key(self.rule, self.labels)
+
+    def as_json(self) -> str:
+        return json.dumps(
+            {
+                "rule": self.rule, "labels": self.labels, "state": self.state,
+                "since": self.since, "value": self.value, "clear_since": self.clear_since,
+                "sent_at": self.sent_at,
+            },
+            sort_keys=True,
+        )  # fmt: skip
+
+    @classmethod
+    def from_json(cls, text: str) -> AlertState:
+        d = json.loads(text)
+        return cls(
+            d["rule"], d["labels"], d["state"], d["since"], d["value"], d.get("clear_since"),
+            d.get("sent_at"),
+        )  # fmt: skip
+
+
+def alert_key(rule: str, labels: Mapping[str, str]) -> str:
+    return rule + json.dumps(sorted(labels.items()))
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """What a notifier is told: an alert now firing, or resolved."""
+
+    rule: AlertRule
+    labels: Mapping[str, str]
+    value: float
+    status: Literal["firing", "resolved"]
+    starts_at: float
+    ends_at: float | None
+
+    def all_labels(self) -> dict[str, str]:
+        return {"alertname": self.rule.name, "severity": self.rule.severity, **self.labels}
+
+    def annotations(self) -> dict[str, str]:
+        out = {"summary": render(self.rule.summary, self.labels, self.value)}
+        if self.rule.description:
+            out["description"] = render(self.rule.description, self.labels, self.value)
+        return out
+
+
+@dataclass
+class AlertEngine:
+    """Evaluates rules on samples; returns the transitions to notify."""
+
+    rules: tuple[AlertRule, ...]
+    is_open: Callable[[Mapping[str, str], datetime], bool | None] = lambda labels, at: None
+    states: dict[str, AlertState] = field(default_factory=dict)
+    history: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
+
+    def evaluate(
+        self,
+        samples: Iterable[Sample],
+        now: datetime,
+        scope: Callable[[Sample], bool] | None = None,
+    ) -> list[Transition]:
+        """Run every rule on `samples` (those `scope` accepts, if given); return what changed.
+
+        Series of the scope absent from `samples` count as "no data"."""
+        at = now.timestamp()
+        seen: set[str] = set()
+        changes: list[Transition] = []
+        by_metric: dict[str, list[Sample]] = {}
+        for sample in samples:
+            by_metric.setdefault(sample.name, []).append(sample)
+        down = {
+            s.labels.get("target") for s in by_metric.get("sobriety_target_up", []) if s.value == 0
+        }
+        for rule in self.rules:
+            for sample in by_metric.get(rule.metric, []):
+                if not rule.selects(sample):
+                    continue
+                labels = dict(sample.labels)
+                if rule.metric != "sobriety_target_up" and labels.get("target") in down:
+                    continue  # a dead device fires its up alert, not its values
+                value = self._value(rule, labels, sample.value, at)
+                if value is None:
+                    continue
+                key = alert_key(rule.name, labels)
+                seen.add(key)
+                open_now = self.is_open(labels, now)
+                if (
+                    rule.schedule != "always"
+                    and open_now is not None
+                    and ((rule.schedule == "open") != open_now)
+                ):
+                    change = self._out_of_schedule(rule, key, labels, value, at)
+                else:
+                    change = self._step(rule, key, labels, value, at)
+                if change is not None:
+                    changes.append(change)
+        for key, state in list(self.states.items()):
+            if key in seen or state.state != "pending":
+                continue
+            in_scope = scope is None or scope(Sample(state.rule, state.labels, 0.0))
+            if in_scope:
+                del self.states[key]  # pending with no data: back to inactive
+        return changes
+
+    def _value(self, rule: AlertRule, labels: Mapping[str, str], value: float, at: float
+               ) -> float | None:  # fmt: skip
+        if rule.increase_over is None:
+            return value
+        key = alert_key(rule.name, labels)
+        points = self.history.setdefault(key, deque())
+        points.append((at, value))
+        while points and points[0][0] < at - rule.increase_over:
+            points.popleft()
+        if len(points) < 2 or points[-1][0] - points[0][0] < rule.increase_over * 0.5:
+            return None  # not enough history yet to say
+        increase = 0.0
+        for (_, a), (_, b) in zip(points, list(points)[1:], strict=False):
+            increase += b - a if b >= a else b  # a counter reset: count from zero
+        return increase
+
+    def _out_of_schedule(self, rule: AlertRule, key: str, labels: dict[str, str], value: float,
+                         at: float) -> Transition | None:  # fmt: skip
+        """Outside its schedule a rule's condition is false: pending ends, firing resolves."""
+        state = self.states.pop(key, None)
+        if state is None or state.state != "firing":
+            return None
+        return Transition(rule, labels, value, "resolved", state.since, at)
+
+    def _step(self, rule: AlertRule, key: str, labels: dict[str, str], value: float, at: float
+              ) -> Transition | None:  # fmt: skip
+        state = self.states.get(key)
+        if state is None:
+            if not rule.raised(value):
+                return None
+            state = AlertState(rule.name, labels, "pending", at, value)
+            self.states[key] = state
+        state.value = value
+        if state.state == "pending":
+            if not rule.raised(value):
+                del self.states[key]
+                return None
+            if at - state.since >= rule.for_:
+                state.state, state.since, state.sent_at = "firing", at, None
+                return Transition(rule, labels, value, "firing", at, None)
+            return None
+        # firing: resolve only past the clear threshold, and after keep_firing_for
+        if not rule.cleared(value):
+            state.clear_since = None
+            return None
+        if state.clear_since is None:
+            state.clear_since = at
+        if at - state.clear_since >= rule.keep_firing_for:
+            del self.states[key]
+            return Transition(rule, labels, value, "resolved", state.since, at)
+        return None
+
+    def firing(self) -> list[Transition]:
+        """Every alert firing now, as notifiers resend them."""
+        by_name = {r.name: r for r in self.rules}
+        return [
+            Transition(by_name[s.rule], s.labels, s.value, "firing", s.since, None)
+            for s in self.states.values()
+            if s.state == "firing" and s.rule in by_name
+        ]
+
+    def samples(self) -> list[Sample]:
+        """`sobriety_alerts{alertname, severity, state}` counts, and each alert's state."""
+        by_name = {r.name: r for r in self.rules}
+        out = []
+        for s in self.states.values():
+            rule = by_name.get(s.rule)
+            if rule is None:
+                continue
+            labels = {
+                "alertname": s.rule,
+                "alertstate": s.state,
+                "severity": rule.severity,
+                "target": s.labels.get("target", ""),
+                "site": s.labels.get("site", ""),
+            }
+            out.append(Sample("sobriety_alert_active", labels, 1.0))
+        return out

@@ -1,0 +1,250 @@
+"""Notifiers: Alertmanager API v2, a JSON webhook, e-mail (SMTP, STARTTLS, auth) and the log.
+
+`Dispatcher.submit` never waits: transitions go to a bounded queue that a background task
+drains, one notifier after the other. A notifier that fails keeps its batch and is retried
+with exponential backoff (1 s doubling to 5 min); failures and deliveries are counted per
+notifier. Polling never waits for a notification.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import smtplib
+import ssl
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from typing import Protocol
+
+import aiohttp
+
+from sobriety.alerts import Transition
+from sobriety.model import Sample
+
+log = logging.getLogger(__name__)
+
+MAX_QUEUED = 10_000
+BACKOFF_MAX = 300.0
+
+
+def iso(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).isoformat().replace("+00:00", "Z")
+
+
+class Notifier(Protocol):
+    name: str
+
+    async def send(self, batch: Sequence[Transition]) -> None: ...
+
+
+@dataclass
+class AlertmanagerNotifier:
+    """POST /api/v2/alerts; firing alerts carry an endsAt that resends keep pushing ahead."""
+
+    url: str
+    expire_after: float = 300.0
+    generator: str = "sobriety"
+    name: str = "alertmanager"
+    timeout: float = 10.0
+
+    def payload(self, batch: Sequence[Transition], now: float) -> list[dict[str, object]]:
+        out: list[dict[str, object]] = []
+        for t in batch:
+            ends = t.ends_at if t.status == "resolved" and t.ends_at else now + self.expire_after
+            out.append(
+                {
+                    "labels": t.all_labels(),
+                    "annotations": t.annotations(),
+                    "startsAt": iso(t.starts_at),
+                    "endsAt": iso(ends),
+                    "generatorURL": self.generator,
+                }
+            )
+        return out
+
+    async def send(self, batch: Sequence[Transition]) -> None:
+        now = datetime.now(UTC).timestamp()
+        timeout = aiohttp.ClientTimeout(total=self.timeout)
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.post(
+                f"{self.url.rstrip('/')}/api/v2/alerts", json=self.payload(batch, now)
+            ) as resp,
+        ):
+            if resp.status >= 300:
+                raise OSError(f"alertmanager answered {resp.status}: {await resp.text()}")
+
+
+@dataclass
+class WebhookNotifier:
+    """POST a JSON document shaped like Alertmanager's webhook payload."""
+
+    url: str
+    name: str = "webhook"
+    timeout: float = 10.0
+
+    async def send(self, batch: Sequence[Transition]) -> None:
+        body = {
+            "receiver": "sobriety",
+            "status": "firing" if any(t.status == "firing" for t in batch) else "resolved",
+            "alerts": [
+                {
+                    "status": t.status,
+                    "labels": t.all_labels(),
+                    "annotations": t.annotations(),
+                    "startsAt": iso(t.starts_at),
+                    "endsAt": iso(t.ends_at) if t.ends_at else None,
+                    "value": t.value,
+                }
+                for t in batch
+            ],
+        }
+        timeout = aiohttp.ClientTimeout(total=self.timeout)
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.post(self.url, json=body) as resp,
+        ):
+            if resp.status >= 300:
+                raise OSError(f"webhook answered {resp.status}")
+
+
+@dataclass
+class EmailNotifier:
+    """One message per batch over SMTP (STARTTLS when asked, login when a user is given)."""
+
+    host: str
+    port: int
+    sender: str
+    recipients: Sequence[str]
+    starttls: bool = False
+    username: str | None = None
+    password: str | None = None
+    name: str = "email"
+    timeout: float = 20.0
+
+    def message(self, batch: Sequence[Transition]) -> EmailMessage:
+        msg = EmailMessage()
+        firing = [t for t in batch if t.status == "firing"]
+        head = f"[{'FIRING' if firing else 'RESOLVED'}:{len(batch)}] "
+        msg["Subject"] = head + ", ".join(sorted({t.rule.name for t in batch}))
+        msg["From"] = self.sender
+        msg["To"] = ", ".join(self.recipients)
+        lines = []
+        for t in batch:
+            labels = ", ".join(f"{k}={v}" for k, v in sorted(t.labels.items()))
+            notes = t.annotations()
+            lines.append(f"{t.status.upper()} {t.rule.name} ({t.rule.severity}) {labels}")
+            lines.append(f"  {notes['summary']}")
+            if "description" in notes:
+                lines.append(f"  {notes['description']}")
+            lines.append(f"  since {iso(t.starts_at)}, value {t.value:g}")
+        msg.set_content("\n".join(lines) + "\n")
+        return msg
+
+    def _deliver(self, msg: EmailMessage) -> None:
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            if self.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if self.username:
+                smtp.login(self.username, self.password or "")
+            smtp.send_message(msg)
+
+    async def send(self, batch: Sequence[Transition]) -> None:
+        await asyncio.to_thread(self._deliver, self.message(batch))
+
+
+@dataclass
+class LogNotifier:
+    name: str = "log"
+
+    async def send(self, batch: Sequence[Transition]) -> None:
+        for t in batch:
+            log.warning("alert %s %s %s: %s", t.status, t.rule.name, dict(t.labels),
+                        t.annotations()["summary"])  # fmt: skip
+
+
+@dataclass
+class _Lane:
+    notifier: Notifier
+    queue: deque[Transition] = field(default_factory=deque)
+    backoff: float = 0.0
+    retry_at: float = 0.0
+    sent: int = 0
+    failed: int = 0
+    dropped: int = 0
+
+
+class Dispatcher:
+    """One queue per notifier, drained by one background task."""
+
+    def __init__(self, notifiers: Sequence[Notifier], clock: object | None = None) -> None:
+        self.lanes = [_Lane(n) for n in notifiers]
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def submit(self, batch: Sequence[Transition], only: str | None = None) -> None:
+        """Queue transitions for every notifier (or the one called `only`); never waits."""
+        if not batch:
+            return
+        for lane in self.lanes:
+            if only is not None and lane.notifier.name != only:
+                continue
+            lane.queue.extend(batch)
+            while len(lane.queue) > MAX_QUEUED:
+                lane.queue.popleft()
+                lane.dropped += 1
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            self._wake.clear()
+            now = loop.time()
+            waits = []
+            for lane in self.lanes:
+                if not lane.queue:
+                    continue
+                if now < lane.retry_at:
+                    waits.append(lane.retry_at - now)
+                    continue
+                batch = list(lane.queue)
+                try:
+                    await lane.notifier.send(batch)
+                except Exception as exc:  # any failure: keep the batch, back off
+                    lane.failed += 1
+                    lane.backoff = min(max(lane.backoff * 2, 1.0), BACKOFF_MAX)
+                    lane.retry_at = loop.time() + lane.backoff
+                    waits.append(lane.backoff)
+                    log.warning("notifier %s failed (%s); retry in %.0fs", lane.notifier.name,
+                                exc, lane.backoff)  # fmt: skip
+                    continue
+                for _ in batch:
+                    lane.queue.popleft()
+                lane.sent += len(batch)
+                lane.backoff = 0.0
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=min(waits) if waits else None)
+
+    def samples(self) -> list[Sample]:
+        out = []
+        for lane in self.lanes:
+            labels = {"notifier": lane.notifier.name}
+            out.append(Sample("sobriety_notifications_total", labels, float(lane.sent)))
+            out.append(Sample("sobriety_notifications_failed_total", labels, float(lane.failed)))
+            out.append(Sample("sobriety_notifications_queued", labels, float(len(lane.queue))))
+        return out
