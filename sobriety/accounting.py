@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sobriety.classes import DeviceClass
 from sobriety.config import Config, TargetConfig
@@ -46,8 +46,10 @@ class EnergyTracker:
         calendars: Mapping[str, SiteCalendar],
         store: StateStore,
         feeder: Callable[[str], Sequence[Sample] | None],
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.store = store
+        self.now = now
         self.feeder = feeder
         self.totals: dict[tuple[str, str, str, str], Totals] = {}
         self.last: dict[str, EnergyLast] = dict(store.energy_last())
@@ -226,7 +228,12 @@ class EnergyTracker:
                     g + t.gco2e * share,
                     c + t.cost * share,
                 )
+        now = self.now()
         out = [
+            Sample("sobriety_site_open", {"site": name}, 1.0 if cal.is_open(now) else 0.0)
+            for name, cal in sorted(self.calendars.items())
+        ]
+        out += [
             Sample("sobriety_site_energy_joules_total", {"site": s, "class": c, "source": src}, j)
             for (s, c, src), j in sorted(energy.items())
         ]

@@ -12,12 +12,21 @@ import os
 import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from pydantic import SecretStr
 
 from sobriety.accounting import EnergyTracker
+from sobriety.alerts import (
+    AlertEngine,
+    AlertRule,
+    AlertState,
+    Transition,
+    builtin_rules_path,
+    load_rules,
+)
 from sobriety.classes import DeviceClass, load_classes
 from sobriety.clock import Clock, SystemClock
 from sobriety.collectors.base import Collector, TargetRef
@@ -28,6 +37,14 @@ from sobriety.eol import Policy, load_policy
 from sobriety.errors import ConfigError
 from sobriety.lifetime import LifetimeTracker
 from sobriety.model import Sample
+from sobriety.notify import (
+    AlertmanagerNotifier,
+    Dispatcher,
+    EmailNotifier,
+    LogNotifier,
+    Notifier,
+    WebhookNotifier,
+)
 from sobriety.polling import Poller, PollPlan, PollScheduler
 from sobriety.profiles import ProfileSet, builtin_profile_dir, load_profiles
 from sobriety.selfcost import SelfCost, process_cost, self_samples
@@ -146,6 +163,7 @@ class Runtime:
     classes: Mapping[str, DeviceClass] = field(default_factory=dict)
     calendars: Mapping[str, SiteCalendar] = field(default_factory=dict)
     policy: Policy = field(default_factory=load_policy)
+    rules: tuple[AlertRule, ...] = ()
 
 
 def build_collector(
@@ -179,6 +197,8 @@ class Daemon:
         self.poll_scheduler: PollScheduler | None = None
         self.energy: EnergyTracker | None = None
         self.lifetime: LifetimeTracker | None = None
+        self.alerts: AlertEngine | None = None
+        self.dispatcher: Dispatcher | None = None
         self.reload_ok = False
         self.reload_at: float | None = None
         self._stopped = asyncio.Event()
@@ -201,7 +221,10 @@ class Daemon:
                 continue
             collectors[target.id] = build_collector(self.world, config, profiles, target)
         policy = load_policy(config.settings.eol_policy)
-        return Runtime(config, profiles, collectors, classes, calendars, policy)
+        alerting = config.settings.alerting
+        rule_files = [builtin_rules_path()] if alerting.shipped_rules else []
+        rules = load_rules([*rule_files, *alerting.rule_files])
+        return Runtime(config, profiles, collectors, classes, calendars, policy, rules)
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -211,8 +234,18 @@ class Daemon:
         self.store = StateStore(runtime.config.settings.data_dir / "state.sqlite3")
         self.lifetime = LifetimeTracker(self.store, runtime.policy)
         self.energy = EnergyTracker(
-            runtime.config, runtime.classes, runtime.calendars, self.store, self._feed
+            runtime.config,
+            runtime.classes,
+            runtime.calendars,
+            self.store,
+            self._feed,
+            now=self.world.clock.now,
         )
+        self.alerts = AlertEngine(runtime.rules, is_open=self._site_open)
+        for key, text in self.store.alert_states().items():
+            self.alerts.states[key] = AlertState.from_json(text)
+        self.dispatcher = Dispatcher(notifiers(runtime.config))
+        self.dispatcher.start()
         self.poller = Poller(
             self.snapshot,
             self.store,
@@ -220,13 +253,69 @@ class Daemon:
             runtime.config.settings.max_concurrent_polls,
             energy=self.energy,
             lifetime=self.lifetime,
+            on_result=self._evaluate_target,
         )
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.poll_scheduler = PollScheduler(
             self.poller, self.scheduler, runtime.config.settings.jitter
         )
         self._activate(runtime)
+        alerting = runtime.config.settings.alerting
+        self.scheduler.add_job(
+            self._evaluate_global, "interval", seconds=alerting.evaluate_every, id="alerts",
+            max_instances=1, coalesce=True,
+        )  # fmt: skip
+        self.scheduler.add_job(
+            self._resend, "interval", seconds=alerting.resend, id="alerts-resend",
+            max_instances=1, coalesce=True,
+        )  # fmt: skip
         self.scheduler.start()
+
+    # --- alerts ------------------------------------------------------------------------------
+
+    def _site_open(self, labels: Mapping[str, str], now: datetime) -> bool | None:
+        """Whether the site of an alert's series is open now (None: no site known)."""
+        if self.runtime is None:
+            return None
+        site = labels.get("site")
+        if site is None and "target" in labels:
+            target = next(
+                (t for t in self.runtime.config.targets if t.id == labels["target"]), None
+            )
+            site = target.site if target is not None else None
+        calendar = self.runtime.calendars.get(site or "")
+        return calendar.is_open(now) if calendar is not None else None
+
+    def _evaluate_target(self, target: str) -> None:
+        """After a poll: the rules on that target's samples."""
+        if self.alerts is None:
+            return
+        samples = self.snapshot.of(target)
+        changes = self.alerts.evaluate(
+            samples, self.world.clock.now(), scope=lambda s: s.labels.get("target") == target
+        )
+        self._notify(changes)
+
+    async def _evaluate_global(self) -> None:
+        """Every few seconds: the rules on site totals and the daemon's own series."""
+        if self.alerts is None:
+            return
+        samples = [s for s in self.samples() if "target" not in s.labels]
+        changes = self.alerts.evaluate(
+            samples, self.world.clock.now(), scope=lambda s: "target" not in s.labels
+        )
+        self._notify(changes)
+
+    def _notify(self, changes: Sequence[Transition]) -> None:
+        if self.dispatcher is not None and changes:
+            self.dispatcher.submit(changes)
+        if self.store is not None and self.alerts is not None:
+            self.store.save_alert_states({k: s.as_json() for k, s in self.alerts.states.items()})
+
+    async def _resend(self) -> None:
+        """Firing alerts again to Alertmanager, before their endsAt lets them expire."""
+        if self.alerts is not None and self.dispatcher is not None:
+            self.dispatcher.submit(self.alerts.firing(), only="alertmanager")
 
     def _feed(self, target: str) -> Sequence[Sample] | None:
         """The latest samples of a feeding switch or PDU, if they are recent enough."""
@@ -249,6 +338,8 @@ class Daemon:
             self.energy.configure(runtime.config, runtime.classes, runtime.calendars)
         if self.lifetime is not None:
             self.lifetime.policy = runtime.policy
+        if self.alerts is not None:
+            self.alerts.rules = runtime.rules
         self.snapshot.retain(set(runtime.collectors))
         self.poll_scheduler.apply(
             {tid: _plan(runtime, collector) for tid, collector in runtime.collectors.items()}
@@ -278,6 +369,8 @@ class Daemon:
             self.scheduler.shutdown(wait=False)
         if self.poller is not None:
             self.poller.closed = True  # polls still in flight are dropped, not written
+        if self.dispatcher is not None:
+            await self.dispatcher.stop()
         if self.runtime is not None:
             for collector in self.runtime.collectors.values():
                 await collector.close()
@@ -315,6 +408,10 @@ class Daemon:
         out += self_samples(self.world.self_probe, per_cpu)
         if self.energy is not None:
             out += self.energy.site_samples()
+        if self.alerts is not None:
+            out += self.alerts.samples()
+        if self.dispatcher is not None:
+            out += self.dispatcher.samples()
         if self.runtime is not None:
             kinds: dict[str, int] = {}
             for collector in self.runtime.collectors.values():
@@ -334,6 +431,27 @@ class Daemon:
                 Sample("sobriety_config_last_reload_success_timestamp_seconds", {}, self.reload_at)
             )
         return out
+
+
+def notifiers(config: Config) -> list[Notifier]:
+    """The notifiers the configuration asks for."""
+    alerting = config.settings.alerting
+    out: list[Notifier] = []
+    if alerting.alertmanager:
+        out.append(AlertmanagerNotifier(alerting.alertmanager, expire_after=alerting.resend * 4))
+    if alerting.webhook:
+        out.append(WebhookNotifier(alerting.webhook))
+    if alerting.email is not None:
+        mail = alerting.email
+        out.append(
+            EmailNotifier(
+                mail.host, mail.port, mail.sender, mail.to, mail.starttls, mail.username,
+                _reveal(mail.password),
+            )
+        )  # fmt: skip
+    if alerting.log:
+        out.append(LogNotifier())
+    return out
 
 
 def _plan(runtime: Runtime, collector: Collector) -> PollPlan:

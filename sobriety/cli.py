@@ -101,6 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _check_config(path: Path) -> int:
+    from sobriety.alerts import builtin_rules_path, load_rules
     from sobriety.config import load_config
     from sobriety.eol import load_policy
     from sobriety.profiles import builtin_profile_dir, load_profiles
@@ -112,6 +113,10 @@ def _check_config(path: Path) -> int:
         checks: list[Callable[[], object]] = [
             lambda: load_profiles([builtin_profile_dir(), *config.settings.profile_dirs]),
             lambda: load_policy(config.settings.eol_policy),
+            lambda: load_rules(
+                [builtin_rules_path()] * config.settings.alerting.shipped_rules
+                + list(config.settings.alerting.rule_files)
+            ),
         ]
         checks += [partial(SiteCalendar.load, site) for site in config.sites.values()]
         for check in checks:  # every file's problems, all at once

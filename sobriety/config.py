@@ -71,6 +71,31 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+class EmailConfig(_Strict):
+    """SMTP delivery of alert notifications."""
+
+    host: str = Field(min_length=1)
+    port: int = Field(default=25, ge=1, le=65535)
+    starttls: bool = False
+    username: str | None = None
+    password: Secret = None
+    sender: str = Field(min_length=3, alias="from")
+    to: tuple[str, ...] = Field(min_length=1)
+
+
+class AlertingConfig(_Strict):
+    """Which alert rules run in the daemon, and where their notifications go."""
+
+    shipped_rules: bool = Field(default=True, description="collectors/alerts.yaml")
+    rule_files: tuple[ConfigPath, ...] = ()
+    alertmanager: str | None = Field(default=None, pattern=r"^https?://")
+    webhook: str | None = Field(default=None, pattern=r"^https?://")
+    email: EmailConfig | None = None
+    log: bool = True
+    evaluate_every: Duration = Field(default=15.0, ge=1.0)
+    resend: Duration = Field(default=60.0, ge=5.0, description="Alertmanager resend period")
+
+
 class Settings(_Strict):
     """How this daemon runs."""
 
@@ -84,6 +109,7 @@ class Settings(_Strict):
     max_concurrent_polls: int = Field(default=64, ge=1, le=10_000)
     profile_dirs: tuple[ConfigPath, ...] = ()
     shard: str = Field(default="1/1", pattern=r"^\d+/\d+$")
+    alerting: AlertingConfig = Field(default_factory=AlertingConfig)
     eol_policy: ConfigPath | None = Field(
         default=None, description="a site's end-of-life rules (default: collectors/eol-policy.yaml)"
     )

@@ -217,6 +217,7 @@ class LifetimeTracker:
         end = warranty_end(target)
         if end is not None:
             out.append(Sample("sobriety_device_warranty_end_timestamp_seconds", tid, end))
+            out.append(Sample("sobriety_device_warranty_left_seconds", tid, end - at))
         if cls is not None and cls.lifetime_years is not None and age is not None:
             expected = age.start + cls.lifetime_years * SECONDS_PER_YEAR
             out.append(

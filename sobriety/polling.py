@@ -94,7 +94,9 @@ class Poller:
         max_concurrent: int = 64,
         energy: EnergyTracker | None = None,
         lifetime: LifetimeTracker | None = None,
+        on_result: Callable[[str], None] | None = None,
     ) -> None:
+        self.on_result = on_result  # told after each published poll (alert evaluation)
         self.snapshot = snapshot
         self.energy = energy
         self.lifetime = lifetime
@@ -120,7 +122,13 @@ class Poller:
                 and (now - last).total_seconds() < plan.off_hours_interval * 0.99
             ):
                 return None
-        return await self.poll(plan.collector)
+        result = await self.poll(plan.collector)
+        if result is not None:  # how much of its interval the poll took
+            target = plan.collector.target.id
+            ratio = result.duration_seconds / plan.interval
+            overrun = Sample("sobriety_poll_overrun_ratio", {"target": target}, ratio)
+            self.snapshot.update(target, [*self.snapshot.of(target), overrun])
+        return result
 
     async def poll(self, collector: Collector) -> CollectResult | None:
         """Poll one target now, unless it is in backoff; publish and queue the result."""
@@ -146,6 +154,8 @@ class Poller:
             result.samples += self._lifetime(result)
         self.snapshot.update(target, self._samples(result, counters))
         self.store.record_poll(PollRecord(target, self.clock.now(), result.up, result.reason))
+        if self.on_result is not None:
+            self.on_result(target)
         self._schedule_flush()
         return result
 

@@ -93,6 +93,13 @@ MIGRATIONS: tuple[str, ...] = (
         facts       TEXT NOT NULL
     );
     """,
+    # 6: alerts pending or firing, so a restart neither re-notifies nor forgets them
+    """
+    CREATE TABLE alert_states (
+        key         TEXT PRIMARY KEY,
+        state       TEXT NOT NULL
+    );
+    """,
 )
 
 
@@ -212,6 +219,7 @@ class StateStore:
         self._energy_days: dict[tuple[str, str, str, str, str], EnergyDay] = {}
         self._lifetime: dict[str, LifetimeState] = {}
         self._facts: dict[str, tuple[float, str]] = {}
+        self._alerts: dict[str, str] | None = None
 
     def _migrate(self) -> None:
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
@@ -287,6 +295,14 @@ class StateStore:
         rows = self._db.execute("SELECT target, at, facts FROM device_facts").fetchall()
         return {r[0]: (r[1], json.loads(r[2])) for r in rows}
 
+    def save_alert_states(self, states: Mapping[str, str]) -> None:
+        """Queue the whole set of pending and firing alerts (key -> JSON)."""
+        self._alerts = dict(states)
+
+    def alert_states(self) -> dict[str, str]:
+        """The stored alerts, key -> JSON."""
+        return dict(self._db.execute("SELECT key, state FROM alert_states").fetchall())
+
     def lifetime_states(self) -> Mapping[str, LifetimeState]:
         """Every stored lifetime state."""
         rows = self._db.execute(
@@ -319,7 +335,8 @@ class StateStore:
         days, self._energy_days = self._energy_days, {}
         lives, self._lifetime = self._lifetime, {}
         facts, self._facts = self._facts, {}
-        if not (batch or energy or last or days or lives or facts):
+        alerts, self._alerts = self._alerts, None
+        if not (batch or energy or last or days or lives or facts or alerts is not None):
             return 0
         try:
             self._db.execute("BEGIN")
@@ -365,6 +382,9 @@ class StateStore:
                     for d in days.values()
                 ],
             )
+            if alerts is not None:
+                self._db.execute("DELETE FROM alert_states")
+                self._db.executemany("INSERT INTO alert_states VALUES (?, ?)", list(alerts.items()))
             self._db.executemany(
                 "INSERT OR REPLACE INTO device_facts VALUES (?, ?, ?)",
                 [(target, at, text) for target, (at, text) in facts.items()],
@@ -418,6 +438,8 @@ class StateStore:
                 self.add_energy_day(booking)
             self._lifetime = {**lives, **self._lifetime}
             self._facts = {**facts, **self._facts}
+            if self._alerts is None:
+                self._alerts = alerts
             raise StoreError(f"cannot write {self.path}: {exc}") from exc
         return len(batch)
 

@@ -45,3 +45,40 @@ def test_promtool_catches_a_bad_exposition() -> None:
     bad = "# HELP x_bytes a counter\n# TYPE x_bytes counter\nx_bytes 1\n"
     result = promtool_check(bad)
     assert result.returncode != 0 or result.stdout.strip()
+
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = ROOT / "rules" / "sobriety-alerts.yml"
+
+
+def test_generated_prometheus_rules_pass_promtool_check() -> None:
+    result = subprocess.run(
+        [require_tool("promtool"), "check", "rules", str(RULES)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
+def test_every_shipped_rule_has_a_promtool_unit_test_and_they_pass() -> None:
+    import yaml
+
+    from sobriety.alerts import builtin_rules_path, load_rules
+
+    tests = ROOT / "tests" / "promtool" / "alerts_test.yml"
+    tested = {
+        case["alertname"]
+        for group in yaml.safe_load(tests.read_text())["tests"]
+        for case in group["alert_rule_test"]
+    }
+    assert {r.name for r in load_rules([builtin_rules_path()])} <= tested
+    result = subprocess.run(
+        [require_tool("promtool"), "test", "rules", str(tests)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tests.parent,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

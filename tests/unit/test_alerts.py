@@ -1,0 +1,142 @@
+"""The daemon's alert engine: for, hysteresis, keep_firing_for, no data, schedules, restarts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sobriety.alerts import AlertEngine, AlertRule, AlertState, builtin_rules_path, load_rules
+from sobriety.errors import ConfigError
+from sobriety.model import Sample
+from sobriety.promrules import render
+
+ROOT = Path(__file__).resolve().parents[2]
+T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+
+
+def rule(**fields: object) -> AlertRule:
+    base = {
+        "name": "PoeBudgetHigh",
+        "metric": "sobriety_poe_used_ratio",
+        "op": ">",
+        "raise": 0.8,
+        "clear": 0.7,
+        "for": "2m",
+        "summary": "{{ $labels.target }} {{ $value }}",
+    }
+    return AlertRule.model_validate({**base, **fields})
+
+
+def poe(value: float, target: str = "sw") -> list[Sample]:
+    return [
+        Sample("sobriety_target_up", {"target": target}, 1.0),
+        Sample("sobriety_poe_used_ratio", {"target": target, "group": "1"}, value),
+    ]
+
+
+def run(engine: AlertEngine, values: list[float]) -> list[tuple[int, str]]:
+    out = []
+    for minute, value in enumerate(values):
+        for t in engine.evaluate(poe(value), T0 + timedelta(minutes=minute)):
+            out.append((minute, t.status))
+    return out
+
+
+def test_oscillating_around_the_threshold_fires_once_and_resolves_once() -> None:
+    values = [0.5, 0.85, 0.85, 0.85] + [0.75, 0.85] * 10 + [0.6, 0.6]
+    assert run(AlertEngine((rule(),)), values) == [(3, "firing"), (24, "resolved")]
+    # without hysteresis (clear = raise) the same series flaps
+    flappy = run(AlertEngine((rule(clear=None, **{"for": 0}),)), values)
+    assert len(flappy) > 10
+
+
+def test_pending_that_drops_is_inactive_and_keep_firing_for_delays_resolution() -> None:
+    assert run(AlertEngine((rule(),)), [0.9, 0.9, 0.5, 0.9, 0.9]) == []  # never 2 min above
+    slow = AlertEngine((rule(keep_firing_for="3m"),))
+    assert run(slow, [0.9, 0.9, 0.9, 0.5, 0.5, 0.5, 0.5]) == [(2, "firing"), (6, "resolved")]
+
+
+def test_a_down_device_keeps_firing_but_fires_no_new_value_alert() -> None:
+    engine = AlertEngine((rule(**{"for": 0}),))
+    assert [t.status for t in engine.evaluate(poe(0.9), T0)] == ["firing"]
+    down = [Sample("sobriety_target_up", {"target": "sw"}, 0.0)]
+    assert engine.evaluate(down, T0 + timedelta(minutes=1)) == []
+    assert len(engine.firing()) == 1  # no data: still firing, not resolved
+    other = AlertEngine((rule(**{"for": 0}),))
+    dead = [*down, Sample("sobriety_poe_used_ratio", {"target": "sw", "group": "1"}, 0.95)]
+    assert other.evaluate(dead, T0) == []  # its values do not fire while it is down
+
+
+def test_a_restart_does_not_renotify_a_firing_alert() -> None:
+    engine = AlertEngine((rule(**{"for": 0}),))
+    (fired,) = engine.evaluate(poe(0.9), T0)
+    saved = {k: s.as_json() for k, s in engine.states.items()}
+    again = AlertEngine((rule(**{"for": 0}),))
+    again.states = {k: AlertState.from_json(v) for k, v in saved.items()}
+    assert again.evaluate(poe(0.9), T0 + timedelta(minutes=1)) == []  # no duplicate firing
+    (resolved,) = again.evaluate(poe(0.5), T0 + timedelta(minutes=2))
+    assert resolved.status == "resolved" and resolved.starts_at == fired.starts_at
+
+
+def test_schedule_and_counter_increase() -> None:
+    waste = AlertRule.model_validate(
+        {"name": "Waste", "metric": "sobriety_site_waste_energy_joules_total",
+         "matchers": {"period": "after_hours"}, "increase_over": "1h", "raise": 100,
+         "clear": 50, "schedule": "closed", "summary": "{{ $labels.site }} {{ $value }}"}
+    )  # fmt: skip
+    is_open = {"value": False}
+    engine = AlertEngine((waste,), is_open=lambda labels, now: is_open["value"])
+    labels = {"site": "s", "class": "desktop_pc", "period": "after_hours"}
+    changes = []
+    for minute in range(0, 61, 10):
+        sample = Sample("sobriety_site_waste_energy_joules_total", labels, minute * 5.0)
+        changes += engine.evaluate([sample], T0 + timedelta(minutes=minute))
+    # 50 J every 10 min: with half an hour of history (the least it judges on), 150 J > 100
+    assert [t.status for t in changes] == ["firing"]
+    assert changes[0].annotations()["summary"] == "s 150"
+    is_open["value"] = True  # the site opens: out of schedule, the alert resolves
+    sample = Sample("sobriety_site_waste_energy_joules_total", labels, 310.0)
+    assert [t.status for t in engine.evaluate([sample], T0 + timedelta(minutes=70))] == ["resolved"]
+
+
+def test_rules_are_checked_with_file_rule_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "alerts.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "rules": [
+                    {"name": "A", "metric": "sobriety_nope", "raise": 1, "summary": "x"},
+                    {
+                        "name": "B",
+                        "metric": "sobriety_poe_used_ratio",
+                        "raise": 0.5,
+                        "clear": 0.9,
+                        "summary": "x",
+                    },
+                    {
+                        "name": "C",
+                        "metric": "sobriety_target_up",
+                        "matchers": {"site": "x"},
+                        "raise": 1,
+                        "summary": "x",
+                    },
+                ]
+            }
+        )
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_rules([path])
+    messages = [f"{p.entry}: {p.message}" for p in caught.value.problems]
+    assert len(messages) == 3
+    assert "not in the catalogue" in messages[0]
+    assert "clear must not be above raise" in messages[1]
+    assert "does not have" in messages[2]
+
+
+def test_committed_prometheus_rules_match_the_shipped_ones() -> None:
+    expected = render(load_rules([builtin_rules_path()]))
+    committed = (ROOT / "rules" / "sobriety-alerts.yml").read_text(encoding="utf-8")
+    assert committed == expected, "regenerate: python -m sobriety.promrules"
