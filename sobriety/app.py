@@ -438,7 +438,13 @@ def notifiers(config: Config) -> list[Notifier]:
     alerting = config.settings.alerting
     out: list[Notifier] = []
     if alerting.alertmanager:
-        out.append(AlertmanagerNotifier(alerting.alertmanager, expire_after=alerting.resend * 4))
+        host = config.settings.listen_host
+        where = f"http://{f'[{host}]' if ':' in host else host}:{config.settings.listen_port}/"
+        out.append(
+            AlertmanagerNotifier(
+                alerting.alertmanager, expire_after=alerting.resend * 4, generator=where
+            )
+        )
     if alerting.webhook:
         out.append(WebhookNotifier(alerting.webhook))
     if alerting.email is not None:

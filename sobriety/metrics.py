@@ -723,6 +723,13 @@ METRICS: tuple[MetricSpec, ...] = (
         group="self",
     ),
     _m(
+        "sobriety_notifications_dropped_total",
+        "counter",
+        "Notifications given up: refused by the receiver (4xx) or pushed out of a full queue.",
+        ("notifier",),
+        group="self",
+    ),
+    _m(
         "sobriety_notifications_queued",
         "gauge",
         "Notifications waiting for their notifier.",

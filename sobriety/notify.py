@@ -31,6 +31,10 @@ MAX_QUEUED = 10_000
 BACKOFF_MAX = 300.0
 
 
+class Rejected(Exception):
+    """The receiver refused the notification itself (4xx): sending it again will not help."""
+
+
 def iso(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).isoformat().replace("+00:00", "Z")
 
@@ -47,7 +51,7 @@ class AlertmanagerNotifier:
 
     url: str
     expire_after: float = 300.0
-    generator: str = "sobriety"
+    generator: str | None = None  # a URL (Alertmanager rejects anything else)
     name: str = "alertmanager"
     timeout: float = 10.0
 
@@ -55,15 +59,15 @@ class AlertmanagerNotifier:
         out: list[dict[str, object]] = []
         for t in batch:
             ends = t.ends_at if t.status == "resolved" and t.ends_at else now + self.expire_after
-            out.append(
-                {
-                    "labels": t.all_labels(),
-                    "annotations": t.annotations(),
-                    "startsAt": iso(t.starts_at),
-                    "endsAt": iso(ends),
-                    "generatorURL": self.generator,
-                }
-            )
+            alert: dict[str, object] = {
+                "labels": t.all_labels(),
+                "annotations": t.annotations(),
+                "startsAt": iso(t.starts_at),
+                "endsAt": iso(ends),
+            }
+            if self.generator:
+                alert["generatorURL"] = self.generator
+            out.append(alert)
         return out
 
     async def send(self, batch: Sequence[Transition]) -> None:
@@ -108,6 +112,8 @@ class WebhookNotifier:
             aiohttp.ClientSession(timeout=timeout) as session,
             session.post(self.url, json=body) as resp,
         ):
+            if 400 <= resp.status < 500:
+                raise Rejected(f"webhook refused it ({resp.status})")
             if resp.status >= 300:
                 raise OSError(f"webhook answered {resp.status}")
 
@@ -225,7 +231,15 @@ class Dispatcher:
                 batch = list(lane.queue)
                 try:
                     await lane.notifier.send(batch)
-                except Exception as exc:  # any failure: keep the batch, back off
+                except Rejected as exc:  # permanent: drop the batch, do not block the rest
+                    lane.failed += 1
+                    lane.dropped += len(batch)
+                    for _ in batch:
+                        lane.queue.popleft()
+                    log.error("notifier %s refused %d notification(s): %s",
+                              lane.notifier.name, len(batch), exc)  # fmt: skip
+                    continue
+                except Exception as exc:  # any other failure: keep the batch, back off
                     lane.failed += 1
                     lane.backoff = min(max(lane.backoff * 2, 1.0), BACKOFF_MAX)
                     lane.retry_at = loop.time() + lane.backoff
@@ -247,4 +261,5 @@ class Dispatcher:
             out.append(Sample("sobriety_notifications_total", labels, float(lane.sent)))
             out.append(Sample("sobriety_notifications_failed_total", labels, float(lane.failed)))
             out.append(Sample("sobriety_notifications_queued", labels, float(len(lane.queue))))
+            out.append(Sample("sobriety_notifications_dropped_total", labels, float(lane.dropped)))
         return out
