@@ -2,8 +2,9 @@
 
 N targets (default 1,000) cycle through the 15 bundled recordings. Each gets what the daemon
 builds for a target (an `SnmpCollector` with its per-target state, the lean engine's
-`LeanTransport` on one shared `SnmpClient`), and the real `Poller`, `LiveSnapshot` and
-`StateStore` (SQLite in a temporary folder) poll every target twice: once with identification
+`LeanTransport` on one shared `SnmpClient`), and the real `Poller`, `LiveSnapshot`,
+`StateStore` (SQLite in a temporary folder), energy accounting, lifetime tracking with the
+end-of-life policy, and the alert engine with the shipped rules, poll every target twice: once with identification
 and identity tables, once in steady state. The answers come from the recordings in memory
 (the agents' side, loaded before measuring and shared), so the figure is the daemon's own:
 no sockets, no agent throughput limit, repeatable.
@@ -33,12 +34,19 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from sobriety.accounting import EnergyTracker  # noqa: E402
+from sobriety.alerts import AlertEngine, builtin_rules_path, load_rules  # noqa: E402
+from sobriety.classes import load_classes  # noqa: E402
 from sobriety.clock import ManualClock  # noqa: E402
 from sobriety.collectors.base import TargetRef  # noqa: E402
 from sobriety.collectors.snmp import SnmpCollector  # noqa: E402
+from sobriety.config import Config, load_config  # noqa: E402
+from sobriety.eol import load_policy  # noqa: E402
 from sobriety.exposition import render_text  # noqa: E402
+from sobriety.lifetime import LifetimeTracker  # noqa: E402
 from sobriety.polling import Poller  # noqa: E402
 from sobriety.profiles import builtin_profile_dir, load_profiles  # noqa: E402
+from sobriety.sitecalendar import SiteCalendar  # noqa: E402
 from sobriety.snapshot import LiveSnapshot  # noqa: E402
 from sobriety.snmp.lean import LeanTransport, SnmpClient  # noqa: E402
 from sobriety.snmp.snmprec import RecordedTransport, Recording, load_snmprec  # noqa: E402
@@ -55,6 +63,30 @@ class QuietRecordedTransport(RecordedTransport):
         result = super()._answer(kind, oids, answer, max_rep)
         self.log.clear()
         return result
+
+
+def fleet_config(work: Path, targets: int, communities: list[str]) -> Config:
+    """A configuration of `targets` devices over 20 sites, classes as in the demo."""
+    import yaml
+
+    from sobriety.demo import DEMO_FLEET
+
+    entries = []
+    for i in range(targets):
+        name = communities[i % len(communities)]
+        cls = DEMO_FLEET.get(name, ("desktop_pc", ""))[0]
+        entries.append({"id": f"dev{i:05d}", "address": "127.0.0.1", "auth": "v2",
+                        "site": f"site{i % 20}", "class": cls})  # fmt: skip
+    raw = {
+        "settings": {"data_dir": str(work), "interval": "60s"},
+        "sites": {f"site{i}": {"timezone": "Europe/Paris", "country": "FR",
+                               "opening_hours": {"mon": ["08:00-17:00"]}} for i in range(20)},
+        "auths": {"v2": {"version": "2c", "community": "public"}},
+        "targets": entries,
+    }  # fmt: skip
+    path = work / "fleet.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return load_config(path)
 
 
 def rss_kib() -> int:
@@ -81,12 +113,25 @@ async def run(targets: int, trace: bool) -> dict[str, float]:
     client = SnmpClient()
     store = StateStore(work / "state.sqlite3")
     snapshot = LiveSnapshot()
-    poller = Poller(snapshot, store, clock, max_concurrent=64)
+    config = fleet_config(work, targets, [r.community for r in recordings])
+    calendars = {name: SiteCalendar.load(site) for name, site in config.sites.items()}
+    energy = EnergyTracker(config, load_classes(), calendars, store, snapshot.of, clock.now)
+    alerts = AlertEngine(load_rules([builtin_rules_path()]))
+
+    def evaluate(target: str) -> None:
+        alerts.evaluate(
+            snapshot.of(target), clock.now(), lambda s: s.labels.get("target") == target
+        )
+
+    poller = Poller(
+        snapshot, store, clock, max_concurrent=64, energy=energy,
+        lifetime=LifetimeTracker(store, load_policy()), on_result=evaluate,
+    )  # fmt: skip
     collectors = []
     lean = []  # what the daemon would hold per target on the wire side
-    for i in range(targets):
+    for i, target in enumerate(config.targets):
         rec = recordings[i % len(recordings)]
-        ref = TargetRef(f"dev{i:05d}", "snmp", f"site{i % 20}", "switch_access_48p")
+        ref = TargetRef(target.id, "snmp", target.site, target.device_class or "")
         collectors.append(SnmpCollector(ref, QuietRecordedTransport(rec), profiles, clock))
         lean.append(LeanTransport(client, "127.0.0.1", 161, community=rec.community))
 

@@ -252,12 +252,8 @@ class AlertEngine:
                     continue
                 key = alert_key(rule.name, labels)
                 seen.add(key)
-                open_now = self.is_open(labels, now)
-                if (
-                    rule.schedule != "always"
-                    and open_now is not None
-                    and ((rule.schedule == "open") != open_now)
-                ):
+                open_now = self.is_open(labels, now) if rule.schedule != "always" else None
+                if open_now is not None and (rule.schedule == "open") != open_now:
                     change = self._out_of_schedule(rule, key, labels, value, at)
                 else:
                     change = self._step(rule, key, labels, value, at)

@@ -278,10 +278,8 @@ class Daemon:
         if self.runtime is None:
             return None
         site = labels.get("site")
-        if site is None and "target" in labels:
-            target = next(
-                (t for t in self.runtime.config.targets if t.id == labels["target"]), None
-            )
+        if site is None and "target" in labels and self.energy is not None:
+            target = self.energy.targets.get(labels["target"])
             site = target.site if target is not None else None
         calendar = self.runtime.calendars.get(site or "")
         return calendar.is_open(now) if calendar is not None else None
@@ -323,7 +321,7 @@ class Daemon:
             return None
         when = self.poller.last_polled.get(target)
         config = self.runtime.config
-        feeder = next((t for t in config.targets if t.id == target), None)
+        feeder = self.energy.targets.get(target) if self.energy is not None else None
         if when is None or feeder is None:
             return None
         limit = config.interval_for(feeder) * config.settings.energy_max_gap_intervals

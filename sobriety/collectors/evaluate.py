@@ -76,8 +76,18 @@ def clean_text(raw: bytes) -> str:
     return " ".join(text.split())[:MAX_LABEL_CHARS]
 
 
-def evaluate(profile: Profile, raw: RawData, target: str) -> ProfileOutput:
-    """Evaluate every scalar and table of `profile` against `raw`."""
+def evaluate(
+    profile: Profile,
+    raw: RawData,
+    target: str,
+    cache: dict[tuple[str, str], ProfileOutput] | None = None,
+) -> ProfileOutput:
+    """Evaluate every scalar and table of `profile` against `raw`.
+
+    With `cache`, a table whose every column is identity data is evaluated once and its
+    output reused until the caller clears the cache (at the next identity read): the
+    ENTITY inventory of a chassis does not change between two polls.
+    """
     out = ProfileOutput()
     for scalar in profile.scalars:
         vb = raw.scalars.get(scalar.oid_tuple)
@@ -90,7 +100,23 @@ def evaluate(profile: Profile, raw: RawData, target: str) -> ProfileOutput:
         if scalar.info and isinstance(value, str) and value:
             out.info.setdefault(scalar.info, value)
     for table in profile.tables:
-        _evaluate_table(profile.name, table, raw, target, out)
+        static = cache is not None and all(
+            table.column_cadence(c) == "identity" for c in table.columns
+        )
+        if not static:
+            _evaluate_table(profile.name, table, raw, target, out)
+            continue
+        assert cache is not None
+        key = (profile.name, table.name)
+        part = cache.get(key)
+        if part is None:
+            part = cache[key] = ProfileOutput()
+            _evaluate_table(profile.name, table, raw, target, part)
+        out.samples.extend(part.samples)
+        out.roles.extend(part.roles)
+        out.issues.extend(part.issues)
+        for fact, value in part.info.items():
+            out.info.setdefault(fact, value)
     if profile.vendor:
         out.info.setdefault("vendor", profile.vendor)
     return out

@@ -15,7 +15,14 @@ from collections.abc import Iterable, Sequence
 
 from sobriety.clock import Clock
 from sobriety.collectors.base import TargetRef, device_info_labels
-from sobriety.collectors.evaluate import RawData, RoleValue, clean_text, evaluate, identity_rows
+from sobriety.collectors.evaluate import (
+    ProfileOutput,
+    RawData,
+    RoleValue,
+    clean_text,
+    evaluate,
+    identity_rows,
+)
 from sobriety.errors import CollectError
 from sobriety.model import CollectIssue, CollectResult, Sample
 from sobriety.profiles import POWER_ROLES, DeviceFacts, Profile, ProfileSet
@@ -42,6 +49,7 @@ class SnmpTargetState:
         self.walk_sizes: dict[Oid, int] = {}  # rows per column last time: sizes the GETBULKs
         self.markers: dict[Oid, object] = {}  # change markers (entLastChangeTime) last seen
         self.rows: dict[tuple[str, str], list[Oid]] = {}  # get_rows tables: rows to GET
+        self.static: dict[tuple[str, str], ProfileOutput] = {}  # identity tables, evaluated
 
 
 class SnmpCollector:
@@ -112,11 +120,13 @@ class SnmpCollector:
             await self._identify(fresh)
         profiles = state.profiles or ()
         await self._read(profiles, identity_due, fresh)
+        reread = identity_due or bool(self._refreshed)  # (merging clears _refreshed)
         raw = self._merge_identity(fresh, identity_due)
-        if identity_due or self._refreshed:
+        if reread:  # identity data was read again: choose rows and evaluate it again
             self._choose_rows(profiles, raw)
-
-        outputs = [(p, evaluate(p, raw, self.target.id)) for p in profiles]
+            self.state.static.clear()
+        static = self.state.static
+        outputs = [(p, evaluate(p, raw, self.target.id, static)) for p in profiles]
         info: dict[str, str] = {}
         roles: list[RoleValue] = []
         seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()

@@ -31,6 +31,7 @@ EXAMPLE_ENV = {
     "SOBRIETY_SCHOOL_COMMUNITY": "écoleSecret42",
     "SOBRIETY_V3_AUTH": "auth-passphrase-1",
     "SOBRIETY_V3_PRIV": "priv-passphrase-2",
+    "SOBRIETY_SMTP_PASSWORD": "smtp-passphrase-3",
 }
 BAD = ROOT / "tests" / "unit" / "data" / "config_bad"
 FIVE = BAD / "five_mistakes.yaml"
