@@ -41,7 +41,10 @@ clean:
 fuzz: $(STAMP)
 	$(BIN)/python -m tests.fuzz.run 100000
 
-# Regenerate the README metric table and docs/profiles.md from the catalogue and profiles.
+# Regenerate what is generated: README metric table, docs/profiles.md, Prometheus rules,
+# Grafana dashboards (tests fail when a committed copy differs).
 docs: $(STAMP)
 	$(BIN)/python -m sobriety.docs README.md
 	$(BIN)/python -m sobriety.profile_docs docs/profiles.md
+	$(BIN)/python -m sobriety.promrules rules/sobriety-alerts.yml
+	$(BIN)/python dashboards/generate.py
