@@ -14,11 +14,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 import yaml
-from aiohttp import web
 
 from sobriety.demo import write_demo_config
 from sobriety.resources import data_dir
 from sobriety.snmpsim_agent import SnmpsimAgent
+from tests.integration.demo import webhook
 from tests.integration.test_notifications import free_port
 
 pytestmark = pytest.mark.integration
@@ -46,18 +46,13 @@ def daemon(config: Path, log: Path) -> subprocess.Popen[bytes]:
 
 
 async def test_kill_9_while_firing_then_restart(tmp_path: Path) -> None:
-    received: list[dict[str, object]] = []
+    async with webhook() as (hook_url, received):
+        await kill_and_restart(tmp_path, hook_url, received)
 
-    async def hook(request: web.Request) -> web.Response:
-        received.append(await request.json())
-        return web.Response(text="ok")
 
-    app = web.Application()
-    app.router.add_post("/hook", hook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+async def kill_and_restart(
+    tmp_path: Path, hook_url: str, received: list[dict[str, object]]
+) -> None:
     agent = SnmpsimAgent(data_dir("recordings"), work_dir=tmp_path / "snmpsim")
     agent.start()
     proc: subprocess.Popen[bytes] | None = None
@@ -71,7 +66,7 @@ async def test_kill_9_while_firing_then_restart(tmp_path: Path) -> None:
         raw["settings"]["alerting"] = {
             "shipped_rules": False,
             "rule_files": [str(rules)],
-            "webhook": f"http://127.0.0.1:{port}/hook",
+            "webhook": hook_url,
             "log": False,
         }
         config.write_text(yaml.safe_dump(raw))
@@ -107,4 +102,3 @@ async def test_kill_9_while_firing_then_restart(tmp_path: Path) -> None:
             proc.send_signal(signal.SIGTERM)
             proc.wait(20)
         agent.stop()
-        await runner.cleanup()

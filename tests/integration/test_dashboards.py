@@ -12,13 +12,9 @@ import aiohttp
 import pytest
 import yaml
 
-from sobriety.app import Daemon
-from sobriety.demo import write_demo_config
-from sobriety.resources import data_dir
-from sobriety.snmpsim_agent import SnmpsimAgent
-from sobriety.web import WebServer
 from tests.conftest import require_tool
-from tests.integration.test_daemon import ALL_TARGETS, free_tcp_port, up_by_target, wait_for
+from tests.integration.demo import demo_daemon
+from tests.integration.test_daemon import free_tcp_port
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,29 +62,9 @@ async def instant(url: str, expr: str) -> list[object]:
 
 async def test_every_panel_query_returns_series(tmp_path: Path) -> None:
     assert len(BOARDS) == 3
-    agent = SnmpsimAgent(data_dir("recordings"), work_dir=tmp_path / "snmpsim")
-    agent.start()
     prom: subprocess.Popen[bytes] | None = None
-    try:
-        config = write_demo_config(
-            tmp_path / "demo", agent.port, f"127.0.0.1:{free_tcp_port()}", "2s",
-            agent.communities(),
-        )  # fmt: skip
-        daemon = Daemon(config)
-        await daemon.start()
-        assert daemon.runtime is not None
-        settings = daemon.runtime.config.settings
-        web = WebServer(daemon, settings.listen_host, settings.listen_port)
-        await web.start()
+    async with demo_daemon(tmp_path) as server:
         try:
-            await wait_for(
-                web.url,
-                lambda m: (
-                    set(up_by_target(m)) == ALL_TARGETS
-                    and all(v == 1 for v in up_by_target(m).values())
-                ),
-                timeout=60,
-            )
             prom_port = free_tcp_port()
             prom_config = tmp_path / "prometheus.yml"
             prom_config.write_text(
@@ -99,9 +75,7 @@ async def test_every_panel_query_returns_series(tmp_path: Path) -> None:
                         "scrape_configs": [
                             {
                                 "job_name": "sobriety",
-                                "static_configs": [
-                                    {"targets": [f"{settings.listen_host}:{settings.listen_port}"]}
-                                ],
+                                "static_configs": [{"targets": [server.url.split("//")[1]]}],
                             }
                         ],
                     }
@@ -129,10 +103,6 @@ async def test_every_panel_query_returns_series(tmp_path: Path) -> None:
             # the recording rules the dashboards can use are computed too
             assert await instant(url, "sobriety:site_power_watts:sum")
         finally:
-            await web.stop()
-            await daemon.stop()
-    finally:
-        if prom is not None:
-            prom.terminate()
-            prom.wait(10)
-        agent.stop()
+            if prom is not None:
+                prom.terminate()
+                prom.wait(10)

@@ -12,12 +12,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from sobriety.app import Daemon
-from sobriety.demo import write_demo_config
-from sobriety.resources import data_dir
-from sobriety.snmpsim_agent import SnmpsimAgent
-from sobriety.web import WebServer
-from tests.integration.test_daemon import ALL_TARGETS, free_tcp_port, up_by_target, wait_for
+from tests.integration.demo import demo_daemon
+from tests.integration.test_daemon import ALL_TARGETS, wait_for
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,62 +48,40 @@ def body_rows(dom: str) -> list[str]:
 
 
 async def test_the_planner_page_lists_filters_and_downloads(tmp_path: Path) -> None:
-    agent = SnmpsimAgent(data_dir("recordings"), work_dir=tmp_path / "snmpsim")
-    agent.start()
-    try:
-        config = write_demo_config(
-            tmp_path / "demo", agent.port, f"127.0.0.1:{free_tcp_port()}", "2s",
-            agent.communities(),
-        )  # fmt: skip
-        daemon = Daemon(config)
-        await daemon.start()
-        assert daemon.runtime is not None
-        settings = daemon.runtime.config.settings
-        web = WebServer(daemon, settings.listen_host, settings.listen_port)
-        await web.start()
-        try:
-            await wait_for(
-                web.url,
-                lambda m: (
-                    set(up_by_target(m)) == ALL_TARGETS
-                    and all(v == 1 for v in up_by_target(m).values())
-                    and len(m.get("sobriety_device_eol_recommendation", {})) == 4 * len(ALL_TARGETS)
-                ),
-                timeout=60,
-            )
-            page = f"{web.url}/reports/end-of-life"
-            everything = await asyncio.to_thread(chromium, tmp_path / "p1", "--dump-dom", page)
-            rows = body_rows(everything.stdout)
-            assert len(rows) == len(ALL_TARGETS)
-            assert all(t in everything.stdout for t in ALL_TARGETS)
-            assert f"{len(ALL_TARGETS)} of {len(ALL_TARGETS)} devices" in everything.stdout
-            # the filter form, submitted: only the devices to recycle remain
-            narrowed = await asyncio.to_thread(
-                chromium,
-                tmp_path / "p2",
-                "--dump-dom",
-                f"{page}?recommendation=recycle&sort=age_years&desc=1",
-            )
-            recycle = body_rows(narrowed.stdout)
-            assert 0 < len(recycle) < len(rows)
-            assert all('class="recycle"' in r for r in recycle)
-            assert "winxp-full-walk" in recycle[0]  # the oldest first
-            ARTEFACTS.mkdir(parents=True, exist_ok=True)
-            shot = ARTEFACTS / "end-of-life-page.png"
-            await asyncio.to_thread(
-                chromium, tmp_path / "p3", f"--screenshot={shot}", "--window-size=1600,900", page
-            )
-            assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-            async with aiohttp.ClientSession() as session:
-                async with session.get(f"{page}.csv?recommendation=recycle") as resp:
-                    assert resp.status == 200
-                    csv_text = await resp.text()
-                async with session.get(f"{page}.ods") as resp:
-                    ods = await resp.read()
-            assert len(csv_text.strip().splitlines()) == 1 + len(recycle)
-            assert ods[:2] == b"PK"  # an OpenDocument zip
-        finally:
-            await web.stop()
-            await daemon.stop()
-    finally:
-        agent.stop()
+    async with demo_daemon(tmp_path) as server:
+        await wait_for(
+            server.url,
+            lambda m: len(m.get("sobriety_device_eol_recommendation", {})) == 4 * len(ALL_TARGETS),
+            timeout=60,
+        )
+        page = f"{server.url}/reports/end-of-life"
+        everything = await asyncio.to_thread(chromium, tmp_path / "p1", "--dump-dom", page)
+        rows = body_rows(everything.stdout)
+        assert len(rows) == len(ALL_TARGETS)
+        assert all(t in everything.stdout for t in ALL_TARGETS)
+        assert f"{len(ALL_TARGETS)} of {len(ALL_TARGETS)} devices" in everything.stdout
+        # the filter form, submitted: only the devices to recycle remain
+        narrowed = await asyncio.to_thread(
+            chromium,
+            tmp_path / "p2",
+            "--dump-dom",
+            f"{page}?recommendation=recycle&sort=age_years&desc=1",
+        )
+        recycle = body_rows(narrowed.stdout)
+        assert 0 < len(recycle) < len(rows)
+        assert all('class="recycle"' in r for r in recycle)
+        assert "winxp-full-walk" in recycle[0]  # the oldest first
+        ARTEFACTS.mkdir(parents=True, exist_ok=True)
+        shot = ARTEFACTS / "end-of-life-page.png"
+        await asyncio.to_thread(
+            chromium, tmp_path / "p3", f"--screenshot={shot}", "--window-size=1600,900", page
+        )
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"{page}.csv?recommendation=recycle") as resp:
+                assert resp.status == 200
+                csv_text = await resp.text()
+            async with session.get(f"{page}.ods") as resp:
+                ods = await resp.read()
+        assert len(csv_text.strip().splitlines()) == 1 + len(recycle)
+        assert ods[:2] == b"PK"  # an OpenDocument zip

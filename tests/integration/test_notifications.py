@@ -14,13 +14,13 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 from aiosmtpd.controller import Controller
 
 from sobriety.alerts import AlertEngine, builtin_rules_path, load_rules
 from sobriety.model import Sample
 from sobriety.notify import AlertmanagerNotifier, Dispatcher, EmailNotifier, WebhookNotifier
 from tests.conftest import require_tool
+from tests.integration.demo import webhook
 
 pytestmark = pytest.mark.integration
 
@@ -111,19 +111,12 @@ def ups(seconds_on_battery: float) -> list[Sample]:
 async def test_ups_on_battery_reaches_alertmanager_mail_and_webhook_then_resolves(
     tmp_path: Path,
 ) -> None:
-    # the receivers: a webhook, an SMTP server, and an Alertmanager that starts late
-    hooks: list[dict[str, object]] = []
+    async with webhook() as (hook_url, hooks):
+        await ups_story(tmp_path, hook_url, hooks)
 
-    async def hook(request: web.Request) -> web.Response:
-        hooks.append(await request.json())
-        return web.Response(text="ok")
 
-    app = web.Application()
-    app.router.add_post("/hook", hook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    hook_port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", hook_port).start()
+async def ups_story(tmp_path: Path, hook_url: str, hooks: list[dict[str, object]]) -> None:
+    """The receivers: the webhook, an SMTP server, and an Alertmanager that starts late."""
     inbox = Inbox()
     smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
     smtp.start()
@@ -131,7 +124,7 @@ async def test_ups_on_battery_reaches_alertmanager_mail_and_webhook_then_resolve
     dispatcher = Dispatcher(
         [
             AlertmanagerNotifier(am.url, expire_after=120),
-            WebhookNotifier(f"http://127.0.0.1:{hook_port}/hook"),
+            WebhookNotifier(hook_url),
             EmailNotifier("127.0.0.1", smtp.port, "sobriety@example.org", ["it@example.org"]),
         ]
     )
@@ -207,4 +200,3 @@ async def test_ups_on_battery_reaches_alertmanager_mail_and_webhook_then_resolve
         await dispatcher.stop()
         am.stop()
         smtp.stop()
-        await runner.cleanup()

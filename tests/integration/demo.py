@@ -1,0 +1,70 @@
+"""The demo fleet for integration tests: snmpsim serving the recordings, the daemon polling
+them (in this process), its web server; and a webhook receiver. All on loopback."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from sobriety.app import Daemon
+from sobriety.demo import write_demo_config
+from sobriety.resources import data_dir
+from sobriety.snmpsim_agent import SnmpsimAgent
+from sobriety.web import WebServer
+from tests.integration.test_daemon import ALL_TARGETS, free_tcp_port, up_by_target, wait_for
+
+
+def all_up(metrics: dict[str, dict[str, float]]) -> bool:
+    return set(up_by_target(metrics)) == ALL_TARGETS and all(
+        v == 1 for v in up_by_target(metrics).values()
+    )
+
+
+@contextlib.asynccontextmanager
+async def demo_daemon(tmp_path: Path, interval: str = "2s") -> AsyncIterator[WebServer]:
+    """The daemon on the demo fleet, every target up; stopped with its agent afterwards."""
+    agent = SnmpsimAgent(data_dir("recordings"), work_dir=tmp_path / "snmpsim")
+    agent.start()
+    try:
+        config = write_demo_config(
+            tmp_path / "demo", agent.port, f"127.0.0.1:{free_tcp_port()}", interval,
+            agent.communities(),
+        )  # fmt: skip
+        daemon = Daemon(config)
+        await daemon.start()
+        assert daemon.runtime is not None
+        settings = daemon.runtime.config.settings
+        server = WebServer(daemon, settings.listen_host, settings.listen_port)
+        await server.start()
+        try:
+            await wait_for(server.url, all_up, timeout=60)
+            yield server
+        finally:
+            await server.stop()
+            await daemon.stop()
+    finally:
+        agent.stop()
+
+
+@contextlib.asynccontextmanager
+async def webhook() -> AsyncIterator[tuple[str, list[dict[str, object]]]]:
+    """A JSON receiver on loopback: its URL, and what it received."""
+    received: list[dict[str, object]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append(await request.json())
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_tcp_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}/hook", received
+    finally:
+        await runner.cleanup()
