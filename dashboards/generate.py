@@ -179,7 +179,8 @@ def lifetime() -> dashboard.Dashboard:
             by_device("sobriety_device_eol_reason_info")),
         tab("Warranties ending within a year", "Days of warranty left, for devices whose "
             "warranty ends in the next 365 days (90/180/365: sort by the value).",
-            f"({by_device('sobriety_device_warranty_left_seconds', 'site, class')}) / 86400 < 365"),
+            f"({by_device('sobriety_device_warranty_left_seconds', 'site, class')}) / 86400 < 365"
+            " >= 0"),
         ts("Reboots over the range", "Reboots per device over the time range (uptime wraps at "
            "497 days are not counted).", "none",
            query(f"increase(sobriety_device_boots_total[$__range])"

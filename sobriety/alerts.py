@@ -51,6 +51,11 @@ class AlertRule(BaseModel):
     op: Op = ">"
     raise_: float = Field(alias="raise")
     clear: float | None = Field(default=None, description="default: the raise threshold")
+    floor: float | None = Field(
+        default=None,
+        description="values below it never raise and count as cleared (a warranty that has "
+        "already ended is not 'ending soon')",
+    )
     increase_over: Duration | None = Field(default=None, description="a counter's increase")
     for_: Duration = Field(default=0.0, alias="for", ge=0)
     keep_firing_for: Duration = Field(default=0.0, ge=0)
@@ -81,10 +86,14 @@ class AlertRule(BaseModel):
         return self.raise_ if self.clear is None else self.clear
 
     def raised(self, value: float) -> bool:
+        if self.floor is not None and value < self.floor:
+            return False
         return OPS[self.op](value, self.raise_)
 
     def cleared(self, value: float) -> bool:
-        """Past the clear threshold, on the other side of it (hysteresis)."""
+        """Past the clear threshold, on the other side of it (hysteresis), or below the floor."""
+        if self.floor is not None and value < self.floor:
+            return True
         back = {">": "<=", ">=": "<", "<": ">=", "<=": ">"}[self.op]
         return OPS[back](value, self.clearing)
 

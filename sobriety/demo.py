@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import yaml
@@ -37,23 +38,40 @@ DEMO_FLEET: dict[str, tuple[str, str]] = {
 
 COLLEGE_HOURS = ["07:45-12:15", "13:15-17:45"]
 
-# An illustrative inventory, so the end-of-life list has something to say: purchase dates
-# and warranties as a college's asset register would hold them (made up for the demo; the
-# recordings carry no such dates).
-DEMO_INVENTORY: dict[str, dict[str, object]] = {
-    "winxp-full-walk": {"purchased": "2007-09-01", "warranty_months": 36},
-    "linux_powermon": {"purchased": "2012-01-10", "warranty_months": 60},
-    "cisco_16_switch": {"purchased": "2011-03-01", "warranty_months": 60},
-    "ricoh_mpc3002": {"purchased": "2013-05-01", "warranty_months": 60},
-    "epson-projector_eb-4770w": {"purchased": "2015-09-01", "warranty_months": 36},
-    "arista_eos": {"purchased": "2015-05-01", "warranty_months": 60},
-    "eaton-93e-80": {"commissioned": "2016-10-01", "warranty_months": 24},
-    "aruba-instant": {"purchased": "2017-02-01", "warranty_months": 60},
-    "junos_ex": {"purchased": "2018-06-01", "warranty_end": "2023-06-01"},
-    "apc_smx750i": {"purchased": "2019-01-15", "warranty_months": 36},
-    "unifi_nanohd": {"purchased": "2019-04-01", "warranty_months": 24},
-    "arubaos-cx_6300_vsf_stack": {"purchased": "2021-09-01", "warranty_end": "2027-01-15"},
+# An illustrative inventory, so the end-of-life list has something to say: how many years
+# ago each device was bought (or commissioned) and its warranty, as a college's asset
+# register would hold them (made up for the demo; the recordings carry no such dates).
+# Relative to the day the demo starts, so the demo tells the same story on any day.
+DEMO_INVENTORY: dict[str, dict[str, float]] = {
+    "winxp-full-walk": {"years": 19.25, "warranty_months": 36},
+    "linux_powermon": {"years": 14.9, "warranty_months": 60},
+    "cisco_16_switch": {"years": 15.75, "warranty_months": 60},
+    "ricoh_mpc3002": {"years": 13.6, "warranty_months": 60},
+    "epson-projector_eb-4770w": {"years": 11.25, "warranty_months": 36},
+    "arista_eos": {"years": 11.6, "warranty_months": 60},
+    "eaton-93e-80": {"years": 10.2, "warranty_months": 24, "commissioned": 1},
+    "aruba-instant": {"years": 9.8, "warranty_months": 60},
+    "junos_ex": {"years": 8.5, "warranty_months": 60},
+    "apc_smx750i": {"years": 7.9, "warranty_months": 36},
+    "unifi_nanohd": {"years": 7.7, "warranty_months": 24},
+    "arubaos-cx_6300_vsf_stack": {"years": 5.25, "warranty_days_left": 45},
 }
+
+
+def inventory_fields(name: str, today: date) -> dict[str, str | int]:
+    """The demo inventory entry of one recording, as dates counted back from `today`."""
+    entry = DEMO_INVENTORY.get(name)
+    if entry is None:
+        return {}
+    bought = today - timedelta(days=round(entry["years"] * 365.25))
+    key = "commissioned" if entry.get("commissioned") else "purchased"
+    out: dict[str, str | int] = {key: bought.isoformat()}
+    if "warranty_months" in entry:
+        out["warranty_months"] = int(entry["warranty_months"])
+    if "warranty_days_left" in entry:
+        out["warranty_end"] = (today + timedelta(days=entry["warranty_days_left"])).isoformat()
+    return out
+
 
 # An illustrative pairing, so the demo shows PoE attribution: the UniFi AP is said to hang
 # from port 3/5 of the Catalyst stack, which delivers 15.4 W there (the two recordings come
@@ -66,6 +84,7 @@ DEMO_POE: dict[str, dict[str, str]] = {
 def demo_config(port: int, listen: str, interval: str, communities: list[str]) -> dict[str, object]:
     """The demo configuration as data: every recording on 127.0.0.1:port, and the host."""
     auths = {name: {"version": "2c", "community": name} for name in sorted(communities)}
+    today = datetime.now(UTC).date()
     targets: list[dict[str, object]] = []
     for name in sorted(communities):
         device_class, site = DEMO_FLEET.get(name, ("", "college"))
@@ -81,7 +100,7 @@ def demo_config(port: int, listen: str, interval: str, communities: list[str]) -
             target["class"] = device_class
         if name in DEMO_POE:
             target["poe"] = DEMO_POE[name]
-        target.update(DEMO_INVENTORY.get(name, {}))
+        target.update(inventory_fields(name, today))
         targets.append(target)
     targets.append(
         {"id": "localhost", "kind": "host", "site": "college", "class": "server_rack_2s"}

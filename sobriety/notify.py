@@ -169,8 +169,9 @@ class LogNotifier:
 
     async def send(self, batch: Sequence[Transition]) -> None:
         for t in batch:
-            log.warning("alert %s %s %s: %s", t.status, t.rule.name, dict(t.labels),
-                        t.annotations()["summary"])  # fmt: skip
+            level = logging.WARNING if t.rule.severity == "critical" else logging.INFO
+            log.log(level, "alert %s %s %s: %s", t.status, t.rule.name, dict(t.labels),
+                    t.annotations()["summary"])  # fmt: skip
 
 
 @dataclass

@@ -73,6 +73,8 @@ def expression(rule: AlertRule) -> str:
         expr = f"({raise_part}) or (({hold}) and on({on}) {firing})"
     else:
         expr = raise_part
+    if rule.floor is not None:
+        expr = f"({expr}) and {series} >= {_number(rule.floor)}"
     if "target" in spec.labels and rule.metric != "sobriety_target_up":
         expr = f"({expr}) unless on(target) sobriety_target_up == 0"
     if rule.schedule != "always" and "site" in spec.labels:

@@ -140,3 +140,19 @@ def test_committed_prometheus_rules_match_the_shipped_ones() -> None:
     expected = render(load_rules([builtin_rules_path()]))
     committed = (ROOT / "rules" / "sobriety-alerts.yml").read_text(encoding="utf-8")
     assert committed == expected, "regenerate: python -m sobriety.promrules"
+
+
+def test_a_floor_keeps_an_ended_warranty_from_ending_soon() -> None:
+    (warranty,) = [r for r in load_rules([builtin_rules_path()]) if r.name == "WarrantyEndingSoon"]
+    engine = AlertEngine((warranty,))
+
+    def left(target: str, days: float) -> list[Sample]:
+        return [
+            Sample("sobriety_target_up", {"target": target}, 1.0),
+            Sample("sobriety_device_warranty_left_seconds", {"target": target}, days * 86_400),
+        ]
+
+    fired = engine.evaluate([*left("new", 45), *left("old", -900)], T0)
+    assert [t.labels["target"] for t in fired] == ["new"]
+    later = engine.evaluate([*left("new", -1), *left("old", -901)], T0 + timedelta(days=46))
+    assert [(t.labels["target"], t.status) for t in later] == [("new", "resolved")]
