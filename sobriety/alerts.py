@@ -230,6 +230,7 @@ class AlertEngine:
     is_open: Callable[[Mapping[str, str], datetime], bool | None] = lambda labels, at: None
     states: dict[str, AlertState] = field(default_factory=dict)
     history: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
+    dirty: bool = False  # states changed since the owner last saved them
 
     def evaluate(
         self,
@@ -274,6 +275,7 @@ class AlertEngine:
             in_scope = scope is None or scope(Sample(state.rule, state.labels, 0.0))
             if in_scope:
                 del self.states[key]  # pending with no data: back to inactive
+                self.dirty = True
         return changes
 
     def _value(self, rule: AlertRule, labels: Mapping[str, str], value: float, at: float
@@ -296,6 +298,7 @@ class AlertEngine:
                          at: float) -> Transition | None:  # fmt: skip
         """Outside its schedule a rule's condition is false: pending ends, firing resolves."""
         state = self.states.pop(key, None)
+        self.dirty |= state is not None
         if state is None or state.state != "firing":
             return None
         return Transition(rule, labels, value, "resolved", state.since, at)
@@ -308,23 +311,29 @@ class AlertEngine:
                 return None
             state = AlertState(rule.name, labels, "pending", at, value)
             self.states[key] = state
+            self.dirty = True
         state.value = value
         if state.state == "pending":
             if not rule.raised(value):
                 del self.states[key]
+                self.dirty = True
                 return None
             if at - state.since >= rule.for_:
                 state.state, state.since, state.sent_at = "firing", at, None
+                self.dirty = True
                 return Transition(rule, labels, value, "firing", at, None)
             return None
         # firing: resolve only past the clear threshold, and after keep_firing_for
         if not rule.cleared(value):
+            self.dirty |= state.clear_since is not None
             state.clear_since = None
             return None
         if state.clear_since is None:
             state.clear_since = at
+            self.dirty = True
         if at - state.clear_since >= rule.keep_firing_for:
             del self.states[key]
+            self.dirty = True
             return Transition(rule, labels, value, "resolved", state.since, at)
         return None
 

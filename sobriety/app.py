@@ -307,8 +307,9 @@ class Daemon:
     def _notify(self, changes: Sequence[Transition]) -> None:
         if self.dispatcher is not None and changes:
             self.dispatcher.submit(changes)
-        if self.store is not None and self.alerts is not None:
+        if self.store is not None and self.alerts is not None and self.alerts.dirty:
             self.store.save_alert_states({k: s.as_json() for k, s in self.alerts.states.items()})
+            self.alerts.dirty = False
 
     async def _resend(self) -> None:
         """Firing alerts again to Alertmanager, before their endsAt lets them expire."""
