@@ -25,10 +25,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sobriety.config_types import Duration
+from sobriety.config_types import Duration, read_section
 from sobriety.errors import ConfigError, ConfigProblem
 from sobriety.metrics import BY_NAME
 from sobriety.model import Sample
@@ -121,11 +120,10 @@ def load_rules(paths: Sequence[Path]) -> tuple[AlertRule, ...]:
     names: dict[str, str] = {}
     for path in paths:
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            problems.append(ConfigProblem(str(path), "-", "-", f"cannot read: {exc}"))
+            entries = read_section(path, "rules")
+        except ConfigError as exc:
+            problems += exc.problems
             continue
-        entries = raw.get("rules") if isinstance(raw, dict) else None
         if not isinstance(entries, list):
             problems.append(ConfigProblem(str(path), "-", "rules", "a list of rules"))
             continue

@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from sobriety.config_types import read_section
 from sobriety.errors import ConfigError, ConfigProblem
 
 Model = Literal["constant", "cpu_linear", "printer_state", "switch", "ups_loss"]
@@ -69,11 +69,7 @@ def builtin_classes_path() -> Path:
 def load_classes(path: Path | None = None) -> Mapping[str, DeviceClass]:
     """Every class by name; ConfigError naming the file, the class and the field."""
     path = path or builtin_classes_path()
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError([ConfigProblem(str(path), "-", "-", f"cannot read: {exc}")]) from None
-    entries = raw.get("classes") if isinstance(raw, dict) else None
+    entries = read_section(path, "classes")
     if not isinstance(entries, dict):
         raise ConfigError([ConfigProblem(str(path), "-", "classes", "a mapping of classes")])
     out: dict[str, DeviceClass] = {}

@@ -14,6 +14,8 @@ from typing import Annotated
 import yaml
 from pydantic import AfterValidator, BeforeValidator, SecretStr, ValidationInfo
 
+from sobriety.errors import ConfigError, ConfigProblem
+
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
 _HOSTNAME = re.compile(
     r"^(?=.{1,253}$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(?:\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?$"
@@ -256,3 +258,13 @@ def yaml_error_message(exc: yaml.YAMLError) -> str:
     if context and context_mark and (mark is None or context_mark.line != mark.line):
         message += f" ({context} at line {context_mark.line + 1})"
     return message
+
+
+def read_section(path: Path, key: str) -> object:
+    """`key` of a small YAML data file (classes, policy, alert rules); ConfigError naming the
+    file when it cannot be read or parsed. None when the file has no such key."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError([ConfigProblem(str(path), "-", "-", f"cannot read: {exc}")]) from None
+    return raw.get(key) if isinstance(raw, dict) else None

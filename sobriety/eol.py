@@ -12,11 +12,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sobriety.classes import DeviceClass
 from sobriety.config import TargetConfig
+from sobriety.config_types import read_section
 from sobriety.energy import values
 from sobriety.errors import ConfigError, ConfigProblem
 from sobriety.lifetime import SECONDS_PER_YEAR, age_of, warranty_end
@@ -106,11 +106,7 @@ def builtin_policy_path() -> Path:
 def load_policy(path: Path | None = None) -> Policy:
     """The policy in `path` (default: the shipped one); ConfigError names file, rule, field."""
     path = path or builtin_policy_path()
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError([ConfigProblem(str(path), "-", "-", f"cannot read: {exc}")]) from None
-    entries = raw.get("rules") if isinstance(raw, dict) else None
+    entries = read_section(path, "rules")
     if not isinstance(entries, list) or not entries:
         raise ConfigError([ConfigProblem(str(path), "-", "rules", "a list of rules")])
     rules: list[Rule] = []
