@@ -298,7 +298,7 @@ class Daemon:
         """Every few seconds: the rules on site totals and the daemon's own series."""
         if self.alerts is None:
             return
-        samples = [s for s in self.samples() if "target" not in s.labels]
+        samples = [s for s in self.daemon_samples() if "target" not in s.labels]
         changes = self.alerts.evaluate(
             samples, self.world.clock.now(), scope=lambda s: "target" not in s.labels
         )
@@ -402,7 +402,11 @@ class Daemon:
 
     def samples(self) -> list[Sample]:
         """Everything a scrape shows: the snapshot, the daemon's own state and cost."""
-        out = list(self.snapshot.samples())
+        return [*self.snapshot.samples(), *self.daemon_samples()]
+
+    def daemon_samples(self) -> list[Sample]:
+        """What is not a polled target's: site totals, alerts, the daemon's own state."""
+        out: list[Sample] = []
         per_cpu = self.runtime.config.settings.self_watts_per_cpu if self.runtime else 5.0
         out += self_samples(self.world.self_probe, per_cpu)
         if self.energy is not None:
