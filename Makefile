@@ -44,7 +44,7 @@ fuzz: $(STAMP)
 # Regenerate what is generated: README metric table, docs/profiles.md, Prometheus rules,
 # Grafana dashboards (tests fail when a committed copy differs).
 docs: $(STAMP)
-	$(BIN)/python -m sobriety.docs README.md
-	$(BIN)/python -m sobriety.profile_docs docs/profiles.md
-	$(BIN)/python -m sobriety.promrules rules/sobriety-alerts.yml
+	$(BIN)/python -m sobriety.gen.metric_docs README.md
+	$(BIN)/python -m sobriety.gen.profile_docs docs/profiles.md
+	$(BIN)/python -m sobriety.alerts.promrules rules/sobriety-alerts.yml
 	$(BIN)/python dashboards/generate.py

@@ -34,20 +34,20 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from sobriety.accounting import EnergyTracker  # noqa: E402
-from sobriety.alerts import AlertEngine, builtin_rules_path, load_rules  # noqa: E402
-from sobriety.classes import load_classes  # noqa: E402
+from sobriety.alerts.engine import AlertEngine, builtin_rules_path, load_rules  # noqa: E402
 from sobriety.clock import ManualClock  # noqa: E402
 from sobriety.collectors.base import TargetRef  # noqa: E402
+from sobriety.collectors.profiles import builtin_profile_dir, load_profiles  # noqa: E402
 from sobriety.collectors.snmp import SnmpCollector  # noqa: E402
-from sobriety.config import Config, load_config  # noqa: E402
-from sobriety.eol import load_policy  # noqa: E402
+from sobriety.config.load import Config, load_config  # noqa: E402
+from sobriety.daemon.polling import Poller  # noqa: E402
+from sobriety.daemon.snapshot import LiveSnapshot  # noqa: E402
+from sobriety.energy.accounting import EnergyTracker  # noqa: E402
+from sobriety.energy.classes import load_classes  # noqa: E402
+from sobriety.energy.sitecalendar import SiteCalendar  # noqa: E402
 from sobriety.exposition import render_text  # noqa: E402
-from sobriety.lifetime import LifetimeTracker  # noqa: E402
-from sobriety.polling import Poller  # noqa: E402
-from sobriety.profiles import builtin_profile_dir, load_profiles  # noqa: E402
-from sobriety.sitecalendar import SiteCalendar  # noqa: E402
-from sobriety.snapshot import LiveSnapshot  # noqa: E402
+from sobriety.lifetime.policy import load_policy  # noqa: E402
+from sobriety.lifetime.tracker import LifetimeTracker  # noqa: E402
 from sobriety.snmp.lean import LeanTransport, SnmpClient  # noqa: E402
 from sobriety.snmp.snmprec import RecordedTransport, Recording, load_snmprec  # noqa: E402
 from sobriety.snmp.types import Oid, VarBind  # noqa: E402
@@ -69,7 +69,7 @@ def fleet_config(work: Path, targets: int, communities: list[str]) -> Config:
     """A configuration of `targets` devices over 20 sites, classes as in the demo."""
     import yaml
 
-    from sobriety.demo import DEMO_FLEET
+    from sobriety.demo.fleet import DEMO_FLEET
 
     entries = []
     for i in range(targets):

@@ -94,18 +94,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "export":
         return _export(args)
     if command == "demo":
-        from sobriety.demo import run_demo
+        from sobriety.demo.fleet import run_demo
 
         return run_demo(args.data_dir, args.listen, args.interval)
     return _profiles(args)
 
 
 def _check_config(path: Path) -> int:
-    from sobriety.alerts import builtin_rules_path, load_rules
-    from sobriety.config import load_config
-    from sobriety.eol import load_policy
-    from sobriety.profiles import builtin_profile_dir, load_profiles
-    from sobriety.sitecalendar import SiteCalendar
+    from sobriety.alerts.engine import builtin_rules_path, load_rules
+    from sobriety.collectors.profiles import builtin_profile_dir, load_profiles
+    from sobriety.config.load import load_config
+    from sobriety.energy.sitecalendar import SiteCalendar
+    from sobriety.lifetime.policy import load_policy
 
     try:
         config = load_config(path)
@@ -136,7 +136,7 @@ def _check_config(path: Path) -> int:
 
 
 def _run(path: Path) -> int:
-    from sobriety.app import Daemon, run_daemon
+    from sobriety.daemon.app import Daemon, run_daemon
 
     daemon = Daemon(path)
     try:
@@ -149,9 +149,9 @@ def _run(path: Path) -> int:
 
 
 def _poll_once(args: argparse.Namespace) -> int:
+    from sobriety.collectors.profiles import builtin_profile_dir, load_profiles
     from sobriety.exposition import render_text
     from sobriety.pollonce import poll_config_target, poll_recording
-    from sobriety.profiles import builtin_profile_dir, load_profiles
 
     try:
         if args.replay is not None:
@@ -186,9 +186,9 @@ def _iso_day(text: str) -> str:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from sobriety.classes import load_classes
-    from sobriety.config import load_config
-    from sobriety.reports import (
+    from sobriety.config.load import load_config
+    from sobriety.energy.classes import load_classes
+    from sobriety.reports.tables import (
         ENERGY_COLUMNS,
         ENERGY_UNITS,
         EOL_COLUMNS,
@@ -245,7 +245,7 @@ def _export(args: argparse.Namespace) -> int:
 def _profiles(args: argparse.Namespace) -> int:
     import yaml
 
-    from sobriety.profiles import builtin_profile_dir, load_profiles
+    from sobriety.collectors.profiles import builtin_profile_dir, load_profiles
 
     if args.profiles_command == "check":
         try:

@@ -2,7 +2,8 @@
 
 Profiles, collectors and the exposition refer to metrics by name; a name or a label that is
 not declared here is an error when profiles load and when samples are exposed. The README's
-metric table is generated from this module (`sobriety.docs`), and a test fails if it drifts.
+metric table is generated from this module (`sobriety.gen.metric_docs`), and a test fails
+if it drifts.
 """
 
 from __future__ import annotations

@@ -8,10 +8,10 @@ from typing import Any
 
 from sobriety.clock import Clock, SystemClock
 from sobriety.collectors.base import Collector, TargetRef
+from sobriety.collectors.profiles import ProfileSet, builtin_profile_dir, load_profiles
 from sobriety.collectors.snmp import SnmpCollector
+from sobriety.daemon.polling import status_samples
 from sobriety.model import CollectIssue, CollectResult, Sample
-from sobriety.polling import status_samples
-from sobriety.profiles import ProfileSet, builtin_profile_dir, load_profiles
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +82,8 @@ async def poll_recording(
 
 async def poll_config_target(config_path: Path, target_id: str) -> PollOnce:
     """Poll one configured target once, live."""
-    from sobriety.app import World, build_collector
-    from sobriety.config import load_config
+    from sobriety.config.load import load_config
+    from sobriety.daemon.app import World, build_collector
 
     config = load_config(config_path)
     target = next((t for t in config.targets if t.id == target_id), None)

@@ -1,1 +1,1 @@
-"""Code that runs collection: SNMP profiles, the local host."""
+"""Collection: profiles (schema, matching), their evaluation, the SNMP and host collectors."""

@@ -9,8 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 
-from sobriety.model import CollectIssue, Sample
-from sobriety.profiles import (
+from sobriety.collectors.profiles import (
     ColumnSpec,
     FieldSpec,
     IndexPart,
@@ -18,6 +17,7 @@ from sobriety.profiles import (
     RowFilter,
     TableSpec,
 )
+from sobriety.model import CollectIssue, Sample
 from sobriety.snmp.types import (
     BYTES_TAGS,
     INTEGER_TAGS,

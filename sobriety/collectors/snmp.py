@@ -23,9 +23,9 @@ from sobriety.collectors.evaluate import (
     evaluate,
     identity_rows,
 )
+from sobriety.collectors.profiles import POWER_ROLES, DeviceFacts, Profile, ProfileSet
 from sobriety.errors import CollectError
 from sobriety.model import CollectIssue, CollectResult, Sample
-from sobriety.profiles import POWER_ROLES, DeviceFacts, Profile, ProfileSet
 from sobriety.snmp.transport import SnmpTransport, walk_columns
 from sobriety.snmp.types import Oid, VarBind, format_oid
 

@@ -198,8 +198,8 @@ def test_printer_projector_radio_and_host_figures_match_the_recordings_readme() 
 
 
 async def test_linux_powermon_extend_meter_counts_when_the_site_declares_it() -> None:
+    from sobriety.collectors.profiles import builtin_profile_dir, load_profiles
     from sobriety.pollonce import poll_recording
-    from sobriety.profiles import builtin_profile_dir, load_profiles
 
     profiles = load_profiles([builtin_profile_dir(), SITE_PROFILES])
     path = next(p for p in RECORDINGS if p.name.startswith("linux_powermon"))

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from sobriety.demo.snmpsim_agent import SnmpsimAgent
 from sobriety.resources import data_dir
-from sobriety.snmpsim_agent import SnmpsimAgent
 
 
 @pytest.fixture(scope="session")

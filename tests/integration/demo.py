@@ -9,11 +9,11 @@ from pathlib import Path
 
 from aiohttp import web
 
-from sobriety.app import Daemon
-from sobriety.demo import write_demo_config
+from sobriety.daemon.app import Daemon
+from sobriety.daemon.web import WebServer
+from sobriety.demo.fleet import write_demo_config
+from sobriety.demo.snmpsim_agent import SnmpsimAgent
 from sobriety.resources import data_dir
-from sobriety.snmpsim_agent import SnmpsimAgent
-from sobriety.web import WebServer
 from tests.integration.test_daemon import ALL_TARGETS, free_tcp_port, up_by_target, wait_for
 
 

@@ -15,9 +15,9 @@ import aiohttp
 import pytest
 import yaml
 
-from sobriety.demo import write_demo_config
+from sobriety.demo.fleet import write_demo_config
+from sobriety.demo.snmpsim_agent import SnmpsimAgent
 from sobriety.resources import data_dir
-from sobriety.snmpsim_agent import SnmpsimAgent
 from tests.integration.demo import webhook
 from tests.integration.test_notifications import free_port
 

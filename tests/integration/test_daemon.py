@@ -16,11 +16,11 @@ import aiohttp
 import psutil
 import pytest
 
-from sobriety.app import Daemon
-from sobriety.demo import DEMO_FLEET, write_demo_config
+from sobriety.daemon.app import Daemon
+from sobriety.daemon.web import WebServer
+from sobriety.demo.fleet import DEMO_FLEET, write_demo_config
+from sobriety.demo.snmpsim_agent import SnmpsimAgent
 from sobriety.resources import data_dir
-from sobriety.snmpsim_agent import SnmpsimAgent
-from sobriety.web import WebServer
 from tests.integration.test_promtool import promtool_check
 
 pytestmark = pytest.mark.integration

@@ -8,14 +8,14 @@ import pytest
 
 from sobriety.clock import ManualClock
 from sobriety.collectors.base import TargetRef
+from sobriety.collectors.profiles import builtin_profile_dir, load_profiles
 from sobriety.collectors.snmp import SnmpCollector
+from sobriety.demo.snmpsim_agent import SnmpsimAgent
 from sobriety.pollonce import from_result, recording_target
-from sobriety.profiles import builtin_profile_dir, load_profiles
 from sobriety.snmp.lean import LeanTransport, SnmpClient
 from sobriety.snmp.pysnmp_transport import PysnmpTransport
 from sobriety.snmp.snmprec import RecordedTransport, load_snmprec
 from sobriety.snmp.transport import SnmpTransport
-from sobriety.snmpsim_agent import SnmpsimAgent
 from tests.cases.regenerate import recordings
 
 pytestmark = pytest.mark.integration

@@ -16,9 +16,9 @@ import aiohttp
 import pytest
 from aiosmtpd.controller import Controller
 
-from sobriety.alerts import AlertEngine, builtin_rules_path, load_rules
+from sobriety.alerts.engine import AlertEngine, builtin_rules_path, load_rules
+from sobriety.alerts.notify import AlertmanagerNotifier, Dispatcher, EmailNotifier, WebhookNotifier
 from sobriety.model import Sample
-from sobriety.notify import AlertmanagerNotifier, Dispatcher, EmailNotifier, WebhookNotifier
 from tests.conftest import require_tool
 from tests.integration.demo import webhook
 

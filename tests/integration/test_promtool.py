@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from sobriety.daemon.selfcost import self_samples
 from sobriety.exposition import new_registry, render
 from sobriety.model import Sample
-from sobriety.selfcost import self_samples
 from tests.cases.regenerate import CASES
 from tests.conftest import require_tool
 
@@ -65,7 +65,7 @@ def test_generated_prometheus_rules_pass_promtool_check() -> None:
 def test_every_shipped_rule_has_a_promtool_unit_test_and_they_pass() -> None:
     import yaml
 
-    from sobriety.alerts import builtin_rules_path, load_rules
+    from sobriety.alerts.engine import builtin_rules_path, load_rules
 
     tests = ROOT / "tests" / "promtool" / "alerts_test.yml"
     tested = {

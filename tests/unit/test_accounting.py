@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sobriety.accounting import EnergyTracker
-from sobriety.classes import load_classes
-from sobriety.config import Config, load_config
+from sobriety.config.load import Config, load_config
+from sobriety.energy.accounting import EnergyTracker
+from sobriety.energy.classes import load_classes
+from sobriety.energy.sitecalendar import SiteCalendar
 from sobriety.model import CollectResult, Sample
 from sobriety.pollonce import poll_recording
-from sobriety.sitecalendar import SiteCalendar
 from sobriety.store import StateStore
 
 ROOT = Path(__file__).resolve().parents[2]

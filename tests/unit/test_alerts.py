@@ -8,10 +8,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sobriety.alerts import AlertEngine, AlertRule, AlertState, builtin_rules_path, load_rules
+from sobriety.alerts.engine import (
+    AlertEngine,
+    AlertRule,
+    AlertState,
+    builtin_rules_path,
+    load_rules,
+)
+from sobriety.alerts.promrules import render
 from sobriety.errors import ConfigError
 from sobriety.model import Sample
-from sobriety.promrules import render
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
@@ -139,7 +145,7 @@ def test_rules_are_checked_with_file_rule_and_field(tmp_path: Path) -> None:
 def test_committed_prometheus_rules_match_the_shipped_ones() -> None:
     expected = render(load_rules([builtin_rules_path()]))
     committed = (ROOT / "rules" / "sobriety-alerts.yml").read_text(encoding="utf-8")
-    assert committed == expected, "regenerate: python -m sobriety.promrules"
+    assert committed == expected, "regenerate: python -m sobriety.alerts.promrules"
 
 
 def test_a_floor_keeps_an_ended_warranty_from_ending_soon() -> None:

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr, ValidationError
 
-from sobriety.config import (
+from sobriety.config.load import (
     AuthConfig,
     Config,
     Settings,
@@ -22,7 +22,7 @@ from sobriety.config import (
     format_problems,
     load_config,
 )
-from sobriety.config_types import parse_duration
+from sobriety.config.types import parse_duration
 from sobriety.errors import ConfigError, ConfigProblem
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sobriety.app import Daemon, World, _in_shard
 from sobriety.clock import ManualClock
-from sobriety.config import AuthConfig, Config, TargetConfig
+from sobriety.config.load import AuthConfig, Config, TargetConfig
+from sobriety.daemon.app import Daemon, World, _in_shard
 from sobriety.snmp.snmprec import RecordedTransport, load_snmprec
 from sobriety.snmp.transport import SnmpTransport
 

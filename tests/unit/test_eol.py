@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sobriety.eol import load_policy
 from sobriety.errors import ConfigError
+from sobriety.lifetime.policy import load_policy
 
 
 def test_the_shipped_policy_recommends_with_reasons() -> None:

@@ -9,10 +9,10 @@ import pytest
 from sobriety.clock import ManualClock
 from sobriety.collectors.base import TargetRef
 from sobriety.collectors.evaluate import RawData, date_and_time, evaluate
+from sobriety.collectors.profiles import Profile, builtin_profile_dir, load_profiles
 from sobriety.collectors.snmp import SnmpCollector
 from sobriety.model import Sample
 from sobriety.pollonce import poll_recording
-from sobriety.profiles import Profile, builtin_profile_dir, load_profiles
 from sobriety.snmp.snmprec import RecordedTransport, Recording
 from sobriety.snmp.types import Oid, Tag, Value, VarBind, parse_oid
 

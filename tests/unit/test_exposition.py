@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from sobriety.docs import with_table
+from sobriety.daemon.selfcost import SelfCost, self_samples
 from sobriety.exposition import new_registry, render, render_text
+from sobriety.gen.metric_docs import with_table
 from sobriety.metrics import METRICS
 from sobriety.model import Sample
-from sobriety.selfcost import SelfCost, self_samples
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,4 +57,6 @@ def test_openmetrics_on_request_and_self_cost_from_probe() -> None:
 
 def test_readme_metric_table_is_generated_from_the_catalogue() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert readme == with_table(readme), "README metric table drifted: python -m sobriety.docs"
+    assert readme == with_table(readme), (
+        "README metric table drifted: python -m sobriety.gen.metric_docs"
+    )

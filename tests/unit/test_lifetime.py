@@ -7,14 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from sobriety.classes import load_classes
 from sobriety.clock import ManualClock
 from sobriety.collectors.base import TargetRef
+from sobriety.collectors.profiles import builtin_profile_dir, load_profiles
 from sobriety.collectors.snmp import SnmpCollector
-from sobriety.config import TargetConfig
-from sobriety.lifetime import WRAP_SECONDS, LifetimeTracker, age_of, is_wrap, step, warranty_end
+from sobriety.config.load import TargetConfig
+from sobriety.energy.classes import load_classes
+from sobriety.lifetime.tracker import (
+    WRAP_SECONDS,
+    LifetimeTracker,
+    age_of,
+    is_wrap,
+    step,
+    warranty_end,
+)
 from sobriety.model import CollectResult, Sample
-from sobriety.profiles import builtin_profile_dir, load_profiles
 from sobriety.snmp.snmprec import RecordedTransport, load_snmprec
 from sobriety.snmp.types import Tag
 from sobriety.store import LifetimeState, StateStore

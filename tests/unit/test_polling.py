@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sobriety.clock import ManualClock
 from sobriety.collectors.base import TargetRef
+from sobriety.daemon.polling import MAX_BACKOFF, Poller, PollPlan
+from sobriety.daemon.snapshot import LiveSnapshot
 from sobriety.model import CollectResult, Sample
-from sobriety.polling import MAX_BACKOFF, Poller, PollPlan
-from sobriety.snapshot import LiveSnapshot
 from sobriety.snmp.transport import RequestStats
 from sobriety.store import StateStore
 

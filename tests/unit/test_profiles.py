@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from sobriety.cli import main
+from sobriety.collectors.profiles import DeviceFacts, builtin_profile_dir, load_profiles
 from sobriety.errors import ConfigError
 from sobriety.metrics import BY_NAME
-from sobriety.profiles import DeviceFacts, builtin_profile_dir, load_profiles
 from sobriety.snmp.types import parse_oid
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -150,7 +150,7 @@ def test_profiles_list_and_show(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_profiles_reference_page_is_generated_from_the_profiles() -> None:
-    from sobriety.profile_docs import render
+    from sobriety.gen.profile_docs import render
 
     page = (ROOT / "docs" / "profiles.md").read_text(encoding="utf-8")
     expected = render(load_profiles([builtin_profile_dir()]))

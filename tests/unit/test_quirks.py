@@ -9,10 +9,10 @@ import pytest
 from sobriety.clock import ManualClock
 from sobriety.collectors.base import TargetRef
 from sobriety.collectors.evaluate import clean_text
+from sobriety.collectors.profiles import builtin_profile_dir, load_profiles
 from sobriety.collectors.snmp import SnmpCollector
 from sobriety.model import CollectResult, Sample
 from sobriety.pollonce import poll_recording
-from sobriety.profiles import builtin_profile_dir, load_profiles
 from sobriety.snmp.snmprec import RecordedTransport, Recording, load_snmprec
 from sobriety.snmp.types import Tag, VarBind
 

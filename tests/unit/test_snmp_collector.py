@@ -9,9 +9,9 @@ import pytest
 
 from sobriety.clock import ManualClock
 from sobriety.collectors.base import TargetRef
+from sobriety.collectors.profiles import builtin_profile_dir, load_profiles
 from sobriety.collectors.snmp import SnmpCollector
 from sobriety.errors import AuthFailed, TargetTimeout
-from sobriety.profiles import builtin_profile_dir, load_profiles
 from sobriety.snmp.snmprec import RecordedTransport, load_snmprec
 from sobriety.snmp.types import Oid
 

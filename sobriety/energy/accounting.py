@@ -1,10 +1,10 @@
 """Energy accounting: readings integrated to joules, then to carbon and cost, per device,
 class and site, with what was used outside opening hours.
 
-Each poll gives a device at most one `PowerReading` (`sobriety.energy`). Between two readings
-the energy is the trapezoid (w1 + w2) / 2 × dt, booked to the newer reading's source, to the
-site and class the device has, and to the site's state at the middle of the interval (open,
-after hours, holiday). Readings further apart than `max_gap` are a gap: nothing is made up,
+Each poll gives a device at most one `PowerReading` (`sobriety.energy.readings`). Between two
+readings the energy is the trapezoid (w1 + w2) / 2 × dt, booked to the newer reading's source,
+to the site and class the device has, and to the site's state at the middle of the interval
+(open, after hours, holiday). Readings further apart than `max_gap` are a gap: nothing is made up,
 the gap is counted. Totals are kept in SQLite, so restarts and device reboots lose nothing,
 and a restart shorter than `max_gap` is integrated across.
 """
@@ -15,11 +15,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sobriety.classes import DeviceClass
-from sobriety.config import Config, TargetConfig
-from sobriety.energy import PowerReading, choose, values
+from sobriety.config.load import Config, TargetConfig
+from sobriety.energy.classes import DeviceClass
+from sobriety.energy.readings import PowerReading, choose, values
+from sobriety.energy.sitecalendar import SiteCalendar
 from sobriety.model import CollectResult, Sample
-from sobriety.sitecalendar import SiteCalendar
 from sobriety.store import EnergyDay, EnergyLast, EnergyRow, StateStore
 
 JOULES_PER_KWH = 3.6e6

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from sobriety import __version__
-from sobriety.eolpage import filtered, render_page
 from sobriety.exposition import new_registry, render
-from sobriety.reports import EOL_COLUMNS, ods_bytes
+from sobriety.reports.eolpage import filtered, render_page
+from sobriety.reports.tables import EOL_COLUMNS, ods_bytes
 
 if TYPE_CHECKING:
-    from sobriety.app import Daemon
+    from sobriety.daemon.app import Daemon
 
 
 class WebServer:

@@ -14,12 +14,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sobriety.classes import DeviceClass
-from sobriety.config import TargetConfig
-from sobriety.config_types import read_section
-from sobriety.energy import values
+from sobriety.config.load import TargetConfig
+from sobriety.config.types import read_section
+from sobriety.energy.classes import DeviceClass
+from sobriety.energy.readings import values
 from sobriety.errors import ConfigError, ConfigProblem
-from sobriety.lifetime import SECONDS_PER_YEAR, age_of, warranty_end
+from sobriety.lifetime.tracker import SECONDS_PER_YEAR, age_of, warranty_end
 from sobriety.model import Sample
 from sobriety.store import LifetimeState
 

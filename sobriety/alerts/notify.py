@@ -22,7 +22,7 @@ from typing import Protocol
 
 import aiohttp
 
-from sobriety.alerts import Transition
+from sobriety.alerts.engine import Transition
 from sobriety.model import Sample
 
 log = logging.getLogger(__name__)

@@ -19,14 +19,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from sobriety.clock import Clock
 from sobriety.collectors.base import Collector
+from sobriety.daemon.snapshot import LiveSnapshot
 from sobriety.errors import StoreError
 from sobriety.model import CollectResult, Sample
-from sobriety.snapshot import LiveSnapshot
 from sobriety.store import PollRecord, StateStore
 
 if TYPE_CHECKING:
-    from sobriety.accounting import EnergyTracker
-    from sobriety.lifetime import LifetimeTracker
+    from sobriety.energy.accounting import EnergyTracker
+    from sobriety.lifetime.tracker import LifetimeTracker
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from sobriety.classes import DeviceClass
-from sobriety.config import TargetConfig
+from sobriety.config.load import TargetConfig
+from sobriety.energy.classes import DeviceClass
 from sobriety.model import Sample
 
 MEASURED, ESTIMATED = "measured", "estimated"

@@ -18,8 +18,7 @@ from pathlib import Path
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from pydantic import SecretStr
 
-from sobriety.accounting import EnergyTracker
-from sobriety.alerts import (
+from sobriety.alerts.engine import (
     AlertEngine,
     AlertRule,
     AlertState,
@@ -27,17 +26,7 @@ from sobriety.alerts import (
     builtin_rules_path,
     load_rules,
 )
-from sobriety.classes import DeviceClass, load_classes
-from sobriety.clock import Clock, SystemClock
-from sobriety.collectors.base import Collector, TargetRef
-from sobriety.collectors.host import HostCollector, HostProbe, PsutilProbe
-from sobriety.collectors.snmp import SnmpCollector
-from sobriety.config import AuthConfig, Config, TargetConfig, load_config
-from sobriety.eol import Policy, load_policy
-from sobriety.errors import ConfigError
-from sobriety.lifetime import LifetimeTracker
-from sobriety.model import Sample
-from sobriety.notify import (
+from sobriety.alerts.notify import (
     AlertmanagerNotifier,
     Dispatcher,
     EmailNotifier,
@@ -45,11 +34,22 @@ from sobriety.notify import (
     Notifier,
     WebhookNotifier,
 )
-from sobriety.polling import Poller, PollPlan, PollScheduler
-from sobriety.profiles import ProfileSet, builtin_profile_dir, load_profiles
-from sobriety.selfcost import SelfCost, process_cost, self_samples
-from sobriety.sitecalendar import SiteCalendar
-from sobriety.snapshot import LiveSnapshot
+from sobriety.clock import Clock, SystemClock
+from sobriety.collectors.base import Collector, TargetRef
+from sobriety.collectors.host import HostCollector, HostProbe, PsutilProbe
+from sobriety.collectors.profiles import ProfileSet, builtin_profile_dir, load_profiles
+from sobriety.collectors.snmp import SnmpCollector
+from sobriety.config.load import AuthConfig, Config, TargetConfig, load_config
+from sobriety.daemon.polling import Poller, PollPlan, PollScheduler
+from sobriety.daemon.selfcost import SelfCost, process_cost, self_samples
+from sobriety.daemon.snapshot import LiveSnapshot
+from sobriety.energy.accounting import EnergyTracker
+from sobriety.energy.classes import DeviceClass, load_classes
+from sobriety.energy.sitecalendar import SiteCalendar
+from sobriety.errors import ConfigError
+from sobriety.lifetime.policy import Policy, load_policy
+from sobriety.lifetime.tracker import LifetimeTracker
+from sobriety.model import Sample
 from sobriety.snmp.lean import LeanTransport, SnmpClient
 from sobriety.snmp.lean_v3 import LeanV3Transport
 from sobriety.snmp.transport import SnmpTransport
@@ -386,7 +386,7 @@ class Daemon:
 
     def eol_rows(self) -> list[list[object]]:
         """The end-of-life list as `sobriety export eol` writes it, from the live store."""
-        from sobriety.reports import eol_rows
+        from sobriety.reports.tables import eol_rows
 
         if self.runtime is None or self.store is None:
             return []
@@ -489,7 +489,7 @@ def _in_shard(target_id: str, shard: str) -> bool:
 
 async def run_daemon(daemon: Daemon, on_ready: Callable[[str], None] | None = None) -> None:
     """Start, serve HTTP, reload on SIGHUP, stop on SIGTERM/SIGINT."""
-    from sobriety.web import WebServer
+    from sobriety.daemon.web import WebServer
 
     await daemon.start()
     assert daemon.runtime is not None

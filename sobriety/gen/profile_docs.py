@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from sobriety.profiles import (
+from sobriety.collectors.profiles import (
     ColumnSpec,
     FieldSpec,
     Profile,
@@ -23,7 +23,7 @@ from sobriety.snmp.types import format_oid
 
 HEADER = """# Device profiles (reference)
 
-Generated from `collectors/snmp/*.yaml` by `python -m sobriety.profile_docs docs/profiles.md`
+Generated from `collectors/snmp/*.yaml` by `python -m sobriety.gen.profile_docs docs/profiles.md`
 (`make docs`); a test fails when this page and the profiles disagree. How to write a profile
 is in `collectors/README.md`. Roles: `power` is the device's own draw (summed, or the largest
 with `combine: max`, per origin; the most preferred origin becomes

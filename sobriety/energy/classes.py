@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sobriety.config_types import read_section
+from sobriety.config.types import read_section
 from sobriety.errors import ConfigError, ConfigProblem
 
 Model = Literal["constant", "cpu_linear", "printer_state", "switch", "ups_loss"]

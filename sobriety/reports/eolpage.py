@@ -11,7 +11,7 @@ import html
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlencode
 
-from sobriety.reports import EOL_COLUMNS
+from sobriety.reports.tables import EOL_COLUMNS
 
 SHOWN = (
     "site", "class", "target", "vendor", "model", "serial", "age_years", "age_source",

@@ -20,14 +20,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING
 
-from sobriety.classes import DeviceClass
-from sobriety.config import TargetConfig
-from sobriety.energy import values
+from sobriety.config.load import TargetConfig
+from sobriety.energy.classes import DeviceClass
+from sobriety.energy.readings import values
 from sobriety.model import CollectResult, Sample
 from sobriety.store import LifetimeState, StateStore
 
 if TYPE_CHECKING:
-    from sobriety.eol import Policy
+    from sobriety.lifetime.policy import Policy
 
 WRAP_SECONDS = 2**32 / 100  # TimeTicks wrap: 42,949,672.96 s
 SECONDS_PER_YEAR = 365.25 * 86_400
@@ -166,7 +166,7 @@ class LifetimeTracker:
         first_seen: float | None,
     ) -> list[Sample]:
         """The end-of-life recommendation, kept in the store for exports."""
-        from sobriety.eol import facts, recommendation_samples
+        from sobriety.lifetime.policy import facts, recommendation_samples
 
         assert self.policy is not None
         known = facts(target, cls, samples, state, at, first_seen)

@@ -16,7 +16,7 @@ from pathlib import Path
 import holidays
 import icalendar
 
-from sobriety.config import SiteConfig
+from sobriety.config.load import SiteConfig
 from sobriety.errors import ConfigError, ConfigProblem
 
 MAX_CLOSURE_DAYS = 400  # one event longer than this is a mistake in the file, not a holiday

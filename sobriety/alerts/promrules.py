@@ -5,7 +5,7 @@ expression is "raise holds, or clear does not hold yet and the alert is already 
 Value alerts of a target that is down are dropped (`unless on(target) sobriety_target_up ==
 0`), as the daemon does. A schedule (open/closed) joins `sobriety_site_open` on `site`.
 
-`python -m sobriety.promrules rules/sobriety-alerts.yml` writes the file; a test fails when
+`python -m sobriety.alerts.promrules rules/sobriety-alerts.yml` writes the file; a test fails when
 the committed file differs from what the rules generate.
 """
 
@@ -17,11 +17,12 @@ from pathlib import Path
 
 import yaml
 
-from sobriety.alerts import AlertRule, builtin_rules_path, load_rules
+from sobriety.alerts.engine import AlertRule, builtin_rules_path, load_rules
 from sobriety.metrics import BY_NAME
 
 HEADER = (
-    "# Generated from collectors/alerts.yaml by `python -m sobriety.promrules`; do not edit.\n"
+    "# Generated from collectors/alerts.yaml by `python -m sobriety.alerts.promrules`;"
+    " do not edit.\n"
     "# The same rules the sobriety daemon evaluates, for a Prometheus that scrapes it.\n"
 )
 RECORDING = [

@@ -32,8 +32,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from sobriety.classes import ClassOverride, PowerFigures, load_classes
-from sobriety.config_types import (
+from sobriety.config.types import (
     ConfigPath,
     Duration,
     FieldProblems,
@@ -49,6 +48,7 @@ from sobriety.config_types import (
     split_listen,
     yaml_error_message,
 )
+from sobriety.energy.classes import ClassOverride, PowerFigures, load_classes
 from sobriety.errors import ConfigError, ConfigProblem
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -27,7 +27,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sobriety.config_types import Duration, read_section
+from sobriety.config.types import Duration, read_section
 from sobriety.errors import ConfigError, ConfigProblem
 from sobriety.metrics import BY_NAME
 from sobriety.model import Sample

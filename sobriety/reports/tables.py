@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sobriety.classes import DeviceClass
-from sobriety.config import TargetConfig
-from sobriety.lifetime import warranty_end
+from sobriety.config.load import TargetConfig
+from sobriety.energy.classes import DeviceClass
+from sobriety.lifetime.tracker import warranty_end
 from sobriety.store import EnergyDay, EnergyRow
 
 JOULES_PER_KWH = 3.6e6

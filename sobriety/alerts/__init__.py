@@ -1,0 +1,1 @@
+"""Alerts: rules and their engine (for, hysteresis), notifiers, the generated Prometheus rules."""

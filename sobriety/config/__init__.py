@@ -1,0 +1,1 @@
+"""Configuration: strict models, loading with file/entry/field problems, secrets."""

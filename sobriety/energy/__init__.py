@@ -1,0 +1,1 @@
+"""Energy: a power reading per device (measured or estimated), integration, totals, calendars."""

@@ -1,0 +1,1 @@
+"""Generators behind `make docs`: the README metric table and docs/profiles.md."""

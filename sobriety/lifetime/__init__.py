@@ -1,0 +1,1 @@
+"""Lifetime: reboots, power-on time and age (tracker), then keep/reuse/repair/recycle (policy)."""
