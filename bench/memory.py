@@ -46,7 +46,7 @@ from sobriety.energy.accounting import EnergyTracker  # noqa: E402
 from sobriety.energy.classes import load_classes  # noqa: E402
 from sobriety.energy.sitecalendar import SiteCalendar  # noqa: E402
 from sobriety.exposition import render_text  # noqa: E402
-from sobriety.lifetime.policy import load_policy  # noqa: E402
+from sobriety.lifetime.policy import Advisor, load_policy  # noqa: E402
 from sobriety.lifetime.tracker import LifetimeTracker  # noqa: E402
 from sobriety.snmp.lean import LeanTransport, SnmpClient  # noqa: E402
 from sobriety.snmp.snmprec import RecordedTransport, Recording, load_snmprec  # noqa: E402
@@ -125,7 +125,8 @@ async def run(targets: int, trace: bool) -> dict[str, float]:
 
     poller = Poller(
         snapshot, store, clock, max_concurrent=64, energy=energy,
-        lifetime=LifetimeTracker(store, load_policy()), on_result=evaluate,
+        lifetime=LifetimeTracker(store), on_result=evaluate,
+        advisor=Advisor(store, load_policy()),
     )  # fmt: skip
     collectors = []
     lean = []  # what the daemon would hold per target on the wire side

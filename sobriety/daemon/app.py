@@ -47,7 +47,7 @@ from sobriety.energy.accounting import EnergyTracker
 from sobriety.energy.classes import DeviceClass, load_classes
 from sobriety.energy.sitecalendar import SiteCalendar
 from sobriety.errors import ConfigError
-from sobriety.lifetime.policy import Policy, load_policy
+from sobriety.lifetime.policy import Advisor, Policy, load_policy
 from sobriety.lifetime.tracker import LifetimeTracker
 from sobriety.model import Sample
 from sobriety.snmp.lean import LeanTransport, SnmpClient
@@ -197,6 +197,7 @@ class Daemon:
         self.poll_scheduler: PollScheduler | None = None
         self.energy: EnergyTracker | None = None
         self.lifetime: LifetimeTracker | None = None
+        self.advisor: Advisor | None = None
         self.alerts: AlertEngine | None = None
         self.dispatcher: Dispatcher | None = None
         self.reload_ok = False
@@ -232,7 +233,8 @@ class Daemon:
         """Build from the config file and start polling; raises ConfigError if invalid."""
         runtime = self.build()
         self.store = StateStore(runtime.config.settings.data_dir / "state.sqlite3")
-        self.lifetime = LifetimeTracker(self.store, runtime.policy)
+        self.lifetime = LifetimeTracker(self.store)
+        self.advisor = Advisor(self.store, runtime.policy)
         self.energy = EnergyTracker(
             runtime.config,
             runtime.classes,
@@ -254,6 +256,7 @@ class Daemon:
             energy=self.energy,
             lifetime=self.lifetime,
             on_result=self._evaluate_target,
+            advisor=self.advisor,
         )
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.poll_scheduler = PollScheduler(
@@ -335,8 +338,8 @@ class Daemon:
         self.runtime = runtime
         if self.energy is not None:
             self.energy.configure(runtime.config, runtime.classes, runtime.calendars)
-        if self.lifetime is not None:
-            self.lifetime.policy = runtime.policy
+        if self.advisor is not None:
+            self.advisor.policy = runtime.policy
         if self.alerts is not None:
             self.alerts.rules = runtime.rules
         self.snapshot.retain(set(runtime.collectors))
@@ -398,7 +401,16 @@ class Daemon:
             self.store.energy_rows(),
         )
 
-    # --- what the exposition reads ------------------------------------------------------------
+    # --- what the HTTP side reads -----------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        """Whether a configuration is running."""
+        return self.runtime is not None
+
+    def targets(self) -> list[str]:
+        """The targets with samples in the snapshot."""
+        return self.snapshot.targets()
 
     def samples(self) -> list[Sample]:
         """Everything a scrape shows: the snapshot, the daemon's own state and cost."""

@@ -26,6 +26,7 @@ from sobriety.store import PollRecord, StateStore
 
 if TYPE_CHECKING:
     from sobriety.energy.accounting import EnergyTracker
+    from sobriety.lifetime.policy import Advisor
     from sobriety.lifetime.tracker import LifetimeTracker
 
 log = logging.getLogger(__name__)
@@ -95,11 +96,13 @@ class Poller:
         energy: EnergyTracker | None = None,
         lifetime: LifetimeTracker | None = None,
         on_result: Callable[[str], None] | None = None,
+        advisor: Advisor | None = None,
     ) -> None:
         self.on_result = on_result  # told after each published poll (alert evaluation)
         self.snapshot = snapshot
         self.energy = energy
         self.lifetime = lifetime
+        self.advisor = advisor
         self.store = store
         self.clock = clock
         self.counters: dict[str, TargetCounters] = {}
@@ -167,15 +170,18 @@ class Poller:
         if target is None:
             return []
         first = self.first_seen.get(result.target)
+        first_seen = first.timestamp() if first is not None else None
         interval = self.energy.config.interval_for(target)
-        return self.lifetime.observe(
-            target,
-            self.energy.class_of(target),
-            result,
-            self.clock.now(),
-            first.timestamp() if first is not None else None,
-            tolerance=max(30.0, 0.1 * interval),
+        cls = self.energy.class_of(target)
+        now = self.clock.now()
+        out = self.lifetime.observe(
+            target, cls, result, now, first_seen, tolerance=max(30.0, 0.1 * interval)
         )
+        state = self.lifetime.states.get(target.id)
+        if self.advisor is not None and result.up and state is not None:
+            samples = [*result.samples, *out]
+            out += self.advisor.advise(target, cls, samples, state, now.timestamp(), first_seen)
+        return out
 
     def _schedule_flush(self) -> None:
         """Write the store once the loop is free: polls ending together share a commit."""

@@ -5,23 +5,41 @@ from __future__ import annotations
 import csv
 import html
 import io
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from aiohttp import web
 
 from sobriety import __version__
 from sobriety.exposition import new_registry, render
+from sobriety.model import Sample
 from sobriety.reports.eolpage import filtered, render_page
 from sobriety.reports.tables import EOL_COLUMNS, ods_bytes
 
-if TYPE_CHECKING:
-    from sobriety.daemon.app import Daemon
+
+class Served(Protocol):
+    """What the HTTP side needs of the daemon."""
+
+    @property
+    def ready(self) -> bool:
+        """Whether a configuration is running."""
+
+    def samples(self) -> list[Sample]:
+        """Everything a scrape shows."""
+
+    def targets(self) -> list[str]:
+        """The polled targets' ids."""
+
+    async def reload(self) -> list[str]:
+        """Re-read the configuration; the problems if it failed (the old one keeps running)."""
+
+    def eol_rows(self) -> list[list[object]]:
+        """The end-of-life list."""
 
 
 class WebServer:
     """aiohttp server bound to the configured listen address."""
 
-    def __init__(self, daemon: Daemon, host: str, port: int) -> None:
+    def __init__(self, daemon: Served, host: str, port: int) -> None:
         self.daemon = daemon
         self.host = host
         self.port = port
@@ -70,7 +88,7 @@ class WebServer:
         return web.Response(text="OK\n")
 
     async def ready(self, _: web.Request) -> web.Response:
-        if self.daemon.runtime is None:
+        if not self.daemon.ready:
             return web.Response(status=503, text="starting\n")
         return web.Response(text="ready\n")
 
@@ -81,7 +99,7 @@ class WebServer:
         return web.Response(text="reloaded\n")
 
     async def index(self, _: web.Request) -> web.Response:
-        targets = self.daemon.snapshot.targets()
+        targets = self.daemon.targets()
         items = "".join(f"<li>{html.escape(t)}</li>" for t in sorted(targets))
         page = (
             f"<!doctype html><html><head><title>sobriety</title></head><body>"

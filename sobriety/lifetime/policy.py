@@ -9,6 +9,7 @@ none does. Disposed devices (inventory `disposed:`) are out of the active fleet.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -21,7 +22,7 @@ from sobriety.energy.readings import values
 from sobriety.errors import ConfigError, ConfigProblem
 from sobriety.lifetime.tracker import SECONDS_PER_YEAR, age_of, warranty_end
 from sobriety.model import Sample
-from sobriety.store import LifetimeState
+from sobriety.store import LifetimeState, StateStore
 
 Action = Literal["keep", "reuse", "repair", "recycle"]
 ACTIONS: tuple[Action, ...] = ("keep", "reuse", "repair", "recycle")  # weakest first
@@ -189,3 +190,66 @@ def recommendation_samples(target: str, action: Action, reasons: Sequence[str]) 
         for r in reasons
     ]
     return out
+
+
+class Advisor:
+    """Applies the policy to one device after each poll and keeps its facts for the exports.
+
+    Facts flow one way: the tracker's figures (age, boots, power-on) come in as samples and
+    state; nothing here feeds back into the tracker.
+    """
+
+    def __init__(self, store: StateStore, policy: Policy) -> None:
+        self.store = store
+        self.policy = policy
+
+    def advise(
+        self,
+        target: TargetConfig,
+        cls: DeviceClass | None,
+        samples: Sequence[Sample],
+        state: LifetimeState,
+        at: float,
+        first_seen: float | None,
+    ) -> list[Sample]:
+        """The end-of-life recommendation of one device; its facts are written to the store."""
+        known = facts(target, cls, samples, state, at, first_seen)
+        action, reasons = self.policy.recommend(known)
+        info = next((s.labels for s in samples if s.name == "sobriety_device_info"), {})
+        age = next((s for s in samples if s.name == "sobriety_device_age_seconds"), None)
+        power = next((s for s in samples if s.name == "sobriety_device_power_watts"), None)
+        self.store.record_device_facts(
+            target.id,
+            at,
+            {
+                **known,
+                "vendor": info.get("vendor", ""),
+                "model": info.get("model", ""),
+                "serial": info.get("serial", ""),
+                "age_source": age.labels.get("source") if age is not None else None,
+                "boots": state.boots,
+                "power_on_seconds": state.power_on_seconds,
+                "power_watts": power.value if power is not None else None,
+                "power_source": power.labels.get("source") if power is not None else None,
+                "wear": wear_summary(samples),
+                "action": action,
+                "reasons": reasons,
+            },
+        )
+        return recommendation_samples(target.id, action, reasons)
+
+
+def wear_summary(samples: Sequence[Sample]) -> str:
+    """The wear signals a device gives, as one short text for the end-of-life list."""
+    parts = []
+    for s in samples:
+        if s.name == "sobriety_printer_marker_lifetime_count_total":
+            parts.append(f"{int(s.value)} {s.labels.get('unit', '')}".strip())
+        elif s.name == "sobriety_projector_lamp_seconds":
+            parts.append(f"lamp {s.value / 3600:.0f} h")
+        elif s.name == "sobriety_ups_battery_replace_needed" and s.value == 1:
+            parts.append("battery to replace")
+        elif s.name == "sobriety_ups_battery_replaced_timestamp_seconds":
+            day = datetime.fromtimestamp(s.value, UTC).date().isoformat()
+            parts.append(f"battery replaced {day}")
+    return "; ".join(parts)

@@ -18,16 +18,12 @@ from calendar import monthrange
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import TYPE_CHECKING
 
 from sobriety.config.load import TargetConfig
 from sobriety.energy.classes import DeviceClass
 from sobriety.energy.readings import values
 from sobriety.model import CollectResult, Sample
 from sobriety.store import LifetimeState, StateStore
-
-if TYPE_CHECKING:
-    from sobriety.lifetime.policy import Policy
 
 WRAP_SECONDS = 2**32 / 100  # TimeTicks wrap: 42,949,672.96 s
 SECONDS_PER_YEAR = 365.25 * 86_400
@@ -127,9 +123,8 @@ def warranty_end(target: TargetConfig) -> float | None:
 class LifetimeTracker:
     """Keeps each target's reboots and power-on time, and says its age and life figures."""
 
-    def __init__(self, store: StateStore, policy: Policy | None = None) -> None:
+    def __init__(self, store: StateStore) -> None:
         self.store = store
-        self.policy = policy
         self.states: dict[str, LifetimeState] = dict(store.lifetime_states())
 
     def observe(
@@ -151,48 +146,7 @@ class LifetimeTracker:
                          tolerance)  # fmt: skip
             self.states[target.id] = state
             self.store.record_lifetime(state)
-        out = self.samples(target, cls, result.samples, state, at, first_seen)
-        if self.policy is not None and result.up:
-            out += self._recommend(target, cls, [*result.samples, *out], state, at, first_seen)
-        return out
-
-    def _recommend(
-        self,
-        target: TargetConfig,
-        cls: DeviceClass | None,
-        samples: Sequence[Sample],
-        state: LifetimeState,
-        at: float,
-        first_seen: float | None,
-    ) -> list[Sample]:
-        """The end-of-life recommendation, kept in the store for exports."""
-        from sobriety.lifetime.policy import facts, recommendation_samples
-
-        assert self.policy is not None
-        known = facts(target, cls, samples, state, at, first_seen)
-        action, reasons = self.policy.recommend(known)
-        info = next((s.labels for s in samples if s.name == "sobriety_device_info"), {})
-        age = next((s for s in samples if s.name == "sobriety_device_age_seconds"), None)
-        power = next((s for s in samples if s.name == "sobriety_device_power_watts"), None)
-        self.store.record_device_facts(
-            target.id,
-            at,
-            {
-                **known,
-                "vendor": info.get("vendor", ""),
-                "model": info.get("model", ""),
-                "serial": info.get("serial", ""),
-                "age_source": age.labels.get("source") if age is not None else None,
-                "boots": state.boots,
-                "power_on_seconds": state.power_on_seconds,
-                "power_watts": power.value if power is not None else None,
-                "power_source": power.labels.get("source") if power is not None else None,
-                "wear": wear_summary(samples),
-                "action": action,
-                "reasons": reasons,
-            },
-        )
-        return recommendation_samples(target.id, action, reasons)
+        return self.samples(target, cls, result.samples, state, at, first_seen)
 
     def samples(
         self,
@@ -231,19 +185,3 @@ class LifetimeTracker:
                     Sample("sobriety_device_embodied_carbon_amortised_grams", tid, grams * lived)
                 )
         return out
-
-
-def wear_summary(samples: Sequence[Sample]) -> str:
-    """The wear signals a device gives, as one short text for the end-of-life list."""
-    parts = []
-    for s in samples:
-        if s.name == "sobriety_printer_marker_lifetime_count_total":
-            parts.append(f"{int(s.value)} {s.labels.get('unit', '')}".strip())
-        elif s.name == "sobriety_projector_lamp_seconds":
-            parts.append(f"lamp {s.value / 3600:.0f} h")
-        elif s.name == "sobriety_ups_battery_replace_needed" and s.value == 1:
-            parts.append("battery to replace")
-        elif s.name == "sobriety_ups_battery_replaced_timestamp_seconds":
-            day = datetime.fromtimestamp(s.value, UTC).date().isoformat()
-            parts.append(f"battery replaced {day}")
-    return "; ".join(parts)
