@@ -2,10 +2,10 @@
 
 N targets (default 1,000) cycle through the 15 bundled recordings. Each gets what the daemon
 builds for a target (an `SnmpCollector` with its per-target state, the lean engine's
-`LeanTransport` on one shared `SnmpClient`), and the real `Poller`, `LiveSnapshot`,
-`StateStore` (SQLite in a temporary folder), energy accounting, lifetime tracking with the
-end-of-life policy, and the alert engine with the shipped rules, poll every target twice: once with identification
-and identity tables, once in steady state. The answers come from the recordings in memory
+`LeanTransport` on one shared `SnmpClient`), inside the real `Daemon` (its poller, snapshot,
+SQLite store in a temporary folder, energy accounting, lifetime tracking with the end-of-life
+policy, and the alert engine with the shipped rules); every target is polled twice: once
+with identification and identity tables, once in steady state. The answers come from the recordings in memory
 (the agents' side, loaded before measuring and shared), so the figure is the daemon's own:
 no sockets, no agent throughput limit, repeatable.
 
@@ -34,24 +34,16 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from sobriety.alerts.engine import AlertEngine, builtin_rules_path, load_rules  # noqa: E402
 from sobriety.clock import ManualClock  # noqa: E402
-from sobriety.collectors.base import TargetRef  # noqa: E402
-from sobriety.collectors.profiles import builtin_profile_dir, load_profiles  # noqa: E402
-from sobriety.collectors.snmp import SnmpCollector  # noqa: E402
-from sobriety.config.load import Config, load_config  # noqa: E402
-from sobriety.daemon.polling import Poller  # noqa: E402
-from sobriety.daemon.snapshot import LiveSnapshot  # noqa: E402
-from sobriety.energy.accounting import EnergyTracker  # noqa: E402
-from sobriety.energy.classes import load_classes  # noqa: E402
-from sobriety.energy.sitecalendar import SiteCalendar  # noqa: E402
+from sobriety.config.load import AuthConfig, Config, TargetConfig  # noqa: E402
+from sobriety.daemon.app import Daemon  # noqa: E402
+from sobriety.daemon.runtime import World  # noqa: E402
 from sobriety.exposition import render_text  # noqa: E402
-from sobriety.lifetime.policy import Advisor, load_policy  # noqa: E402
-from sobriety.lifetime.tracker import LifetimeTracker  # noqa: E402
+from sobriety.snmp.credentials import Credentials  # noqa: E402
 from sobriety.snmp.lean import LeanTransport, SnmpClient  # noqa: E402
 from sobriety.snmp.snmprec import RecordedTransport, Recording, load_snmprec  # noqa: E402
+from sobriety.snmp.transport import SnmpTransport  # noqa: E402
 from sobriety.snmp.types import Oid, VarBind  # noqa: E402
-from sobriety.store import StateStore  # noqa: E402
 
 
 class QuietRecordedTransport(RecordedTransport):
@@ -65,8 +57,8 @@ class QuietRecordedTransport(RecordedTransport):
         return result
 
 
-def fleet_config(work: Path, targets: int, communities: list[str]) -> Config:
-    """A configuration of `targets` devices over 20 sites, classes as in the demo."""
+def fleet_config(work: Path, targets: int, communities: list[str]) -> Path:
+    """A configuration file of `targets` devices over 20 sites, classes as in the demo."""
     import yaml
 
     from sobriety.demo.fleet import DEMO_FLEET
@@ -76,7 +68,8 @@ def fleet_config(work: Path, targets: int, communities: list[str]) -> Config:
         name = communities[i % len(communities)]
         cls = DEMO_FLEET.get(name, ("desktop_pc", ""))[0]
         entries.append({"id": f"dev{i:05d}", "address": "127.0.0.1", "auth": "v2",
-                        "site": f"site{i % 20}", "class": cls})  # fmt: skip
+                        "site": f"site{i % 20}", "class": cls,
+                        "labels": {"recording": name}})  # fmt: skip
     raw = {
         "settings": {"data_dir": str(work), "interval": "60s"},
         "sites": {f"site{i}": {"timezone": "Europe/Paris", "country": "FR",
@@ -86,7 +79,7 @@ def fleet_config(work: Path, targets: int, communities: list[str]) -> Config:
     }  # fmt: skip
     path = work / "fleet.yaml"
     path.write_text(yaml.safe_dump(raw))
-    return load_config(path)
+    return path
 
 
 def rss_kib() -> int:
@@ -101,7 +94,6 @@ async def run(targets: int, trace: bool) -> dict[str, float]:
     recordings: list[Recording] = [
         load_snmprec(p) for p in sorted((HERE.parent / "recordings").glob("*.snmprec*"))
     ]
-    profiles = load_profiles([builtin_profile_dir()])
     clock = ManualClock()
     work = Path(tempfile.mkdtemp(prefix="sobriety-mem-"))
     gc.collect()
@@ -110,31 +102,22 @@ async def run(targets: int, trace: bool) -> dict[str, float]:
         tracemalloc.start()
     base, _ = tracemalloc.get_traced_memory()
 
+    by_name = {r.community: r for r in recordings}
+
+    def recorded(target: TargetConfig, auth: AuthConfig, config: Config) -> SnmpTransport:
+        return QuietRecordedTransport(by_name[target.labels["recording"]])
+
+    config = fleet_config(work, targets, list(by_name))
+    daemon = Daemon(config, World(clock=clock, env={}, transport_factory=recorded))
+    daemon.use(daemon.runtime)  # what starting does, without a scheduler running
+    collectors = list(daemon.runtime.collectors.values())
     client = SnmpClient()
-    store = StateStore(work / "state.sqlite3")
-    snapshot = LiveSnapshot()
-    config = fleet_config(work, targets, [r.community for r in recordings])
-    calendars = {name: SiteCalendar.load(site) for name, site in config.sites.items()}
-    energy = EnergyTracker(config, load_classes(), calendars, store, snapshot.of, clock.now)
-    alerts = AlertEngine(load_rules([builtin_rules_path()]))
-
-    def evaluate(target: str) -> None:
-        alerts.evaluate(
-            snapshot.of(target), clock.now(), lambda s: s.labels.get("target") == target
-        )
-
-    poller = Poller(
-        snapshot, store, clock, max_concurrent=64, energy=energy,
-        lifetime=LifetimeTracker(store), on_result=evaluate,
-        advisor=Advisor(store, load_policy()),
-    )  # fmt: skip
-    collectors = []
-    lean = []  # what the daemon would hold per target on the wire side
-    for i, target in enumerate(config.targets):
-        rec = recordings[i % len(recordings)]
-        ref = TargetRef(target.id, "snmp", target.site, target.device_class or "")
-        collectors.append(SnmpCollector(ref, QuietRecordedTransport(rec), profiles, clock))
-        lean.append(LeanTransport(client, "127.0.0.1", 161, community=rec.community))
+    lean = [  # what the daemon would hold per target on the wire side
+        LeanTransport(client, "127.0.0.1", 161,
+                      credentials=Credentials(community=collectors[i].target.labels["recording"]))
+        for i in range(targets)
+    ]  # fmt: skip
+    poller, store, snapshot = daemon.poller, daemon.store, daemon.snapshot
 
     timings = {}
     for kind in ("first", "steady"):
@@ -148,6 +131,7 @@ async def run(targets: int, trace: bool) -> dict[str, float]:
     if trace:
         tracemalloc.stop()
     rss1 = rss_kib()
+    assert len(lean) == targets  # held to the end, as the daemon holds them
     samples = list(snapshot.samples())
     cpu = time.process_time()
     text = render_text(samples)

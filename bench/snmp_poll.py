@@ -134,6 +134,7 @@ def agent_in_pkts() -> int | None:
 async def lean_polls(n: int, version: str = "2c", table: bool = True) -> int:
     """`table`: the columns walked together, as the daemon does; else one walk per column."""
     sys.path.insert(0, str(HERE.parent))
+    from sobriety.snmp.credentials import Credentials
     from sobriety.snmp.lean import LeanTransport, SnmpClient
     from sobriety.snmp.lean_v3 import LeanV3Transport
     from sobriety.snmp.transport import SnmpTransport, walk, walk_columns
@@ -144,16 +145,13 @@ async def lean_polls(n: int, version: str = "2c", table: bool = True) -> int:
         transport = LeanV3Transport(
             client,
             *AGENT,
-            user=V3["user"],
-            auth_protocol="sha256",
-            auth_password=V3["auth"],
-            priv_protocol="aes128",
-            priv_password=V3["priv"],
+            credentials=Credentials.usm(V3["user"], "sha256", V3["auth"], "aes128", V3["priv"]),
             timeout=2.0,
             retries=1,
         )
     else:
-        transport = LeanTransport(client, *AGENT, community=COMMUNITY, timeout=2.0, retries=1)
+        credentials = Credentials(community=COMMUNITY)
+        transport = LeanTransport(client, *AGENT, credentials=credentials, timeout=2.0, retries=1)
     varbinds = 0
     sizes: dict[tuple[int, ...], int] = {}  # what the daemon remembers of the table's size
     for _ in range(n):

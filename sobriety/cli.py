@@ -136,10 +136,11 @@ def _check_config(path: Path) -> int:
 
 
 def _run(path: Path) -> int:
-    from sobriety.daemon.app import Daemon, run_daemon
+    from sobriety.daemon.app import Daemon
+    from sobriety.daemon.lifecycle import run_daemon
 
-    daemon = Daemon(path)
     try:
+        daemon = Daemon(path)
         asyncio.run(run_daemon(daemon, lambda url: logging.info("serving %s/metrics", url)))
     except ConfigError as exc:
         for problem in exc.problems:

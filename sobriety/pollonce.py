@@ -83,7 +83,7 @@ async def poll_recording(
 async def poll_config_target(config_path: Path, target_id: str) -> PollOnce:
     """Poll one configured target once, live."""
     from sobriety.config.load import load_config
-    from sobriety.daemon.app import World, build_collector
+    from sobriety.daemon.runtime import World, build_collector
 
     config = load_config(config_path)
     target = next((t for t in config.targets if t.id == target_id), None)

@@ -45,11 +45,13 @@ from sobriety.config.types import (
     dotted,
     parse_hours,
     parse_yaml,
+    reveal,
     split_listen,
     yaml_error_message,
 )
 from sobriety.energy.classes import ClassOverride, PowerFigures, load_classes
 from sobriety.errors import ConfigError, ConfigProblem
+from sobriety.snmp.credentials import Credentials
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Set by sobriety itself or by Prometheus; the device_info ones would be silently dropped.
@@ -190,6 +192,15 @@ class AuthConfig(_Strict):
         if problems:
             raise FieldProblems(problems)
         return self
+
+    def credentials(self) -> Credentials:
+        """What a transport needs, secrets revealed (`Credentials` keeps them out of repr)."""
+        if self.version == "3":
+            return Credentials.usm(
+                self.user or "", self.auth_protocol, reveal(self.auth_password),
+                self.priv_protocol, reveal(self.priv_password), self.context,
+            )  # fmt: skip
+        return Credentials(self.version, reveal(self.community) or "")
 
     def _v3_problems(self) -> Problems:
         problems: Problems = []

@@ -176,6 +176,11 @@ def _secret(value: object, info: ValidationInfo) -> object:
 Secret = Annotated[SecretStr | None, BeforeValidator(_secret)]
 
 
+def reveal(secret: SecretStr | None) -> str | None:
+    """A secret's text, for the one place that must send it (a transport, an SMTP login)."""
+    return None if secret is None else secret.get_secret_value()
+
+
 def under(base: Path, path: Path) -> Path:
     """`path` made absolute: `~` expanded, relative paths taken from `base`."""
     path = path.expanduser()

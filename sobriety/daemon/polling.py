@@ -13,7 +13,6 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -23,11 +22,6 @@ from sobriety.daemon.snapshot import LiveSnapshot
 from sobriety.errors import StoreError
 from sobriety.model import CollectResult, Sample
 from sobriety.store import PollRecord, StateStore
-
-if TYPE_CHECKING:
-    from sobriety.energy.accounting import EnergyTracker
-    from sobriety.lifetime.policy import Advisor
-    from sobriety.lifetime.tracker import LifetimeTracker
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +78,18 @@ def status_samples(result: CollectResult) -> list[Sample]:
     return samples
 
 
+def published_as_collected(result: CollectResult) -> list[Sample]:
+    """The default `enrich`: publish what the collector found, nothing added."""
+    return list(result.samples)
+
+
 class Poller:
-    """Polls collectors and publishes what they found."""
+    """Polls collectors and publishes what they found.
+
+    `enrich` turns a collect result into the samples to publish (the daemon adds the power
+    reading, energy and lifetime figures there); `on_result` is told the target's id once its
+    samples are published (alert evaluation).
+    """
 
     def __init__(
         self,
@@ -93,18 +97,15 @@ class Poller:
         store: StateStore,
         clock: Clock,
         max_concurrent: int = 64,
-        energy: EnergyTracker | None = None,
-        lifetime: LifetimeTracker | None = None,
-        on_result: Callable[[str], None] | None = None,
-        advisor: Advisor | None = None,
+        *,
+        enrich: Callable[[CollectResult], list[Sample]] = published_as_collected,
+        on_result: Callable[[str], None] = lambda target: None,
     ) -> None:
-        self.on_result = on_result  # told after each published poll (alert evaluation)
         self.snapshot = snapshot
-        self.energy = energy
-        self.lifetime = lifetime
-        self.advisor = advisor
         self.store = store
         self.clock = clock
+        self.enrich = enrich
+        self.on_result = on_result
         self.counters: dict[str, TargetCounters] = {}
         self.last_polled: dict[str, datetime] = {}
         self.first_seen = {
@@ -125,16 +126,15 @@ class Poller:
                 and (now - last).total_seconds() < plan.off_hours_interval * 0.99
             ):
                 return None
-        result = await self.poll(plan.collector)
-        if result is not None:  # how much of its interval the poll took
-            target = plan.collector.target.id
-            ratio = result.duration_seconds / plan.interval
-            overrun = Sample("sobriety_poll_overrun_ratio", {"target": target}, ratio)
-            self.snapshot.update(target, [*self.snapshot.of(target), overrun])
-        return result
+        return await self.poll(plan.collector, plan.interval)
 
-    async def poll(self, collector: Collector) -> CollectResult | None:
-        """Poll one target now, unless it is in backoff; publish and queue the result."""
+    async def poll(
+        self, collector: Collector, interval: float | None = None
+    ) -> CollectResult | None:
+        """Poll one target now, unless it is in backoff; publish and queue the result.
+
+        With its `interval`, the published samples say how much of it the poll took.
+        """
         target = collector.target.id
         counters = self.counters.setdefault(target, TargetCounters())
         if counters.skip > 0:
@@ -152,36 +152,16 @@ class Poller:
         else:
             counters.consecutive_failures += 1
             counters.skip = min(2 ** (counters.consecutive_failures - 1), MAX_BACKOFF) - 1
-        if self.energy is not None:  # the chosen power reading and the energy it makes
-            result.samples = self.energy.observe(result, self.clock.now())
-            result.samples += self._lifetime(result)
-        self.snapshot.update(target, self._samples(result, counters))
+        result.samples = self.enrich(result)
+        samples = self._samples(result, counters)
+        if interval is not None:
+            ratio = result.duration_seconds / interval
+            samples.append(Sample("sobriety_poll_overrun_ratio", {"target": target}, ratio))
+        self.snapshot.update(target, samples)
         self.store.record_poll(PollRecord(target, self.clock.now(), result.up, result.reason))
-        if self.on_result is not None:
-            self.on_result(target)
+        self.on_result(target)
         self._schedule_flush()
         return result
-
-    def _lifetime(self, result: CollectResult) -> list[Sample]:
-        """Reboots, power-on time, age and life figures of the polled device."""
-        if self.lifetime is None or self.energy is None:
-            return []
-        target = self.energy.targets.get(result.target)
-        if target is None:
-            return []
-        first = self.first_seen.get(result.target)
-        first_seen = first.timestamp() if first is not None else None
-        interval = self.energy.config.interval_for(target)
-        cls = self.energy.class_of(target)
-        now = self.clock.now()
-        out = self.lifetime.observe(
-            target, cls, result, now, first_seen, tolerance=max(30.0, 0.1 * interval)
-        )
-        state = self.lifetime.states.get(target.id)
-        if self.advisor is not None and result.up and state is not None:
-            samples = [*result.samples, *out]
-            out += self.advisor.advise(target, cls, samples, state, now.timestamp(), first_seen)
-        return out
 
     def _schedule_flush(self) -> None:
         """Write the store once the loop is free: polls ending together share a commit."""
@@ -255,12 +235,17 @@ class PollScheduler:
         self.scheduler = scheduler
         self.jitter = jitter
         self.rng = rng
+        self._jobs: set[str] = set()  # targets whose poll jobs this scheduler made
 
     def apply(self, plans: Mapping[str, PollPlan]) -> None:
-        """Make the jobs match `plans`: add new targets, replace changed ones, drop the rest."""
-        wanted = set(plans)
-        for job in self.scheduler.get_jobs():
-            if job.id not in wanted:
+        """Make the poll jobs match `plans`: add new targets, replace the others, drop the rest.
+
+        Only the jobs this scheduler made for targets are touched: the daemon's own jobs (alert
+        evaluation, re-sending) live beside them in the same APScheduler.
+        """
+        for target in self._jobs - set(plans):
+            job = self.scheduler.get_job(self.job_id(target))
+            if job is not None:
                 job.remove()
         now = self.poller.clock.now()
         for target, plan in plans.items():
@@ -276,7 +261,13 @@ class PollScheduler:
                 max_instances=1,
                 misfire_grace_time=max(int(plan.interval), 1),
                 next_run_time=first,
-                id=target,
+                id=self.job_id(target),
                 name=f"poll {target}",
                 replace_existing=True,
             )
+        self._jobs = set(plans)
+
+    @staticmethod
+    def job_id(target: str) -> str:
+        """The APScheduler job id of a target's polls."""
+        return f"poll:{target}"

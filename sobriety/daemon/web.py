@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from aiohttp import web
@@ -29,9 +30,6 @@ class Served(Protocol):
     def targets(self) -> list[str]:
         """The polled targets' ids."""
 
-    async def reload(self) -> list[str]:
-        """Re-read the configuration; the problems if it failed (the old one keeps running)."""
-
     def eol_rows(self) -> list[list[object]]:
         """The end-of-life list."""
 
@@ -39,8 +37,16 @@ class Served(Protocol):
 class WebServer:
     """aiohttp server bound to the configured listen address."""
 
-    def __init__(self, daemon: Served, host: str, port: int) -> None:
+    def __init__(
+        self,
+        daemon: Served,
+        reload: Callable[[], Awaitable[list[str]]],
+        host: str,
+        port: int,
+    ) -> None:
+        """`reload` re-reads the configuration and returns its problems (none: reloaded)."""
         self.daemon = daemon
+        self._reload = reload
         self.host = host
         self.port = port
         self.registry = new_registry(daemon.samples)
@@ -93,7 +99,7 @@ class WebServer:
         return web.Response(text="ready\n")
 
     async def reload(self, _: web.Request) -> web.Response:
-        problems = await self.daemon.reload()
+        problems = await self._reload()
         if problems:
             return web.Response(status=400, text="\n".join(problems) + "\n")
         return web.Response(text="reloaded\n")

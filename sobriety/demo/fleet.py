@@ -151,7 +151,8 @@ def write_demo_config(
 
 def run_demo(folder: Path, listen: str, interval: str) -> int:
     """Start snmpsim, the daemon on the demo config; stop both on Ctrl-C or SIGTERM."""
-    from sobriety.daemon.app import Daemon, run_daemon
+    from sobriety.daemon.app import Daemon
+    from sobriety.daemon.lifecycle import run_daemon
     from sobriety.demo.snmpsim_agent import SnmpsimAgent
 
     folder = folder.resolve()

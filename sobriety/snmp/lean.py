@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from sobriety.errors import AgentError, MalformedResponse, TargetTimeout, TargetUnreachable
 from sobriety.snmp import ber, v3
+from sobriety.snmp.credentials import PUBLIC, Credentials
 from sobriety.snmp.transport import RequestStats
 from sobriety.snmp.types import Oid, Tag, VarBind
 
@@ -179,18 +180,18 @@ class LeanTransport:
         host: str,
         port: int = 161,
         *,
-        version: str = "2c",
-        community: str = "public",
+        credentials: Credentials = PUBLIC,
         timeout: float = 2.0,
         retries: int = 1,
     ) -> None:
-        if version not in self.VERSIONS:
+        if credentials.version not in self.VERSIONS:
             raise ValueError(f"{type(self).__name__} speaks SNMP {', '.join(self.VERSIONS)}")
         self.client = client
         self.host, self.port = host, port
         self.address: tuple[str, int] | None = None
-        self.version = version
-        self.community = community.encode("utf-8")
+        self.credentials = credentials
+        self.version = credentials.version
+        self.community = credentials.community.encode("utf-8")
         self.timeout = timeout
         self.retries = retries
         self.stats = RequestStats()

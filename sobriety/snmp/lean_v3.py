@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from sobriety.errors import AuthFailed, MalformedResponse, TargetTimeout
 from sobriety.snmp import ber, usm, v3
+from sobriety.snmp.credentials import Credentials
 from sobriety.snmp.lean import LeanTransport, SnmpClient
 from sobriety.snmp.types import Oid
 
@@ -37,19 +38,18 @@ class LeanV3Transport(LeanTransport):
         host: str,
         port: int = 161,
         *,
-        user: str,
-        auth_protocol: str | None = None,
-        auth_password: str | None = None,
-        priv_protocol: str | None = None,
-        priv_password: str | None = None,
-        context: str = "",
+        credentials: Credentials,
         timeout: float = 2.0,
         retries: int = 1,
     ) -> None:
-        super().__init__(client, host, port, version="3", timeout=timeout, retries=retries)
-        self.user = user.encode("utf-8")
-        self.auth = (auth_protocol, auth_password, priv_protocol, priv_password)
-        self.context = context.encode("utf-8")
+        super().__init__(client, host, port, credentials=credentials, timeout=timeout,
+                         retries=retries)  # fmt: skip
+        self.user = credentials.user.encode("utf-8")
+        self.auth = (
+            credentials.auth_protocol, credentials.auth_password,
+            credentials.priv_protocol, credentials.priv_password,
+        )  # fmt: skip
+        self.context = credentials.context.encode("utf-8")
         self._engine: v3.SecurityParameters | None = None
         self._engine_at = 0.0
         self._keys: usm.UsmKeys | None = None

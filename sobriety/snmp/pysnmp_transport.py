@@ -16,6 +16,7 @@ from pysnmp.hlapi.v3arch import asyncio as hl
 from pysnmp.proto import errind
 
 from sobriety.errors import AgentError, AuthFailed, CollectError, TargetTimeout, TargetUnreachable
+from sobriety.snmp.credentials import PUBLIC, Credentials
 from sobriety.snmp.transport import RequestStats
 from sobriety.snmp.types import Oid, Tag, Value, VarBind, format_oid
 
@@ -68,37 +69,33 @@ class PysnmpTransport:
         host: str,
         port: int = 161,
         *,
-        version: str = "2c",
-        community: str = "public",
-        user: str | None = None,
-        auth_protocol: str | None = None,
-        auth_password: str | None = None,
-        priv_protocol: str | None = None,
-        priv_password: str | None = None,
-        context: str = "",
+        credentials: Credentials = PUBLIC,
         timeout: float = 2.0,
         retries: int = 1,
         engine: Any | None = None,
     ) -> None:
-        self.host, self.port, self.version = host, port, version
+        self.host, self.port, self.version = host, port, credentials.version
         self.timeout, self.retries = timeout, retries
         self.stats = RequestStats()
         self._own_engine = engine is None
         self._engine = engine if engine is not None else hl.SnmpEngine()
         self._target: Any | None = None
+        context = credentials.context
         self._context = (
             hl.ContextData(contextName=context.encode()) if context else hl.ContextData()
         )
-        if version == "3":
+        if credentials.version == "3":
+            auth, priv = credentials.auth_protocol, credentials.priv_protocol
             self._auth: Any = hl.UsmUserData(
-                user or "",
-                authKey=auth_password,
-                privKey=priv_password,
-                authProtocol=AUTH_PROTOCOLS[auth_protocol] if auth_protocol else None,
-                privProtocol=PRIV_PROTOCOLS[priv_protocol] if priv_protocol else None,
+                credentials.user,
+                authKey=credentials.auth_password,
+                privKey=credentials.priv_password,
+                authProtocol=AUTH_PROTOCOLS[auth] if auth else None,
+                privProtocol=PRIV_PROTOCOLS[priv] if priv else None,
             )
         else:
-            self._auth = hl.CommunityData(community, mpModel=0 if version == "1" else 1)
+            mp_model = 0 if credentials.version == "1" else 1
+            self._auth = hl.CommunityData(credentials.community, mpModel=mp_model)
 
     @property
     def supports_bulk(self) -> bool:

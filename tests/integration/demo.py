@@ -10,6 +10,7 @@ from pathlib import Path
 from aiohttp import web
 
 from sobriety.daemon.app import Daemon
+from sobriety.daemon.lifecycle import Lifecycle
 from sobriety.daemon.web import WebServer
 from sobriety.demo.fleet import write_demo_config
 from sobriety.demo.snmpsim_agent import SnmpsimAgent
@@ -34,17 +35,17 @@ async def demo_daemon(tmp_path: Path, interval: str = "2s") -> AsyncIterator[Web
             agent.communities(),
         )  # fmt: skip
         daemon = Daemon(config)
-        await daemon.start()
-        assert daemon.runtime is not None
+        lifecycle = Lifecycle(daemon)
+        await lifecycle.start()
         settings = daemon.runtime.config.settings
-        server = WebServer(daemon, settings.listen_host, settings.listen_port)
+        server = WebServer(daemon, lifecycle.reload, settings.listen_host, settings.listen_port)
         await server.start()
         try:
             await wait_for(server.url, all_up, timeout=60)
             yield server
         finally:
             await server.stop()
-            await daemon.stop()
+            await lifecycle.stop()
     finally:
         agent.stop()
 

@@ -17,6 +17,7 @@ import psutil
 import pytest
 
 from sobriety.daemon.app import Daemon
+from sobriety.daemon.lifecycle import Lifecycle
 from sobriety.daemon.web import WebServer
 from sobriety.demo.fleet import DEMO_FLEET, write_demo_config
 from sobriety.demo.snmpsim_agent import SnmpsimAgent
@@ -83,10 +84,10 @@ async def test_daemon_polls_everything_and_survives_the_agent_dying(tmp_path: Pa
             agent.communities(),
         )
         daemon = Daemon(config)
-        await daemon.start()
-        assert daemon.runtime is not None
+        lifecycle = Lifecycle(daemon)
+        await lifecycle.start()
         settings = daemon.runtime.config.settings
-        web = WebServer(daemon, settings.listen_host, settings.listen_port)
+        web = WebServer(daemon, lifecycle.reload, settings.listen_host, settings.listen_port)
         await web.start()
         try:
             metrics = await wait_for(
@@ -142,7 +143,7 @@ async def test_daemon_polls_everything_and_survives_the_agent_dying(tmp_path: Pa
             )
         finally:
             await web.stop()
-            await daemon.stop()
+            await lifecycle.stop()
     finally:
         agent.stop()
     first_seen = daemon.poller.first_seen if daemon.poller else {}

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from sobriety.errors import AuthFailed
+from sobriety.snmp.credentials import Credentials
 from sobriety.snmp.lean import SnmpClient
 from sobriety.snmp.lean_v3 import LeanV3Transport
 from sobriety.snmp.pysnmp_transport import PysnmpTransport
@@ -91,11 +92,9 @@ def lean(client: SnmpClient, port: int, user: str, **override: str) -> LeanV3Tra
         client,
         "127.0.0.1",
         port,
-        user=user,
-        auth_protocol=auth,
-        auth_password=settings["auth_password"],
-        priv_protocol=priv,
-        priv_password=settings["priv_password"] or None,
+        credentials=Credentials.usm(
+            user, auth, settings["auth_password"], priv, settings["priv_password"] or None
+        ),
         timeout=1.0,
         retries=1,
     )
@@ -114,12 +113,7 @@ async def test_v3_get_and_walk_agree_with_pysnmp(snmpd: int, user: str) -> None:
         oracle = PysnmpTransport(
             "127.0.0.1",
             snmpd,
-            version="3",
-            user=user,
-            auth_protocol=auth,
-            auth_password=apass,
-            priv_protocol=priv,
-            priv_password=ppass,
+            credentials=Credentials.usm(user, auth, apass, priv, ppass),
         )
         try:
             assert await oracle.get(SYS) == got
@@ -167,9 +161,7 @@ async def test_unknown_user_is_auth_failed(snmpd: int) -> None:
             client,
             "127.0.0.1",
             snmpd,
-            user="nobody-here",
-            auth_protocol="sha256",
-            auth_password="whatever-pass",
+            credentials=Credentials.usm("nobody-here", "sha256", "whatever-pass"),
             timeout=1.0,
             retries=0,
         )

@@ -12,6 +12,7 @@ from sobriety.collectors.profiles import builtin_profile_dir, load_profiles
 from sobriety.collectors.snmp import SnmpCollector
 from sobriety.demo.snmpsim_agent import SnmpsimAgent
 from sobriety.pollonce import from_result, recording_target
+from sobriety.snmp.credentials import Credentials
 from sobriety.snmp.lean import LeanTransport, SnmpClient
 from sobriety.snmp.pysnmp_transport import PysnmpTransport
 from sobriety.snmp.snmprec import RecordedTransport, load_snmprec
@@ -25,9 +26,16 @@ PROFILES = load_profiles([builtin_profile_dir()])
 def live_transport(engine: str, port: int, community: str) -> SnmpTransport:
     if engine == "lean":
         return LeanTransport(
-            SnmpClient(), "127.0.0.1", port, community=community, timeout=3.0, retries=1
+            SnmpClient(),
+            "127.0.0.1",
+            port,
+            credentials=Credentials(community=community),
+            timeout=3.0,
+            retries=1,
         )
-    return PysnmpTransport("127.0.0.1", port, community=community, timeout=3.0, retries=1)
+    return PysnmpTransport(
+        "127.0.0.1", port, credentials=Credentials(community=community), timeout=3.0, retries=1
+    )
 
 
 @pytest.mark.parametrize("engine", ["lean", "pysnmp"])

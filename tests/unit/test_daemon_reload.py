@@ -6,7 +6,10 @@ from pathlib import Path
 
 from sobriety.clock import ManualClock
 from sobriety.config.load import AuthConfig, Config, TargetConfig
-from sobriety.daemon.app import Daemon, World, _in_shard
+from sobriety.daemon.app import Daemon
+from sobriety.daemon.lifecycle import EVALUATE_JOB, RESEND_JOB, Lifecycle
+from sobriety.daemon.polling import PollScheduler
+from sobriety.daemon.runtime import World, in_shard
 from sobriety.snmp.snmprec import RecordedTransport, load_snmprec
 from sobriety.snmp.transport import SnmpTransport
 
@@ -30,11 +33,10 @@ async def test_failed_reload_keeps_running_config(tmp_path: Path) -> None:
     path = tmp_path / "sobriety.yaml"
     path.write_text(GOOD)
     daemon = Daemon(path, World(clock=ManualClock(), transport_factory=recorded))
-    await daemon.start()
+    lifecycle = Lifecycle(daemon)
+    await lifecycle.start()
     try:
-        assert daemon.runtime is not None
         assert set(daemon.runtime.collectors) == {"junos_ex", "localhost"}
-        assert daemon.poller is not None
         result = await daemon.poller.poll(daemon.runtime.collectors["junos_ex"])
         assert result is not None and result.up
         names = {s.name for s in daemon.samples()}
@@ -45,7 +47,7 @@ async def test_failed_reload_keeps_running_config(tmp_path: Path) -> None:
         } <= names
 
         path.write_text(GOOD.replace("address: 127.0.0.1", "address: 999.1.1.1"))
-        problems = await daemon.reload()
+        problems = await lifecycle.reload()
         assert problems and "address" in problems[0]
         assert set(daemon.runtime.collectors) == {"junos_ex", "localhost"}
         reload_ok = [
@@ -54,18 +56,36 @@ async def test_failed_reload_keeps_running_config(tmp_path: Path) -> None:
         assert reload_ok[0].value == 0
 
         path.write_text(GOOD.replace("  - {id: localhost, kind: host}\n", ""))
-        assert await daemon.reload() == []
+        assert await lifecycle.reload() == []
         assert set(daemon.runtime.collectors) == {"junos_ex"}
-        assert daemon.scheduler is not None
-        assert [job.id for job in daemon.scheduler.get_jobs()] == ["junos_ex"]
+        # the target jobs follow the targets; the daemon's own jobs stay
+        jobs = sorted(job.id for job in daemon.scheduler.get_jobs())
+        assert jobs == sorted([EVALUATE_JOB, RESEND_JOB, PollScheduler.job_id("junos_ex")])
     finally:
-        await daemon.stop()
+        await lifecycle.stop()
     assert (tmp_path / "state" / "state.sqlite3").exists()
+
+
+async def test_a_target_named_like_a_daemon_job_does_not_replace_it(tmp_path: Path) -> None:
+    path = tmp_path / "sobriety.yaml"
+    # target ids cannot hold ':', so no target's job id is ever a daemon job's
+    path.write_text(GOOD.replace("id: localhost", "id: alerts"))
+    daemon = Daemon(path, World(clock=ManualClock(), transport_factory=recorded))
+    lifecycle = Lifecycle(daemon)
+    await lifecycle.start()
+    try:
+        assert await lifecycle.reload() == []
+        jobs = {job.id: job for job in daemon.scheduler.get_jobs()}
+        assert jobs[EVALUATE_JOB].func == daemon.evaluate_global
+        assert jobs[RESEND_JOB].func == daemon.resend
+        assert PollScheduler.job_id("alerts") in jobs
+    finally:
+        await lifecycle.stop()
 
 
 def test_sharding_is_deterministic_and_complete() -> None:
     ids = [f"t{i}" for i in range(300)]
-    shards = [{t for t in ids if _in_shard(t, f"{k}/3")} for k in (1, 2, 3)]
+    shards = [{t for t in ids if in_shard(t, f"{k}/3")} for k in (1, 2, 3)]
     assert set().union(*shards) == set(ids)
     assert sum(len(s) for s in shards) == len(ids)
     assert all(60 < len(s) < 140 for s in shards)
