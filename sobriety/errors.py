@@ -76,3 +76,7 @@ class AgentError(CollectError):
 
 class StoreError(SobrietyError, OSError):
     """The state store could not be read or written."""
+
+
+class ProfileSpecError(SobrietyError, ValueError):
+    """A loaded profile asks for something its schema should have refused (a bug, not data)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -17,6 +17,7 @@ from sobriety.collectors.profiles import (
     RowFilter,
     TableSpec,
 )
+from sobriety.errors import ProfileSpecError
 from sobriety.model import CollectIssue, Sample
 from sobriety.snmp.types import (
     BYTES_TAGS,
@@ -100,13 +101,10 @@ def evaluate(
         if scalar.info and isinstance(value, str) and value:
             out.info.setdefault(scalar.info, value)
     for table in profile.tables:
-        static = cache is not None and all(
-            table.column_cadence(c) == "identity" for c in table.columns
-        )
-        if not static:
+        static = all(table.column_cadence(c) == "identity" for c in table.columns)
+        if cache is None or not static:
             _evaluate_table(profile.name, table, raw, target, out)
             continue
-        assert cache is not None
         key = (profile.name, table.name)
         part = cache.get(key)
         if part is None:
@@ -126,16 +124,7 @@ def _evaluate_table(
     profile: str, table: TableSpec, raw: RawData, target: str, out: ProfileOutput
 ) -> None:
     rows = _rows(profile, table, raw, out)
-    fields: dict[Oid, dict[str, str]] = {}  # decoded index parts, exposed or not
-    for suffix in list(rows):
-        decoded = _index_labels(table.index, suffix)
-        if decoded is None:
-            out.issues.append(
-                CollectIssue("bad_index", f"{profile}/{table.name}: {format_oid(suffix)}")
-            )
-            del rows[suffix]
-        else:
-            fields[suffix] = decoded
+    fields = _decoded_indexes(profile, table, rows, out)
     if table.filter:
         rows = {
             idx: row
@@ -145,28 +134,8 @@ def _evaluate_table(
     hidden = {p.name for p in table.index if not p.expose}
     index_labels = {idx: {k: v for k, v in fields[idx].items() if k not in hidden} for idx in rows}
     for col in table.columns:
-        if col.metric is None and col.role is None:
-            continue
-        values: list[float] = []
-        for suffix, row in rows.items():
-            value = row.get(col.name)
-            if value is None:
-                continue
-            if col.aggregate is not None:
-                if isinstance(value, float):
-                    values.append(value)
-                elif col.aggregate == "count":
-                    values.append(1.0)
-                continue
-            labels = {"target": target, **index_labels[suffix]}
-            for label, source in col.labels.items():
-                labels[label] = _label_from(source, row, fields[suffix])
-            _emit(col, value, labels, out, profile)
-        if col.aggregate is not None and col.metric is not None and (values or rows):
-            aggregated = _aggregate(col, values, len(rows))
-            if aggregated is not None:
-                labels = {"target": target}
-                out.samples.append(Sample(col.metric, labels, aggregated))
+        if col.metric is not None or col.role is not None:
+            _emit_column(profile, col, rows, fields, index_labels, target, out)
     if table.emit_info is not None:
         for suffix, row in rows.items():
             labels = {"target": target, **index_labels[suffix]}
@@ -174,13 +143,72 @@ def _evaluate_table(
                 labels[label] = _label_from(source, row, fields[suffix])
             out.samples.append(Sample(table.emit_info.metric, labels, 1.0))
     if table.device_row is not None:
-        for idx, row in rows.items():
-            if _passes(table.device_row, {**fields[idx], **row}):
-                for col in table.columns:
-                    value = row.get(col.name)
-                    if col.info and isinstance(value, str) and value:
-                        out.info.setdefault(col.info, value)
-                break
+        _device_row_info(table, table.device_row, rows, fields, out)
+
+
+def _decoded_indexes(
+    profile: str, table: TableSpec, rows: dict[Oid, dict[str, Scalar]], out: ProfileOutput
+) -> dict[Oid, dict[str, str]]:
+    """Each row's index parts (exposed or not); rows whose index does not decode are dropped."""
+    fields: dict[Oid, dict[str, str]] = {}
+    for suffix in list(rows):
+        decoded = _index_labels(table.index, suffix)
+        if decoded is None:
+            out.issues.append(
+                CollectIssue("bad_index", f"{profile}/{table.name}: {format_oid(suffix)}")
+            )
+            del rows[suffix]
+        else:
+            fields[suffix] = decoded
+    return fields
+
+
+def _emit_column(
+    profile: str,
+    col: ColumnSpec,
+    rows: Mapping[Oid, Mapping[str, Scalar]],
+    fields: Mapping[Oid, Mapping[str, str]],
+    index_labels: Mapping[Oid, Mapping[str, str]],
+    target: str,
+    out: ProfileOutput,
+) -> None:
+    """One column's samples: a sample per row, or one aggregated value for the table."""
+    values: list[float] = []
+    for suffix, row in rows.items():
+        value = row.get(col.name)
+        if value is None:
+            continue
+        if col.aggregate is not None:
+            if isinstance(value, float):
+                values.append(value)
+            elif col.aggregate == "count":
+                values.append(1.0)
+            continue
+        labels = {"target": target, **index_labels[suffix]}
+        for label, source in col.labels.items():
+            labels[label] = _label_from(source, row, fields[suffix])
+        _emit(col, value, labels, out, profile)
+    if col.aggregate is not None and col.metric is not None and (values or rows):
+        aggregated = _aggregate(col, values)
+        if aggregated is not None:
+            out.samples.append(Sample(col.metric, {"target": target}, aggregated))
+
+
+def _device_row_info(
+    table: TableSpec,
+    device_row: RowFilter,
+    rows: Mapping[Oid, Mapping[str, Scalar]],
+    fields: Mapping[Oid, Mapping[str, str]],
+    out: ProfileOutput,
+) -> None:
+    """Identity facts (vendor, model, serial...) from the first row that is the device."""
+    for idx, row in rows.items():
+        if _passes(device_row, {**fields[idx], **row}):
+            for col in table.columns:
+                value = row.get(col.name)
+                if col.info and isinstance(value, str) and value:
+                    out.info.setdefault(col.info, value)
+            return
 
 
 def identity_rows(table: TableSpec, raw: RawData) -> list[Oid]:
@@ -209,37 +237,49 @@ def _rows(
             if value is None:
                 continue
             rows.setdefault(vb.oid[depth:], {})[col.name] = value
+    # every product first, then every ratio, then the powers of ten: a ratio's divisor may
+    # itself be a product
     for col in table.columns:
-        if col.multiply_by is None:
-            continue
-        for row in rows.values():
-            value, factor = row.get(col.name), row.get(col.multiply_by)
-            if isinstance(value, float) and isinstance(factor, float):
-                row[col.name] = value * factor
-            elif isinstance(value, float):
-                del row[col.name]  # no factor, no honest value
+        if col.multiply_by is not None:
+            _combine(rows, col.name, col.multiply_by, lambda v, f: v * f)
     for col in table.columns:
-        if col.divide_by is None:
-            continue
-        for row in rows.values():
-            value, divisor = row.get(col.name), row.get(col.divide_by)
-            if isinstance(value, float) and isinstance(divisor, float) and divisor > 0:
-                row[col.name] = value / divisor
-            elif isinstance(value, float):
-                del row[col.name]  # no positive divisor, no honest ratio
+        if col.divide_by is not None:  # no positive divisor, no honest ratio
+            _combine(rows, col.name, col.divide_by, lambda v, d: v / d if d > 0 else None)
     for col in table.columns:
-        if not col.exponent_from:
-            continue
-        for row in rows.values():
-            value = row.get(col.name)
-            if not isinstance(value, float):
-                continue
-            exponent = _exponent(col, row)
-            if exponent is None:
-                del row[col.name]  # no scale, no honest value
-            else:
-                row[col.name] = value * 10.0**exponent if exponent >= 0 else value / 10**-exponent
+        if col.exponent_from:
+            _scale_by_exponent(rows, col)
     return dict(sorted(rows.items()))
+
+
+def _combine(
+    rows: Mapping[Oid, dict[str, Scalar]],
+    name: str,
+    other: str,
+    how: Callable[[float, float], float | None],
+) -> None:
+    """Each row's `name` combined with its `other` field; without a usable other, dropped."""
+    for row in rows.values():
+        value, operand = row.get(name), row.get(other)
+        if not isinstance(value, float):
+            continue
+        combined = how(value, operand) if isinstance(operand, float) else None
+        if combined is None:
+            del row[name]  # no factor, no honest value
+        else:
+            row[name] = combined
+
+
+def _scale_by_exponent(rows: Mapping[Oid, dict[str, Scalar]], col: ColumnSpec) -> None:
+    """Each row's value times the power of ten its other fields give (Raritan's digits)."""
+    for row in rows.values():
+        value = row.get(col.name)
+        if not isinstance(value, float):
+            continue
+        exponent = _exponent(col, row)
+        if exponent is None:
+            del row[col.name]  # no scale, no honest value
+        else:
+            row[col.name] = value * 10.0**exponent if exponent >= 0 else value / 10**-exponent
 
 
 def _exponent(col: ColumnSpec, row: Mapping[str, Scalar]) -> int | None:
@@ -301,13 +341,15 @@ def _decoded_number(spec: FieldSpec, value: object) -> float | None:
     except UnicodeDecodeError:
         return None
     if spec.type == "date":
-        assert spec.date_format is not None
+        if spec.date_format is None:
+            raise ProfileSpecError(f"{spec.name}: type date without date_format")
         try:
             parsed = datetime.strptime(text, spec.date_format)  # noqa: DTZ007 - made aware below
         except ValueError:
             return None
         return parsed.replace(tzinfo=UTC).timestamp()
-    assert spec.json_key is not None
+    if spec.json_key is None:
+        raise ProfileSpecError(f"{spec.name}: type json without json_key")
     try:
         node: object = json.loads(text)
     except ValueError:
@@ -387,18 +429,21 @@ def _emit(
         )
 
 
-def _aggregate(col: ColumnSpec, values: Sequence[float], rows: int) -> float | None:
+AGGREGATES: dict[str, Callable[[Sequence[float]], float]] = {
+    "sum": lambda v: float(sum(v)),
+    "mean": lambda v: float(sum(v) / len(v)),
+    "max": lambda v: float(max(v)),
+    "min": lambda v: float(min(v)),
+}
+
+
+def _aggregate(col: ColumnSpec, values: Sequence[float]) -> float | None:
+    """One value for a table column; None when no row gave a value (count: 0)."""
     if col.aggregate == "count":
         return float(len(values))
-    if not values:
-        return None
-    if col.aggregate == "sum":
-        return float(sum(values))
-    if col.aggregate == "mean":
-        return float(sum(values) / len(values))
-    if col.aggregate == "max":
-        return float(max(values))
-    return float(min(values))
+    if col.aggregate not in AGGREGATES:
+        raise ProfileSpecError(f"{col.name}: unknown aggregate {col.aggregate!r}")
+    return AGGREGATES[col.aggregate](values) if values else None
 
 
 def _passes(rule: RowFilter, row: Mapping[str, Scalar]) -> bool:

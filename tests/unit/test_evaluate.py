@@ -212,3 +212,25 @@ scalars:
   - {{name: x, oid: 1.3.6.1.4.1.99999.1.0, {text}}}
 """
         )
+
+
+def test_aggregates_are_named_and_an_unknown_one_is_an_error_not_min() -> None:
+    from sobriety.collectors.evaluate import _aggregate, _decoded_number
+    from sobriety.collectors.profiles import ColumnSpec, FieldSpec
+    from sobriety.errors import ProfileSpecError
+
+    def col(how: str) -> ColumnSpec:
+        return ColumnSpec.model_construct(name="c", column=1, aggregate=how)
+
+    values = [3.0, 1.0, 2.0]
+    assert [_aggregate(col(a), values) for a in ("sum", "mean", "max", "min", "count")] == [
+        6.0, 2.0, 3.0, 1.0, 3.0,
+    ]  # fmt: skip
+    assert _aggregate(col("sum"), []) is None
+    assert _aggregate(col("count"), []) == 0.0
+    with pytest.raises(ProfileSpecError, match="unknown aggregate"):
+        _aggregate(col("median"), values)
+    with pytest.raises(ProfileSpecError, match="date_format"):
+        _decoded_number(FieldSpec.model_construct(name="d", type="date"), b"2020-01-01")
+    with pytest.raises(ProfileSpecError, match="json_key"):
+        _decoded_number(FieldSpec.model_construct(name="j", type="json"), b"{}")
