@@ -103,8 +103,10 @@ METRICS: tuple[MetricSpec, ...] = (
     _m(
         "sobriety_device_power_watts",
         "gauge",
-        "Electrical power drawn by the device itself; `source` is measured or estimated.",
-        ("target", "source", "origin"),
+        "Electrical power drawn by the device itself; `source` is measured or estimated, "
+        "`basis` what it rests on (measured, state: estimated from an observed state, "
+        "assumed: a class figure with no state observed), `origin` the object or model.",
+        ("target", "source", "origin", "basis"),
         "watts",
         "energy",
     ),
@@ -120,9 +122,9 @@ METRICS: tuple[MetricSpec, ...] = (
     _m(
         "sobriety_device_energy_joules_total",
         "counter",
-        "Energy the device used, integrated from its readings (trapezoid), by source; gaps "
-        "are not filled in. Persisted across restarts.",
-        ("target", "source"),
+        "Energy the device used, integrated from its readings (trapezoid), by source and "
+        "basis; gaps are not filled in. Persisted across restarts.",
+        ("target", "source", "basis"),
         "joules",
         "energy",
     ),
@@ -137,7 +139,8 @@ METRICS: tuple[MetricSpec, ...] = (
         "sobriety_site_energy_joules_total",
         "counter",
         "Energy per site and device class by source: each device counted once, at itself "
-        "(PoE, outlets and UPS output counted at the devices they feed).",
+        "(PoE, outlets and UPS output counted at the devices they feed); class "
+        "`unattributed` is what feeders measured beyond their monitored loads.",
         ("site", "class", "source"),
         "joules",
         "energy",
@@ -162,8 +165,9 @@ METRICS: tuple[MetricSpec, ...] = (
         "sobriety_site_waste_energy_joules_total",
         "counter",
         "Energy used outside opening hours (`period` after_hours) or on closed days "
-        "(holiday) by classes that could be off (PCs, printers, projectors, displays, APs).",
-        ("site", "class", "period"),
+        "(holiday) by classes that could be off (PCs, printers, projectors, displays, APs); "
+        "`source` measured, estimated (from an observed state) or assumed (no state known).",
+        ("site", "class", "period", "source"),
         "joules",
         "energy",
     ),
@@ -171,7 +175,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "sobriety_site_waste_carbon_grams_total",
         "counter",
         "Carbon of the after-hours and holiday energy above.",
-        ("site", "class", "period"),
+        ("site", "class", "period", "source"),
         "grams",
         "energy",
     ),
@@ -179,9 +183,85 @@ METRICS: tuple[MetricSpec, ...] = (
         "sobriety_site_waste_cost_euros_total",
         "counter",
         "Cost of the after-hours and holiday energy above.",
-        ("site", "class", "period"),
+        ("site", "class", "period", "source"),
         "euros",
         "energy",
+    ),
+    _m(
+        "sobriety_site_power_watts",
+        "gauge",
+        "A site's power now: the current reading of each of its devices (fresh ones only) "
+        "and the unattributed load of its feeders, by source.",
+        ("site", "source"),
+        "watts",
+        "energy",
+    ),
+    _m(
+        "sobriety_feeder_unattributed_power_watts",
+        "gauge",
+        "What a feeder (PDU inlet, UPS output) measures beyond the monitored devices declared "
+        "on it: loads nobody monitors, booked once, at the feeder.",
+        ("target", "source"),
+        "watts",
+        "energy",
+    ),
+    _m(
+        "sobriety_feeder_unattributed_power_band_watts",
+        "gauge",
+        "Band of the unattributed load (`bound` low or high), from the bands of the loads "
+        "subtracted.",
+        ("target", "bound"),
+        "watts",
+        "energy",
+    ),
+    _m(
+        "sobriety_feeder_unattributed_energy_joules_total",
+        "counter",
+        "Energy of a feeder's unattributed load, integrated like a device's.",
+        ("target", "source"),
+        "joules",
+        "energy",
+    ),
+    _m(
+        "sobriety_feeder_overcommitted",
+        "gauge",
+        "1 when the loads declared on a feeder add up to more than it measures (a wrong "
+        "declaration, or estimates above the truth); the unattributed load is then 0.",
+        T,
+        group="energy",
+    ),
+    _m(
+        "sobriety_managed_device_power_watts",
+        "gauge",
+        "Power of a device a controller manages (an access point of a Wi-Fi controller), "
+        "booked as its own device.",
+        ("target", "device", "source", "origin", "basis"),
+        "watts",
+        "energy",
+    ),
+    _m(
+        "sobriety_managed_device_energy_joules_total",
+        "counter",
+        "Energy of a managed device, integrated like a device's.",
+        ("target", "device", "source", "basis"),
+        "joules",
+        "energy",
+    ),
+    _m(
+        "sobriety_device_virtualization_info",
+        "info",
+        "Present when the device is a virtual machine or a container (`kind` vm or "
+        "container, `technology` as detected): its power is a share of a host's.",
+        ("target", "kind", "technology"),
+        group="energy",
+    ),
+    _m(
+        "sobriety_device_power_state",
+        "gauge",
+        "The power state a device reports (projectors, displays); 1 for the current `state` "
+        "(on, standby, off, warming, cooling).",
+        ("target", "state"),
+        group="energy",
     ),
     # --- lifetime ---------------------------------------------------------------------------
     _m(
@@ -460,6 +540,25 @@ METRICS: tuple[MetricSpec, ...] = (
         "power",
     ),
     _m(
+        "sobriety_poe_port_allocated_watts",
+        "gauge",
+        "Power a PoE port has allocated to its device (cpeExtPsePortPwrAllocated); where the "
+        "port's consumption equals it and its maximum drawn is 0, the consumption is this "
+        "allocation, not a measurement.",
+        ("target", "group", "port"),
+        "watts",
+        "power",
+    ),
+    _m(
+        "sobriety_poe_port_max_drawn_watts",
+        "gauge",
+        "Highest power the PoE port has seen its device draw (cpeExtPsePortMaxPwrDrawn; 0 on "
+        "switches that do not measure).",
+        ("target", "group", "port"),
+        "watts",
+        "power",
+    ),
+    _m(
         "sobriety_poe_port_detection_status",
         "gauge",
         "PoE port detection status (pethPsePortDetectionStatus); 1 for the current `state`.",
@@ -497,6 +596,31 @@ METRICS: tuple[MetricSpec, ...] = (
         "inventory",
     ),
     # --- ENTITY-SENSOR, EMAN ----------------------------------------------------------------
+    _m(
+        "sobriety_supply_sensor_volts",
+        "gauge",
+        "Input or output voltage of a power supply that reports no watts (ENTITY-SENSOR; "
+        "`supply` is the entity the sensor sits in, `name` says input or output).",
+        ("target", "entity", "supply", "name"),
+        "volts",
+        "power",
+    ),
+    _m(
+        "sobriety_supply_sensor_amperes",
+        "gauge",
+        "Input or output current of a power supply that reports no watts (ENTITY-SENSOR).",
+        ("target", "entity", "supply", "name"),
+        "amperes",
+        "power",
+    ),
+    _m(
+        "sobriety_host_virtual_devices",
+        "gauge",
+        "Devices of the host that name a hypervisor (hrDeviceDescr: QEMU, VMware, Hyper-V, "
+        "VirtIO, Xen...): above 0, the host is a virtual machine.",
+        T,
+        group="host",
+    ),
     _m(
         "sobriety_supply_unit_power_watts",
         "gauge",

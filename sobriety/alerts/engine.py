@@ -47,6 +47,9 @@ class AlertRule(BaseModel):
     name: str = Field(pattern=r"^[A-Z][A-Za-z0-9]*$", description="CamelCase, as alertname")
     metric: str
     matchers: Mapping[str, str] = Field(default_factory=dict, description="label = value")
+    excludes: Mapping[str, str] = Field(
+        default_factory=dict, description="label != value (e.g. waste that is only assumed)"
+    )
     op: Op = ">"
     raise_: float = Field(alias="raise")
     clear: float | None = Field(default=None, description="default: the raise threshold")
@@ -68,7 +71,7 @@ class AlertRule(BaseModel):
         if self.metric not in BY_NAME:
             raise ValueError(f"metric {self.metric!r} is not in the catalogue")
         labels = set(BY_NAME[self.metric].labels)
-        unknown = set(self.matchers) - labels
+        unknown = (set(self.matchers) | set(self.excludes)) - labels
         if unknown:
             raise ValueError(f"matchers on labels {sorted(unknown)} {self.metric} does not have")
         clear = self.clearing
@@ -97,8 +100,10 @@ class AlertRule(BaseModel):
         return OPS[back](value, self.clearing)
 
     def selects(self, sample: Sample) -> bool:
-        return sample.name == self.metric and all(
-            sample.labels.get(k) == v for k, v in self.matchers.items()
+        return (
+            sample.name == self.metric
+            and all(sample.labels.get(k) == v for k, v in self.matchers.items())
+            and all(sample.labels.get(k) != v for k, v in self.excludes.items())
         )
 
 

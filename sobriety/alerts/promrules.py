@@ -62,7 +62,10 @@ def _number(value: float) -> str:
 def expression(rule: AlertRule) -> str:
     """The PromQL of one rule."""
     spec = BY_NAME[rule.metric]
-    matchers = ", ".join(f'{k}="{v}"' for k, v in sorted(rule.matchers.items()))
+    matchers = ", ".join(
+        [f'{k}="{v}"' for k, v in sorted(rule.matchers.items())]
+        + [f'{k}!="{v}"' for k, v in sorted(rule.excludes.items())]
+    )
     series = f"{rule.metric}{{{matchers}}}" if matchers else rule.metric
     if rule.increase_over is not None:
         series = f"increase({series}[{duration(rule.increase_over)}])"

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal, Self, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import holidays
 import yaml
 from pydantic import (
     BaseModel,
@@ -259,6 +260,19 @@ class SiteConfig(_Strict):
     public_holidays: bool = Field(
         default=True, description="the country's public holidays count as closed (needs country)"
     )
+    school_zone: Literal["A", "B", "C"] | None = Field(
+        default=None,
+        description="French school-holiday zone: its holidays close the site (needs FR)",
+    )
+    subdivision: str | None = Field(
+        default=None,
+        description="the country's subdivision for public holidays (FR: 57, 67, 68 for "
+        "Alsace-Moselle, 971-976 overseas...; the holidays package's codes)",
+    )
+    always_open: bool = Field(
+        default=False,
+        description='open day and night, every day (a server room); `opening_hours: "24/7"`',
+    )
     classes: Mapping[str, ClassOverride] = Field(
         default_factory=dict, description="this site's figures for device classes"
     )
@@ -271,6 +285,32 @@ class SiteConfig(_Strict):
         except (ZoneInfoNotFoundError, ValueError, OSError):
             raise ValueError(f"unknown timezone {value!r}") from None
         return value
+
+    @model_validator(mode="after")
+    def _calendar_places(self) -> Self:
+        problems: Problems = []
+        if self.school_zone is not None and self.country != "FR":
+            problems.append((("school_zone",), "school zones are French: set country: FR"))
+        if self.subdivision is not None:
+            known = holidays.list_supported_countries().get(self.country or "", [])
+            if self.country is None:
+                problems.append((("subdivision",), "a subdivision needs its country"))
+            elif self.subdivision not in known:
+                shown = ", ".join(s for s in known if not s.startswith("Zone"))
+                problems.append(
+                    (("subdivision",), f"unknown in {self.country} (known: {shown or 'none'})")
+                )
+        if problems:
+            raise FieldProblems(problems)
+        return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _round_the_clock(cls, data: object) -> object:
+        """`opening_hours: "24/7"` is `always_open: true`."""
+        if isinstance(data, Mapping) and data.get("opening_hours") in ("24/7", "24x7"):
+            return {**data, "opening_hours": {}, "always_open": True}
+        return data
 
     @field_validator("opening_hours", mode="before")
     @classmethod
@@ -304,6 +344,8 @@ class SiteConfig(_Strict):
         """Whether `at` (aware) falls within the site's opening hours, in its own timezone."""
         if at.tzinfo is None:
             raise ValueError("is_open needs an aware datetime")
+        if self.always_open:
+            return True
         local = at.astimezone(self.zone)
         spans = self.opening_hours.get(WEEKDAYS[local.weekday()], ())
         now = local.time()
@@ -366,6 +408,21 @@ class TargetConfig(_Strict):
     )
     poe: PoeFeed | None = Field(default=None, description="the switch port that powers it")
     outlet: OutletFeed | None = Field(default=None, description="the metered PDU outlet")
+    outlets: tuple[OutletFeed, ...] = Field(
+        default=(), description="every metered outlet it is plugged into (A and B feeds)"
+    )
+    fed_by: tuple[str, ...] = Field(
+        default=(),
+        description="the feeders (UPS, PDU, meter) whose measured output includes this device",
+    )
+    ups_topology: Literal["double_conversion", "line_interactive", "standby"] | None = Field(
+        default=None, description="for a UPS: its topology, when its model does not tell"
+    )
+    virtual: Literal["share", "not_counted"] = Field(
+        default="share",
+        description="for a virtual machine or container: book its share of a host (share), "
+        "or nothing when the physical host is monitored too (not_counted)",
+    )
     disposed: DisposalRecord | None = Field(
         default=None, description="handed over: no longer polled, listed in end-of-life exports"
     )
@@ -406,9 +463,23 @@ class TargetConfig(_Strict):
                     problems.append(((name,), "a host target takes none (it is this machine)"))
         if self.warranty_end is not None and self.warranty_months is not None:
             problems.append((("warranty_months",), "give warranty_end or warranty_months"))
+        if self.outlet is not None and self.outlets:
+            problems.append((("outlets",), "give outlet or outlets, not both"))
+        if self.id in self.fed_by:
+            problems.append((("fed_by",), "a device cannot feed itself"))
         if problems:
             raise FieldProblems(problems)
         return self
+
+    @property
+    def all_outlets(self) -> tuple[OutletFeed, ...]:
+        """Every metered outlet the device is plugged into."""
+        return (self.outlet, *self.outlets) if self.outlet is not None else self.outlets
+
+    @property
+    def feeders(self) -> tuple[str, ...]:
+        """Every feeder whose measurement includes this device: outlets' PDUs and fed_by."""
+        return tuple(dict.fromkeys([*(o.pdu for o in self.all_outlets), *self.fed_by]))
 
 
 class Config(_Strict):
@@ -740,13 +811,31 @@ def _check_energy_refs(report: _Report, docs: list[_Doc]) -> None:
             name = raw.get("class")
             if isinstance(name, str) and re.fullmatch(r"[a-z0-9_]+", name) and name not in classes:
                 report.add(doc, ("targets", i, "class"), _unknown_class(name, classes))
-            for feed, key in (("poe", "switch"), ("outlet", "pdu")):
-                body = raw.get(feed)
-                ref = body.get(key) if isinstance(body, dict) else None
-                if isinstance(ref, str) and ref not in ids:
-                    report.add(doc, ("targets", i, feed, key), f"no target {ref!r}")
-                elif isinstance(ref, str) and ref == raw.get("id"):
-                    report.add(doc, ("targets", i, feed, key), "a device cannot feed itself")
+            for loc, ref in _feed_refs(raw):
+                if ref not in ids:
+                    report.add(doc, ("targets", i, *loc), f"no target {ref!r}")
+                elif ref == raw.get("id"):
+                    report.add(doc, ("targets", i, *loc), "a device cannot feed itself")
+
+
+def _feed_refs(raw: Mapping[str, Any]) -> list[tuple[Loc, str]]:
+    """Every target a raw target entry names as what feeds it, with where it names it."""
+    refs: list[tuple[Loc, str]] = []
+    for feed, key in (("poe", "switch"), ("outlet", "pdu")):
+        body = raw.get(feed)
+        ref = body.get(key) if isinstance(body, dict) else None
+        if isinstance(ref, str):
+            refs.append(((feed, key), ref))
+    outlets = raw.get("outlets")
+    for j, body in enumerate(outlets if isinstance(outlets, list) else []):
+        ref = body.get("pdu") if isinstance(body, dict) else None
+        if isinstance(ref, str):
+            refs.append((("outlets", j, "pdu"), ref))
+    fed_by = raw.get("fed_by")
+    for j, ref in enumerate(fed_by if isinstance(fed_by, list) else []):
+        if isinstance(ref, str):
+            refs.append((("fed_by", j), ref))
+    return refs
 
 
 def _unknown_class(name: str, classes: set[str]) -> str:

@@ -16,7 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sobriety.config.types import read_section
 from sobriety.errors import ConfigError, ConfigProblem
 
-Model = Literal["constant", "cpu_linear", "printer_state", "switch", "ups_loss"]
+Model = Literal[
+    "constant", "cpu_linear", "printer_state", "power_state", "switch", "ups_loss", "vcpu_share"
+]
 
 
 class PowerFigures(BaseModel):
