@@ -80,6 +80,22 @@ DEMO_POE: dict[str, dict[str, str]] = {
     "unifi_nanohd": {"switch": "cisco_16_switch", "group": "3", "port": "5"},
 }
 
+# An illustrative power chain for the server room, so the demo shows feeder accounting: the
+# two PDUs hang from the Eaton UPS, the Linux server and the Arista switch from the PDUs (A
+# and B feeds; no per-outlet metering declared, so their shares come from their own
+# readings). What the UPS and the PDUs measure beyond these is their unattributed load.
+DEMO_FED_BY: dict[str, list[str]] = {
+    "raritan-pdu_px3": ["eaton-93e-80"],
+    "apc_ap8959eu3": ["eaton-93e-80"],
+    "linux_powermon": ["raritan-pdu_px3"],
+    "arista_eos": ["raritan-pdu_px3", "apc_ap8959eu3"],
+}
+
+
+def site_profiles() -> Path:
+    """The example site profiles (the linux_powermon recording's NET-SNMP-EXTEND meter)."""
+    return data_dir("config") / "example" / "profiles"
+
 
 def demo_config(port: int, listen: str, interval: str, communities: list[str]) -> dict[str, object]:
     """The demo configuration as data: every recording on 127.0.0.1:port, and the host."""
@@ -100,11 +116,13 @@ def demo_config(port: int, listen: str, interval: str, communities: list[str]) -
             target["class"] = device_class
         if name in DEMO_POE:
             target["poe"] = DEMO_POE[name]
+        if name in DEMO_FED_BY:
+            target["fed_by"] = DEMO_FED_BY[name]
         target.update(inventory_fields(name, today))
         targets.append(target)
-    targets.append(
-        {"id": "localhost", "kind": "host", "site": "college", "class": "server_rack_2s"}
-    )
+    # the machine the demo runs on: a desktop unless it finds itself virtual (then a share
+    # of a host, whatever this class says)
+    targets.append({"id": "localhost", "kind": "host", "site": "college", "class": "desktop_pc"})
     return {
         "settings": {
             "listen": listen,
@@ -112,12 +130,14 @@ def demo_config(port: int, listen: str, interval: str, communities: list[str]) -
             "interval": interval,
             "timeout": "2s",
             "retries": 1,
+            "profile_dirs": [str(site_profiles())],
         },
         "sites": {
             "college": {
                 "name": "Collège de démonstration",
                 "timezone": "Europe/Paris",
                 "country": "FR",
+                "school_zone": "C",
                 "opening_hours": dict.fromkeys(("mon", "tue", "thu", "fri"), COLLEGE_HOURS)
                 | {"wed": ["07:45-12:15"]},
             },
@@ -125,6 +145,7 @@ def demo_config(port: int, listen: str, interval: str, communities: list[str]) -
                 "name": "Salle serveurs intercommunale",
                 "timezone": "Europe/Paris",
                 "country": "FR",
+                "opening_hours": "24/7",
             },
         },
         "auths": auths,

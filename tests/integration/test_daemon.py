@@ -97,8 +97,14 @@ async def test_daemon_polls_everything_and_survives_the_agent_dying(tmp_path: Pa
                     and all(v == 1 for v in up_by_target(m).values())
                     # the AP's feed is read once the switch has been polled after it
                     and any(
-                        'target="unifi_nanohd"' in k and "poe-port" in k
+                        'target="unifi_nanohd"' in k and "poe-allocation" in k
                         for k in m.get("sobriety_device_power_watts", {})
+                    )
+                    # the server room's feeders, once their loads have been polled
+                    and all(
+                        f'target="{feeder}"'
+                        in str(m.get("sobriety_feeder_unattributed_power_watts", {}))
+                        for feeder in ("eaton-93e-80", "raritan-pdu_px3", "apc_ap8959eu3")
                     )
                 ),
                 timeout=60,
@@ -116,10 +122,29 @@ async def test_daemon_polls_everything_and_survives_the_agent_dying(tmp_path: Pa
             powered = {k.split('target="')[1].split('"')[0]: k for k in power}
             assert set(powered) == ALL_TARGETS
             assert all('source="measured"' in k or 'source="estimated"' in k for k in power)
-            ap = powered["unifi_nanohd"]  # the demo's PoE pairing: the port's 15.4 W
-            assert 'origin="poe-port"' in ap and 'source="measured"' in ap
-            assert power[ap] == 15.4
+            # the demo's PoE pairing: the Catalyst reports the port's 802.3af allocation
+            # (consumption = allocated = 15.4 W, max drawn 0): an estimate within the AP's class
+            ap = powered["unifi_nanohd"]
+            assert 'source="estimated"' in ap and "poe-allocation" in ap
+            assert power[ap] <= 14.4
+            assert not any('source="measured"' in k and "poe" in k for k in power)
             assert 'origin="entity-sensor"' in powered["arubaos-cx_6300_vsf_stack"]
+            # what a domain expert would sign (issue 14's acceptance, on the demo)
+            site = metrics["sobriety_site_power_watts"]
+            assert sum(w for k, w in site.items() if 'site="datacentre"' in k) >= 11_400
+            bands = metrics["sobriety_device_power_band_watts"]
+            eaton = power[powered["eaton-93e-80"]]
+            assert "ups-curve" in powered["eaton-93e-80"] and 300 <= eaton <= 2500
+            low = bands['{bound="low",target="eaton-93e-80"}']
+            high = bands['{bound="high",target="eaton-93e-80"}']
+            assert low < eaton < high
+            assert 5 <= power[powered["apc_smx750i"]] <= 25
+            assert power[powered["localhost"]] < 60  # a container in a VM: a share of a host
+            assert 'source="measured"' in powered["linux_powermon"]
+            assert power[powered["linux_powermon"]] == 340
+            assert bands['{bound="low",target="epson-projector_eb-4770w"}'] == 0.5  # standby
+            waste = metrics.get("sobriety_site_waste_energy_joules_total", {})
+            assert all("source=" in k for k in waste)
             async with aiohttp.ClientSession() as session:
                 async with session.get(f"{web.url}/metrics") as resp:
                     live_text = await resp.text()
