@@ -333,3 +333,21 @@ def test_recurring_ics_closures_are_expanded(tmp_path: Path) -> None:
     )
     days = read_closures(ics)
     assert days == {date(2026, 1, 7), date(2026, 1, 14), date(2026, 1, 28)}
+
+
+def test_the_energy_proof_table_is_what_the_code_books() -> None:
+    """docs/energy.md's per-recording table is the code's own output (make docs)."""
+    from sobriety.gen.energy_proof import WHY, compute, with_table
+
+    rows = compute()
+    assert {r.target for r in rows} == set(WHY)  # every bundled recording, and only those
+    page = (ROOT / "docs" / "energy.md").read_text(encoding="utf-8")
+    assert page == with_table(page, rows), "docs/energy.md drifted: make docs"
+    booked = {r.target: r for r in rows}
+    # the figures the recordings' README states, where they are the booked power
+    assert booked["linux_powermon"].watts == 340
+    assert booked["arubaos-cx_6300_vsf_stack"].watts == 709
+    assert booked["eaton-93e-80"].unattributed == 11_400
+    assert booked["raritan-pdu_px3"].unattributed == 1665 - 10
+    assert booked["apc_ap8959eu3"].unattributed == 270 - 10
+    assert not any(r.source == "measured" and "poe" in r.origin for r in rows)
