@@ -47,6 +47,8 @@ def _m(
 
 
 T = ("target",)
+# polling's own cost is summed over targets by default (settings.self_metrics)
+SUMMED = " Summed over targets (no `target`) unless settings.self_metrics is per_target."
 
 METRICS: tuple[MetricSpec, ...] = (
     # --- targets and devices -------------------------------------------------------------
@@ -877,46 +879,53 @@ METRICS: tuple[MetricSpec, ...] = (
         "seconds",
         "self",
     ),
-    _m("sobriety_polls_total", "counter", "Polls of the target, successful or not.", T, "", "self"),
+    _m(
+        "sobriety_polls_total",
+        "counter",
+        "Polls of the target, successful or not." + SUMMED,
+        T,
+        "",
+        "self",
+    ),
     _m(
         "sobriety_poll_errors_total",
         "counter",
-        "Polls that failed, by bounded reason.",
+        "Polls that failed, by bounded reason." + SUMMED,
         ("target", "reason"),
         group="self",
     ),
     _m(
         "sobriety_collect_issues_total",
         "counter",
-        "Things a poll noticed and survived (short walk, bad value...), by code.",
+        "Things a poll noticed and survived (short walk, bad value...), by code." + SUMMED,
         ("target", "code"),
         group="self",
     ),
     _m(
         "sobriety_snmp_requests_total",
         "counter",
-        "SNMP request PDUs sent, by type (get, getnext, getbulk).",
+        "SNMP request PDUs sent, by type (get, getnext, getbulk)." + SUMMED,
         ("target", "type"),
         group="self",
     ),
     _m(
         "sobriety_snmp_timeouts_total",
         "counter",
-        "SNMP requests that got no answer in time.",
+        "SNMP requests that got no answer in time." + SUMMED,
         T,
         group="self",
     ),
     _m(
         "sobriety_snmp_retries_total",
         "counter",
-        "SNMP requests sent again after a try got no answer in time.",
+        "SNMP requests sent again after a try got no answer in time." + SUMMED,
         T,
         group="self",
     ),
     _m(
         "sobriety_snmp_sent_bytes_total",
         "counter",
-        "Bytes of SNMP messages sent to the target (UDP payload, retries included).",
+        "Bytes of SNMP messages sent to the target (UDP payload, retries included)." + SUMMED,
         T,
         "bytes",
         "self",
@@ -924,7 +933,7 @@ METRICS: tuple[MetricSpec, ...] = (
     _m(
         "sobriety_snmp_received_bytes_total",
         "counter",
-        "Bytes of SNMP answers received from the target (UDP payload).",
+        "Bytes of SNMP answers received from the target (UDP payload)." + SUMMED,
         T,
         "bytes",
         "self",
@@ -932,7 +941,7 @@ METRICS: tuple[MetricSpec, ...] = (
     _m(
         "sobriety_snmp_varbinds_total",
         "counter",
-        "Variable bindings received.",
+        "Variable bindings received." + SUMMED,
         T,
         group="self",
     ),
@@ -940,14 +949,14 @@ METRICS: tuple[MetricSpec, ...] = (
         "sobriety_snmp_bulk_shrinks_total",
         "counter",
         "GETBULKs asked again with fewer repetitions, by cause (too_big, timeout); the target "
-        "keeps the smaller size afterwards.",
+        "keeps the smaller size afterwards." + SUMMED,
         ("target", "cause"),
         group="self",
     ),
     _m(
         "sobriety_snmp_walk_anomalies_total",
         "counter",
-        "Walks ended abnormally (non-increasing OID, exception in walk...), by kind.",
+        "Walks ended abnormally (non-increasing OID, exception in walk...), by kind." + SUMMED,
         ("target", "kind"),
         group="self",
     ),

@@ -110,6 +110,11 @@ class Settings(_Strict):
     retries: int = Field(default=1, ge=0, le=5)
     jitter: float = Field(default=0.1, ge=0, le=0.5)
     max_concurrent_polls: int = Field(default=64, ge=1, le=10_000)
+    self_metrics: Literal["aggregate", "per_target"] = Field(
+        default="aggregate",
+        description="polling's own cost (polls, requests, bytes, varbinds, retries, errors, "
+        "issues) summed over targets, or per target (about 17 more series a device)",
+    )
     profile_dirs: tuple[ConfigPath, ...] = ()
     shard: str = Field(default="1/1", pattern=r"^\d+/\d+$")
     alerting: AlertingConfig = Field(default_factory=AlertingConfig)

@@ -64,6 +64,7 @@ class Daemon:
         self.poller = Poller(
             self.snapshot, self.store, clock, settings.max_concurrent_polls,
             enrich=self._enrich, on_result=self._evaluate_target,
+            per_target_bookkeeping=settings.self_metrics == "per_target",
         )  # fmt: skip
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.poll_scheduler = PollScheduler(self.poller, self.scheduler, settings.jitter)
@@ -176,6 +177,10 @@ class Daemon:
             self.store.energy_rows(),
         )
 
+    def entries(self) -> Mapping[str, tuple[Sample, ...]]:
+        """Every polled target's latest samples."""
+        return self.snapshot.entries()
+
     def samples(self) -> list[Sample]:
         """Everything a scrape shows: the snapshot, the daemon's own state and cost."""
         return [*self.snapshot.samples(), *self.daemon_samples()]
@@ -187,6 +192,7 @@ class Daemon:
         out += self.energy.site_samples()
         out += self.alerts.samples()
         out += self.dispatcher.samples()
+        out += self.poller.bookkeeping_samples()
         kinds: dict[str, int] = {}
         for collector in self.runtime.collectors.values():
             kinds[collector.target.kind] = kinds.get(collector.target.kind, 0) + 1

@@ -100,6 +100,7 @@ class Poller:
         *,
         enrich: Callable[[CollectResult], list[Sample]] = published_as_collected,
         on_result: Callable[[str], None] = lambda target: None,
+        per_target_bookkeeping: bool = False,
     ) -> None:
         self.snapshot = snapshot
         self.store = store
@@ -107,6 +108,10 @@ class Poller:
         self.enrich = enrich
         self.on_result = on_result
         self.counters: dict[str, TargetCounters] = {}
+        # what polling cost, summed over every target ever polled (a removed target's
+        # counts stay in: the sums never go down); per target only when asked
+        self.total = TargetCounters()
+        self.per_target_bookkeeping = per_target_bookkeeping
         self.last_polled: dict[str, datetime] = {}
         self.first_seen = {
             rec.id: rec.first_seen for rec in store.targets().values() if rec.first_seen
@@ -146,6 +151,7 @@ class Poller:
         if self.closed:  # the daemon stopped while this poll was in flight: drop it
             return None
         counters.add(result)
+        self.total.add(result)
         if result.up:
             counters.consecutive_failures = 0
             self.first_seen.setdefault(target, self.clock.now())
@@ -193,22 +199,35 @@ class Poller:
         samples += [
             Sample("sobriety_poll_duration_seconds", tid, result.duration_seconds),
             Sample("sobriety_last_poll_timestamp_seconds", tid, self.clock.now().timestamp()),
-            Sample("sobriety_polls_total", tid, float(c.polls)),
-            Sample("sobriety_snmp_timeouts_total", tid, float(c.timeouts)),
-            Sample("sobriety_snmp_retries_total", tid, float(c.retries)),
-            Sample("sobriety_snmp_sent_bytes_total", tid, float(c.bytes_sent)),
-            Sample("sobriety_snmp_received_bytes_total", tid, float(c.bytes_received)),
-            Sample("sobriety_snmp_varbinds_total", tid, float(c.varbinds)),
         ]
-        for name, label, counts in (
-            ("sobriety_snmp_requests_total", "type", c.requests),
-            ("sobriety_poll_errors_total", "reason", c.errors),
-            ("sobriety_collect_issues_total", "code", c.issues),
-            ("sobriety_snmp_walk_anomalies_total", "kind", c.anomalies),
-            ("sobriety_snmp_bulk_shrinks_total", "cause", c.shrinks),
-        ):
-            samples += [Sample(name, {**tid, label: k}, float(n)) for k, n in counts.items()]
+        if self.per_target_bookkeeping:
+            samples += bookkeeping_samples(c, tid)
         return samples
+
+    def bookkeeping_samples(self) -> list[Sample]:
+        """What polling cost over all targets (unless it is exposed per target)."""
+        return [] if self.per_target_bookkeeping else bookkeeping_samples(self.total, {})
+
+
+def bookkeeping_samples(c: TargetCounters, tid: Mapping[str, str]) -> list[Sample]:
+    """Polls, requests, bytes, varbinds, retries, errors, issues of one target or of all."""
+    samples = [
+        Sample("sobriety_polls_total", tid, float(c.polls)),
+        Sample("sobriety_snmp_timeouts_total", tid, float(c.timeouts)),
+        Sample("sobriety_snmp_retries_total", tid, float(c.retries)),
+        Sample("sobriety_snmp_sent_bytes_total", tid, float(c.bytes_sent)),
+        Sample("sobriety_snmp_received_bytes_total", tid, float(c.bytes_received)),
+        Sample("sobriety_snmp_varbinds_total", tid, float(c.varbinds)),
+    ]
+    for name, label, counts in (
+        ("sobriety_snmp_requests_total", "type", c.requests),
+        ("sobriety_poll_errors_total", "reason", c.errors),
+        ("sobriety_collect_issues_total", "code", c.issues),
+        ("sobriety_snmp_walk_anomalies_total", "kind", c.anomalies),
+        ("sobriety_snmp_bulk_shrinks_total", "cause", c.shrinks),
+    ):
+        samples += [Sample(name, {**tid, label: k}, float(n)) for k, n in counts.items()]
+    return samples
 
 
 @dataclass(frozen=True, slots=True)

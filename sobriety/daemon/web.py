@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import html
 import io
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
 
 from aiohttp import web
 
 from sobriety import __version__
-from sobriety.exposition import new_registry, render
+from sobriety.exposition import ScrapeCache, negotiate
 from sobriety.model import Sample
 from sobriety.reports.eolpage import filtered, render_page
 from sobriety.reports.tables import EOL_COLUMNS, ods_bytes
@@ -24,14 +25,20 @@ class Served(Protocol):
     def ready(self) -> bool:
         """Whether a configuration is running."""
 
-    def samples(self) -> list[Sample]:
-        """Everything a scrape shows."""
+    def entries(self) -> Mapping[str, tuple[Sample, ...]]:
+        """Every polled target's latest samples (immutable tuples, one per target)."""
+
+    def daemon_samples(self) -> list[Sample]:
+        """What a scrape shows that is no target's: site totals, alerts, self cost."""
 
     def targets(self) -> list[str]:
         """The polled targets' ids."""
 
     def eol_rows(self) -> list[list[object]]:
         """The end-of-life list."""
+
+
+STREAM_CHUNK = 256 * 1024  # bytes written (and compressed) at a time
 
 
 class WebServer:
@@ -49,7 +56,7 @@ class WebServer:
         self._reload = reload
         self.host = host
         self.port = port
-        self.registry = new_registry(daemon.samples)
+        self.cache = ScrapeCache()
         self.app = web.Application()
         self.app.router.add_get("/", self.index)
         self.app.router.add_get("/metrics", self.metrics)
@@ -81,13 +88,30 @@ class WebServer:
             await self._runner.cleanup()
             self._runner = None
 
-    async def metrics(self, request: web.Request) -> web.Response:
-        body, content_type = render(self.registry, request.headers.get("Accept"))
-        mime, _, params = content_type.partition(";")
-        charset = "utf-8" if "charset" in params else None
-        response = web.Response(body=body, content_type=mime.strip(), charset=charset)
-        if not charset:
-            response.headers["Content-Type"] = content_type
+    async def metrics(self, request: web.Request) -> web.StreamResponse:
+        """The scrape, streamed: targets whose samples changed since the last scrape are
+        rendered in a worker thread (the event loop keeps polling meanwhile), the rest comes
+        from the cache; gzip when the scraper accepts it, as Prometheus does."""
+        fmt = negotiate(request.headers.get("Accept"))
+        entries = self.daemon.entries()
+        blocks = await asyncio.get_running_loop().run_in_executor(
+            None, self.cache.prepare, entries, fmt
+        )
+        response = web.StreamResponse(headers={"Content-Type": fmt.content_type})
+        if "gzip" in request.headers.get("Accept-Encoding", ""):
+            response.enable_compression(web.ContentCoding.gzip)
+        await response.prepare(request)
+        pending: list[bytes] = []
+        size = 0
+        for chunk in self.cache.compose(blocks, self.daemon.daemon_samples(), fmt):
+            pending.append(chunk)
+            size += len(chunk)
+            if size >= STREAM_CHUNK:
+                await response.write(b"".join(pending))
+                pending, size = [], 0
+        if pending:
+            await response.write(b"".join(pending))
+        await response.write_eof()
         return response
 
     async def healthy(self, _: web.Request) -> web.Response:

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from sobriety.daemon.selfcost import SelfCost, self_samples
-from sobriety.exposition import new_registry, render, render_text
+from sobriety.daemon.web import WebServer
+from sobriety.exposition import (
+    OPEN_METRICS,
+    TEXT,
+    Format,
+    ScrapeCache,
+    _Families,
+    families,
+    new_registry,
+    render,
+    render_text,
+)
 from sobriety.gen.metric_docs import with_table
 from sobriety.metrics import METRICS
 from sobriety.model import Sample
@@ -60,3 +73,72 @@ def test_readme_metric_table_is_generated_from_the_catalogue() -> None:
     assert readme == with_table(readme), (
         "README metric table drifted: python -m sobriety.gen.metric_docs"
     )
+
+
+def device(target: str, polls: float) -> tuple[Sample, ...]:
+    return (
+        Sample("sobriety_target_up", {"target": target}, 1.0),
+        Sample("sobriety_polls_total", {"target": target}, polls),
+        Sample("sobriety_device_info", {"target": target, "model": "EX3400"}, 1.0),
+    )
+
+
+@pytest.mark.parametrize("fmt", [TEXT, OPEN_METRICS], ids=["text", "openmetrics"])
+def test_a_scrape_renders_only_the_targets_that_changed(fmt: Format) -> None:
+    cache = ScrapeCache()
+    entries = {f"sw{i}": device(f"sw{i}", 1.0) for i in range(50)}
+    own = [Sample("sobriety_process_cpu_seconds_total", {}, 2.0)]
+    first = b"".join(cache.compose(cache.prepare(entries, fmt), own, fmt))
+    assert cache.renders == 50
+    entries = {**entries, "sw7": device("sw7", 2.0)}  # one poll since
+    second = b"".join(cache.compose(cache.prepare(entries, fmt), own, fmt))
+    assert cache.renders == 51
+    # the same body a one-shot rendering of everything gives (line order within a family
+    # aside), every family once
+    whole = fmt.encoder(_Families(families([*own, *(s for e in entries.values() for s in e)])))
+    assert sorted(second.splitlines()) == sorted(whole.splitlines())
+    assert second.count(b"# TYPE") == 4
+    assert first != second
+    del entries["sw3"]  # a reload removed it
+    third = b"".join(cache.compose(cache.prepare(entries, fmt), own, fmt))
+    assert b'target="sw3"' not in third and cache.renders == 51
+
+
+async def test_metrics_are_streamed_and_gzipped_when_asked() -> None:
+    class Daemon:
+        ready = True
+
+        def entries(self) -> dict[str, tuple[Sample, ...]]:
+            return {f"sw{i}": device(f"sw{i}", float(i)) for i in range(2000)}
+
+        def daemon_samples(self) -> list[Sample]:
+            return [Sample("sobriety_process_cpu_seconds_total", {}, 2.0)]
+
+        def targets(self) -> list[str]:
+            return []
+
+        def eol_rows(self) -> list[list[object]]:
+            return []
+
+    async def no_reload() -> list[str]:
+        return []
+
+    server = WebServer(Daemon(), no_reload, "127.0.0.1", 0)
+    await server.start()
+    try:
+        async with aiohttp.ClientSession(auto_decompress=False) as session:
+            async with session.get(
+                f"{server.url}/metrics", headers={"Accept-Encoding": "gzip"}
+            ) as resp:
+                assert resp.headers["Content-Encoding"] == "gzip"
+                raw = await resp.read()
+            async with session.get(
+                f"{server.url}/metrics", headers={"Accept-Encoding": "identity"}
+            ) as resp:
+                assert "Content-Encoding" not in resp.headers
+                plain = await resp.read()
+    finally:
+        await server.stop()
+    assert gzip.decompress(raw) == plain
+    assert len(raw) * 5 < len(plain)
+    assert plain.count(b"sobriety_target_up{") == 2000
