@@ -22,6 +22,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST as OPENMETRICS
 from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from sobriety.metrics import BY_NAME, MetricSpec
 from sobriety.model import Sample
@@ -123,74 +124,115 @@ def negotiate(accept: str | None) -> Format:
 Blocks = dict[str, bytes]  # metric name -> the lines of its samples
 
 
-def render_blocks(samples: Sequence[Sample], fmt: Format) -> tuple[Blocks, Blocks]:
-    """Samples rendered by prometheus_client, cut per metric: (headers, sample lines)."""
-    body = fmt.encoder(_Families(families(samples)))
-    if fmt.trailer and body.endswith(fmt.trailer):
-        body = body[: -len(fmt.trailer)]
-    headers: Blocks = {}
-    lines: Blocks = {}
-    ordered = [s.name for s in samples]
-    by_family = {BY_NAME[name].family_name: name for name in ordered if name in BY_NAME}
-    current = ""
-    header: list[bytes] = []
-    rows: list[bytes] = []
-    for line in body.splitlines(keepends=True):
-        if line.startswith(b"# HELP "):
-            if current:
-                headers[current], lines[current] = b"".join(header), b"".join(rows)
-            family = line[7:].split(b" ", 1)[0].decode()
-            current = by_family.get(family, by_family.get(family.removesuffix("_total"), family))
-            header, rows = [line], []
-        elif line.startswith(b"# "):
-            header.append(line)
+def _escape(value: str) -> str:
+    """A label value as both formats write it (backslash, newline and quote escaped)."""
+    if "\\" in value or "\n" in value or '"' in value:
+        return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
+    return value
+
+
+def _go(value: float) -> str:
+    """A number as Prometheus' Go code writes it (prometheus_client's own function)."""
+    text: str = floatToGoString(value)  # type: ignore[no-untyped-call]
+    return text
+
+
+def sample_lines(samples: Iterable[Sample]) -> Blocks:
+    """The sample lines of each metric, as prometheus_client writes them in both formats
+    (labels sorted, Go float formatting; no timestamps). A test holds them to the library's
+    own output."""
+    grouped: dict[str, list[str]] = {}
+    for s in samples:
+        if s.labels:
+            inner = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(s.labels.items()))
+            line = f"{s.name}{{{inner}}} {_go(s.value)}\n"
         else:
-            rows.append(line)
-    if current:
-        headers[current], lines[current] = b"".join(header), b"".join(rows)
-    return headers, lines
+            line = f"{s.name} {_go(s.value)}\n"
+        grouped.setdefault(s.name, []).append(line)
+    return {name: "".join(lines).encode() for name, lines in grouped.items()}
+
+
+_HEADERS: dict[tuple[str, str], bytes] = {}
+
+
+def header(name: str, fmt: Format) -> bytes:
+    """A metric's HELP/TYPE (and UNIT) lines in `fmt`, from prometheus_client, kept."""
+    key = (fmt.name, name)
+    found = _HEADERS.get(key)
+    if found is None:
+        spec = BY_NAME.get(name)
+        if spec is None:
+            raise KeyError(f"sample of undeclared metric {name!r}")
+        body = fmt.encoder(_Families([Metric(spec.family_name, spec.help, spec.kind)]))
+        found = _HEADERS[key] = b"".join(
+            line for line in body.splitlines(keepends=True) if line.startswith(b"# ")
+            and line != fmt.trailer
+        )  # fmt: skip
+    return found
 
 
 class ScrapeCache:
-    """Each target's rendered lines, per format, kept while its snapshot entry is the same."""
+    """Each target's rendered lines, kept while its snapshot entry is the same tuple."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()  # one scrape renders at a time
-        self._rendered: dict[str, dict[str, tuple[tuple[Sample, ...], Blocks]]] = {}
-        self._headers: dict[str, Blocks] = {}
+        self._rendered: dict[str, tuple[tuple[Sample, ...], Blocks]] = {}
         self.renders = 0  # targets rendered so far (a scrape renders only what changed)
 
-    def prepare(self, entries: Mapping[str, tuple[Sample, ...]], fmt: Format) -> list[Blocks]:
-        """Every target's blocks for `fmt`, rendering only those whose samples changed.
+    def prepare(self, entries: Mapping[str, tuple[Sample, ...]]) -> list[Blocks]:
+        """Every target's blocks, rendering only those whose samples changed.
 
         Safe to run in a worker thread: snapshot entries are immutable tuples.
         """
         with self._lock:
-            cache = self._rendered.setdefault(fmt.name, {})
-            headers = self._headers.setdefault(fmt.name, {})
+            cache = self._rendered
             for gone in set(cache) - set(entries):
                 del cache[gone]
             out = []
             for target, samples in entries.items():
                 kept = cache.get(target)
                 if kept is None or kept[0] is not samples:
-                    new_headers, blocks = render_blocks(samples, fmt)
-                    headers.update(new_headers)
+                    kept = cache[target] = (samples, sample_lines(samples))
                     self.renders += 1
-                    kept = cache[target] = (samples, blocks)
                 out.append(kept[1])
             return out
 
-    def compose(
-        self, targets: Sequence[Blocks], extra: Sequence[Sample], fmt: Format
-    ) -> Iterator[bytes]:
-        """The body, one metric family at a time (headers once, then every target's lines)."""
-        extra_headers, extra_blocks = render_blocks(extra, fmt) if extra else ({}, {})
-        headers = {**self._headers.get(fmt.name, {}), **extra_headers}
-        names = {name for blocks in targets for name in blocks} | set(extra_blocks)
-        for name in sorted(names, key=_order):
-            parts = [headers.get(name, b""), extra_blocks.get(name, b"")]
-            parts += [blocks[name] for blocks in targets if name in blocks]
-            yield b"".join(parts)
+    def body(
+        self,
+        entries: Mapping[str, tuple[Sample, ...]],
+        extra: Callable[[], Sequence[Sample]],
+        fmt: Format,
+        chunk: int = 256 * 1024,
+    ) -> list[bytes]:
+        """A whole scrape as chunks of about `chunk` bytes (meant for a worker thread)."""
+        out: list[bytes] = []
+        pending: list[bytes] = []
+        size = 0
+        for part in self.compose(self.prepare(entries), extra(), fmt):
+            pending.append(part)
+            size += len(part)
+            if size >= chunk:
+                out.append(b"".join(pending))
+                pending, size = [], 0
+        if pending:
+            out.append(b"".join(pending))
+        return out
+
+    @staticmethod
+    def compose(targets: Sequence[Blocks], extra: Sequence[Sample], fmt: Format) -> Iterator[bytes]:
+        """The body, one metric family at a time (header once, then every target's lines)."""
+        by_name: dict[str, list[bytes]] = {}
+        for name, lines in sample_lines(extra).items():
+            by_name[name] = [lines]
+        for blocks in targets:
+            for name, lines in blocks.items():
+                found = by_name.get(name)
+                if found is None:
+                    by_name[name] = [lines]
+                else:
+                    found.append(lines)
+        for name in sorted(by_name, key=_order):
+            yield header(name, fmt)
+            yield b"".join(by_name[name])
         if fmt.trailer:
             yield fmt.trailer

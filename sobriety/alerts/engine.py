@@ -353,7 +353,7 @@ class AlertEngine:
         """`sobriety_alerts{alertname, severity, state}` counts, and each alert's state."""
         by_name = {r.name: r for r in self.rules}
         out = []
-        for s in self.states.values():
+        for s in list(self.states.values()):  # a copy: scrapes read this from a worker thread
             rule = by_name.get(s.rule)
             if rule is None:
                 continue

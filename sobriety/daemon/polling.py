@@ -226,7 +226,7 @@ def bookkeeping_samples(c: TargetCounters, tid: Mapping[str, str]) -> list[Sampl
         ("sobriety_snmp_walk_anomalies_total", "kind", c.anomalies),
         ("sobriety_snmp_bulk_shrinks_total", "cause", c.shrinks),
     ):
-        samples += [Sample(name, {**tid, label: k}, float(n)) for k, n in counts.items()]
+        samples += [Sample(name, {**tid, label: k}, float(n)) for k, n in list(counts.items())]
     return samples
 
 

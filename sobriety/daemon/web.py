@@ -29,16 +29,14 @@ class Served(Protocol):
         """Every polled target's latest samples (immutable tuples, one per target)."""
 
     def daemon_samples(self) -> list[Sample]:
-        """What a scrape shows that is no target's: site totals, alerts, self cost."""
+        """What a scrape shows that is no target's: site totals, alerts, self cost. Called
+        from a worker thread: it reads shared state through copies."""
 
     def targets(self) -> list[str]:
         """The polled targets' ids."""
 
     def eol_rows(self) -> list[list[object]]:
         """The end-of-life list."""
-
-
-STREAM_CHUNK = 256 * 1024  # bytes written (and compressed) at a time
 
 
 class WebServer:
@@ -89,28 +87,19 @@ class WebServer:
             self._runner = None
 
     async def metrics(self, request: web.Request) -> web.StreamResponse:
-        """The scrape, streamed: targets whose samples changed since the last scrape are
-        rendered in a worker thread (the event loop keeps polling meanwhile), the rest comes
-        from the cache; gzip when the scraper accepts it, as Prometheus does."""
+        """The scrape, streamed. It is put together in a worker thread (targets polled since
+        the last scrape rendered, the rest from the cache), so the event loop keeps polling
+        meanwhile; gzip when the scraper accepts it, as Prometheus does."""
         fmt = negotiate(request.headers.get("Accept"))
-        entries = self.daemon.entries()
-        blocks = await asyncio.get_running_loop().run_in_executor(
-            None, self.cache.prepare, entries, fmt
+        chunks = await asyncio.get_running_loop().run_in_executor(
+            None, self.cache.body, self.daemon.entries(), self.daemon.daemon_samples, fmt
         )
         response = web.StreamResponse(headers={"Content-Type": fmt.content_type})
         if "gzip" in request.headers.get("Accept-Encoding", ""):
             response.enable_compression(web.ContentCoding.gzip)
         await response.prepare(request)
-        pending: list[bytes] = []
-        size = 0
-        for chunk in self.cache.compose(blocks, self.daemon.daemon_samples(), fmt):
-            pending.append(chunk)
-            size += len(chunk)
-            if size >= STREAM_CHUNK:
-                await response.write(b"".join(pending))
-                pending, size = [], 0
-        if pending:
-            await response.write(b"".join(pending))
+        for chunk in chunks:
+            await response.write(chunk)
         await response.write_eof()
         return response
 

@@ -448,7 +448,7 @@ class EnergyTracker:
         carbon: dict[tuple[str, str], float] = {}
         cost: dict[tuple[str, str], float] = {}
         waste: dict[tuple[str, str, str, str], tuple[float, float, float]] = {}
-        for key, t in self.totals.items():
+        for key, t in list(self.totals.items()):  # a copy: scrapes run in a worker thread
             site, cls = key.site, key.device_class
             energy[(site, cls, key.source)] = energy.get((site, cls, key.source), 0.0) + t.joules
             carbon[(site, cls)] = carbon.get((site, cls), 0.0) + t.gco2e
@@ -493,7 +493,7 @@ class EnergyTracker:
     def _site_power(self) -> list[Sample]:
         """Each site's power now, from the fresh reading of every chain in it."""
         power: dict[tuple[str, str], float] = {}
-        for cid, current in self.current.items():
+        for cid, current in list(self.current.items()):
             if self.booked(cid) is None:
                 continue
             key = (current.site, current.reading.source)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sobriety.daemon.selfcost import SelfCost, self_samples
 from sobriety.daemon.web import WebServer
@@ -88,10 +90,10 @@ def test_a_scrape_renders_only_the_targets_that_changed(fmt: Format) -> None:
     cache = ScrapeCache()
     entries = {f"sw{i}": device(f"sw{i}", 1.0) for i in range(50)}
     own = [Sample("sobriety_process_cpu_seconds_total", {}, 2.0)]
-    first = b"".join(cache.compose(cache.prepare(entries, fmt), own, fmt))
+    first = b"".join(cache.body(entries, lambda: own, fmt, chunk=100))
     assert cache.renders == 50
     entries = {**entries, "sw7": device("sw7", 2.0)}  # one poll since
-    second = b"".join(cache.compose(cache.prepare(entries, fmt), own, fmt))
+    second = b"".join(cache.body(entries, lambda: own, fmt))
     assert cache.renders == 51
     # the same body a one-shot rendering of everything gives (line order within a family
     # aside), every family once
@@ -100,7 +102,7 @@ def test_a_scrape_renders_only_the_targets_that_changed(fmt: Format) -> None:
     assert second.count(b"# TYPE") == 4
     assert first != second
     del entries["sw3"]  # a reload removed it
-    third = b"".join(cache.compose(cache.prepare(entries, fmt), own, fmt))
+    third = b"".join(cache.body(entries, lambda: own, fmt))
     assert b'target="sw3"' not in third and cache.renders == 51
 
 
@@ -142,3 +144,25 @@ async def test_metrics_are_streamed_and_gzipped_when_asked() -> None:
     assert gzip.decompress(raw) == plain
     assert len(raw) * 5 < len(plain)
     assert plain.count(b"sobriety_target_up{") == 2000
+
+
+label_values = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=20
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(label_values, min_size=1, max_size=4),
+    number=st.floats(allow_nan=True, allow_infinity=True) | st.integers(-(2**62), 2**62),
+)
+def test_sample_lines_are_the_librarys_own(values: list[str], number: float) -> None:
+    """Our fast line rendering writes exactly what prometheus_client writes, both formats."""
+    samples = [
+        Sample("sobriety_device_info", {"target": v, "model": v[::-1], "serial": "x"}, 1.0)
+        for v in values
+    ] + [Sample("sobriety_target_up", {"target": "t"}, float(number))]
+    for fmt in (TEXT, OPEN_METRICS):
+        library = fmt.encoder(_Families(families(samples)))
+        ours = b"".join(ScrapeCache().body({"t": tuple(samples)}, list, fmt))
+        assert ours == library
