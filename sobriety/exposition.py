@@ -14,6 +14,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, choose_encoder
@@ -171,35 +172,35 @@ def header(name: str, fmt: Format) -> bytes:
     return found
 
 
+class Renderable(Protocol):
+    """A snapshot entry: its rendered lines, rendered on first demand."""
+
+    def rendered(self, render: Callable[[Sequence[Sample]], Blocks]) -> Blocks: ...
+
+
 class ScrapeCache:
-    """Each target's rendered lines, kept while its snapshot entry is the same tuple."""
+    """Puts scrapes together from the snapshot's entries, rendering only new ones."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()  # one scrape renders at a time
-        self._rendered: dict[str, tuple[tuple[Sample, ...], Blocks]] = {}
-        self.renders = 0  # targets rendered so far (a scrape renders only what changed)
+        self.renders = 0  # entries rendered so far (a scrape renders only what changed)
 
-    def prepare(self, entries: Mapping[str, tuple[Sample, ...]]) -> list[Blocks]:
-        """Every target's blocks, rendering only those whose samples changed.
+    def _render(self, samples: Sequence[Sample]) -> Blocks:
+        self.renders += 1
+        return sample_lines(samples)
 
-        Safe to run in a worker thread: snapshot entries are immutable tuples.
+    def prepare(self, entries: Mapping[str, Renderable]) -> list[Blocks]:
+        """Every target's lines, rendering only the entries polled since the last scrape.
+
+        Meant for a worker thread: entries are replaced whole by the event loop, never
+        changed in place except to drop what they no longer need.
         """
         with self._lock:
-            cache = self._rendered
-            for gone in set(cache) - set(entries):
-                del cache[gone]
-            out = []
-            for target, samples in entries.items():
-                kept = cache.get(target)
-                if kept is None or kept[0] is not samples:
-                    kept = cache[target] = (samples, sample_lines(samples))
-                    self.renders += 1
-                out.append(kept[1])
-            return out
+            return [entry.rendered(self._render) for entry in entries.values()]
 
     def body(
         self,
-        entries: Mapping[str, tuple[Sample, ...]],
+        entries: Mapping[str, Renderable],
         extra: Callable[[], Sequence[Sample]],
         fmt: Format,
         chunk: int = 256 * 1024,

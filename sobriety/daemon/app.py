@@ -29,7 +29,7 @@ from sobriety.config.types import reveal
 from sobriety.daemon.polling import Poller, PollScheduler
 from sobriety.daemon.runtime import Runtime, SnmpTransports, World, build_runtime
 from sobriety.daemon.selfcost import self_samples
-from sobriety.daemon.snapshot import LiveSnapshot
+from sobriety.daemon.snapshot import Entry, LiveSnapshot
 from sobriety.energy.accounting import EnergyTracker
 from sobriety.lifetime.policy import Advisor
 from sobriety.lifetime.tracker import LifetimeTracker
@@ -78,6 +78,11 @@ class Daemon:
         self.advisor.policy = runtime.policy
         self.alerts.rules = runtime.rules
         self.snapshot.retain(set(runtime.collectors))
+        self.snapshot.kept = frozenset(  # what other devices' readings read between polls
+            feeder
+            for t in runtime.targets.values()
+            for feeder in (*t.feeders, *([t.poe.switch] if t.poe is not None else []))
+        )
         self.poll_scheduler.apply(runtime.plans())
         self.reload_ok = True
         self.reload_at = self.world.clock.now().timestamp()
@@ -126,10 +131,10 @@ class Daemon:
         calendar = self.runtime.calendars.get(site or "")
         return calendar.is_open(now) if calendar is not None else None
 
-    def _evaluate_target(self, target: str) -> None:
+    def _evaluate_target(self, target: str, samples: Sequence[Sample]) -> None:
         """After a poll: the rules on that target's samples."""
         changes = self.alerts.evaluate(
-            self.snapshot.of(target),
+            samples,
             self.world.clock.now(),
             scope=lambda s: s.labels.get("target") == target,
         )
@@ -177,8 +182,8 @@ class Daemon:
             self.store.energy_rows(),
         )
 
-    def entries(self) -> Mapping[str, tuple[Sample, ...]]:
-        """Every polled target's latest samples."""
+    def entries(self) -> Mapping[str, Entry]:
+        """Every polled target's latest poll."""
         return self.snapshot.entries()
 
     def samples(self) -> list[Sample]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -87,8 +87,8 @@ class Poller:
     """Polls collectors and publishes what they found.
 
     `enrich` turns a collect result into the samples to publish (the daemon adds the power
-    reading, energy and lifetime figures there); `on_result` is told the target's id once its
-    samples are published (alert evaluation).
+    reading, energy and lifetime figures there); `on_result` is given the target's id and its
+    published samples (alert evaluation).
     """
 
     def __init__(
@@ -99,7 +99,7 @@ class Poller:
         max_concurrent: int = 64,
         *,
         enrich: Callable[[CollectResult], list[Sample]] = published_as_collected,
-        on_result: Callable[[str], None] = lambda target: None,
+        on_result: Callable[[str, Sequence[Sample]], None] = lambda target, samples: None,
         per_target_bookkeeping: bool = False,
     ) -> None:
         self.snapshot = snapshot
@@ -165,7 +165,7 @@ class Poller:
             samples.append(Sample("sobriety_poll_overrun_ratio", {"target": target}, ratio))
         self.snapshot.update(target, samples)
         self.store.record_poll(PollRecord(target, self.clock.now(), result.up, result.reason))
-        self.on_result(target)
+        self.on_result(target, samples)
         self._schedule_flush()
         return result
 

@@ -12,7 +12,7 @@ from typing import Protocol
 from aiohttp import web
 
 from sobriety import __version__
-from sobriety.exposition import ScrapeCache, negotiate
+from sobriety.exposition import Renderable, ScrapeCache, negotiate
 from sobriety.model import Sample
 from sobriety.reports.eolpage import filtered, render_page
 from sobriety.reports.tables import EOL_COLUMNS, ods_bytes
@@ -25,8 +25,8 @@ class Served(Protocol):
     def ready(self) -> bool:
         """Whether a configuration is running."""
 
-    def entries(self) -> Mapping[str, tuple[Sample, ...]]:
-        """Every polled target's latest samples (immutable tuples, one per target)."""
+    def entries(self) -> Mapping[str, Renderable]:
+        """Every polled target's latest poll, as the snapshot keeps it."""
 
     def daemon_samples(self) -> list[Sample]:
         """What a scrape shows that is no target's: site totals, alerts, self cost. Called

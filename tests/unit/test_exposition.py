@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from collections.abc import Mapping
 from pathlib import Path
 
 import aiohttp
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sobriety.daemon.selfcost import SelfCost, self_samples
+from sobriety.daemon.snapshot import Entry, LiveSnapshot
 from sobriety.daemon.web import WebServer
 from sobriety.exposition import (
     OPEN_METRICS,
@@ -88,21 +90,26 @@ def device(target: str, polls: float) -> tuple[Sample, ...]:
 @pytest.mark.parametrize("fmt", [TEXT, OPEN_METRICS], ids=["text", "openmetrics"])
 def test_a_scrape_renders_only_the_targets_that_changed(fmt: Format) -> None:
     cache = ScrapeCache()
-    entries = {f"sw{i}": device(f"sw{i}", 1.0) for i in range(50)}
+    snapshot = LiveSnapshot()
+    snapshot.kept = frozenset({"sw1"})  # a feeder: others read its samples between polls
+    for i in range(50):
+        snapshot.update(f"sw{i}", device(f"sw{i}", 1.0))
     own = [Sample("sobriety_process_cpu_seconds_total", {}, 2.0)]
-    first = b"".join(cache.body(entries, lambda: own, fmt, chunk=100))
+    first = b"".join(cache.body(snapshot.entries(), lambda: own, fmt, chunk=100))
     assert cache.renders == 50
-    entries = {**entries, "sw7": device("sw7", 2.0)}  # one poll since
-    second = b"".join(cache.body(entries, lambda: own, fmt))
+    assert snapshot.of("sw2") == () and len(snapshot.of("sw1")) == 3  # rendered: let go
+    snapshot.update("sw7", device("sw7", 2.0))  # one poll since
+    second = b"".join(cache.body(snapshot.entries(), lambda: own, fmt))
     assert cache.renders == 51
     # the same body a one-shot rendering of everything gives (line order within a family
     # aside), every family once
-    whole = fmt.encoder(_Families(families([*own, *(s for e in entries.values() for s in e)])))
+    devices = [s for i in range(50) for s in device(f"sw{i}", 2.0 if i == 7 else 1.0)]
+    whole = fmt.encoder(_Families(families([*own, *devices])))
     assert sorted(second.splitlines()) == sorted(whole.splitlines())
     assert second.count(b"# TYPE") == 4
     assert first != second
-    del entries["sw3"]  # a reload removed it
-    third = b"".join(cache.body(entries, lambda: own, fmt))
+    snapshot.retain({f"sw{i}" for i in range(50)} - {"sw3"})  # a reload removed it
+    third = b"".join(cache.body(snapshot.entries(), lambda: own, fmt))
     assert b'target="sw3"' not in third and cache.renders == 51
 
 
@@ -110,8 +117,13 @@ async def test_metrics_are_streamed_and_gzipped_when_asked() -> None:
     class Daemon:
         ready = True
 
-        def entries(self) -> dict[str, tuple[Sample, ...]]:
-            return {f"sw{i}": device(f"sw{i}", float(i)) for i in range(2000)}
+        def __init__(self) -> None:
+            self.snapshot = LiveSnapshot()
+            for i in range(2000):
+                self.snapshot.update(f"sw{i}", device(f"sw{i}", float(i)))
+
+        def entries(self) -> Mapping[str, Entry]:
+            return self.snapshot.entries()
 
         def daemon_samples(self) -> list[Sample]:
             return [Sample("sobriety_process_cpu_seconds_total", {}, 2.0)]
@@ -164,5 +176,7 @@ def test_sample_lines_are_the_librarys_own(values: list[str], number: float) -> 
     ] + [Sample("sobriety_target_up", {"target": "t"}, float(number))]
     for fmt in (TEXT, OPEN_METRICS):
         library = fmt.encoder(_Families(families(samples)))
-        ours = b"".join(ScrapeCache().body({"t": tuple(samples)}, list, fmt))
+        snapshot = LiveSnapshot()
+        snapshot.update("t", samples)
+        ours = b"".join(ScrapeCache().body(snapshot.entries(), list, fmt))
         assert ours == library
