@@ -43,7 +43,7 @@ MEDIA_WORDS = {
     "config": N_("configuration: reset to factory settings"),
     "none": N_("none"),
 }
-ROUTE_WORDS = {"reuse": N_("reuse"), "recycle": N_("recycling")}
+ROUTE_WORDS = {"reuse": N_("for reuse"), "recycle": N_("for recycling")}
 
 EOL_COLUMNS: tuple[Column, ...] = (
     Column("site", N_("Site"), width_cm=2.5),

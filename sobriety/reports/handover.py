@@ -70,7 +70,7 @@ def handover_table(report: EolReport, batch_id: str, batch: DisposalBatch, lang:
         (N_("Devices"), len(rows)),
         (N_("Devices for reuse"), sum(1 for r in rows if r.get("route") == "reuse")),
         (N_("Devices for recycling"), sum(1 for r in rows if r.get("route") == "recycle")),
-        (N_("Known mass (kg)"), float(sum(masses))),  # type: ignore[arg-type]
+        (N_("Known mass (kg)"), round(float(sum(masses)), 3)),  # type: ignore[arg-type]
         (N_("Devices of unknown mass"), len(rows) - len(masses)),
         (N_("Erasure certificates missing"), len(handover_problems(rows))),
     ]

@@ -12,6 +12,7 @@ import io
 import string
 from collections.abc import Callable, Mapping
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -66,12 +67,12 @@ class Lang:
     def number(self, value: float, decimals: int | None = None, grouping: bool = False) -> str:
         """A number with this language's decimal mark; `decimals` fixes the digits shown."""
         if decimals is not None:
-            pattern = "0" if decimals <= 0 else "0." + "0" * decimals
+            places = max(decimals, 0)
+            pattern = "0" if places == 0 else "0." + "0" * places
             if grouping:
                 pattern = "#,##" + pattern
-            return format_decimal(
-                round(value, max(decimals, 0)), format=pattern, locale=self.locale
-            )
+            rounded = Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+            return format_decimal(rounded, format=pattern, locale=self.locale)
         return format_decimal(value, locale=self.locale, group_separator=grouping)
 
     def date(self, day: date) -> str:
