@@ -54,7 +54,7 @@ from sobriety.store import LifetimeState, StateStore
 Action = Literal["keep", "reuse", "service", "repair", "recycle"]
 ACTIONS: tuple[Action, ...] = ("keep", "reuse", "service", "repair", "recycle")  # gentlest first
 _RULE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
-DEFAULT_KEEP = "no fault, no wear past its rating and no end of support known: keep it in service"
+DEFAULT_KEEP = "no fault, no wear past its rating and no end of support known"
 NOT_OBSERVED = "never answered a poll: only what the inventory says is known"
 
 

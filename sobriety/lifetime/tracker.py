@@ -9,7 +9,9 @@ no uptime (a timeout, an agent without sysUpTime) is never a reboot.
 
 Age, first source that exists: the inventory's purchase or commissioning date, the chassis's
 ENTITY-MIB entPhysicalMfgDate, a vendor's manufacture date (APC UPS), else the day sobriety
-first saw the device answer; the source is a label.
+first saw the device answer; the source is a label. That last one is a lower bound, not an
+age: no expected end of life or amortised embodied carbon is derived from it. The expected
+end of life uses the class's sourced service life, never its accounting period.
 """
 
 from __future__ import annotations

@@ -18,6 +18,17 @@ LEFT, RIGHT, LINE, TOP = 190, 150, 26, 34
 WIDTH = 960
 
 
+def chart_legend(lang: Lang) -> str:
+    """What the dots' colours and the dashed mark mean."""
+    items = [
+        f'<li><span class="swatch" style="background:{colour}"></span>'
+        f"{html.escape(action_text(lang, action) or action)}</li>"
+        for action, colour in COLOURS.items()
+    ]
+    items.append(f'<li><span class="dash"></span>{html.escape(lang("service life"))}</li>')
+    return f'<ul class="legend" id="age-legend">{"".join(items)}</ul>'
+
+
 def age_chart(rows: Sequence[Row], lang: Lang) -> str:
     """The SVG element (empty string when no device is in service)."""
     active = [r for r in rows if r.get("recommendation") != "disposed"]

@@ -272,10 +272,12 @@ def _mass(t: TargetConfig, cls: DeviceClass | None) -> Row:
 
 def reason_text(lang: Lang, reasons: Sequence[Reason]) -> str:
     """Every reason in `lang`, one after the other."""
+    return " · ".join(reason_lines_of(lang, reasons))
+
+
+def reason_lines_of(lang: Lang, reasons: Sequence[Reason]) -> list[str]:
     kinds = fact_kinds()
-    return " · ".join(
-        render_template(lang, r.text, dict(r.values), kinds) for r in reasons if r.text
-    )
+    return [render_template(lang, r.text, dict(r.values), kinds) for r in reasons if r.text]
 
 
 def wear_text(lang: Lang, wear: Mapping[str, object]) -> str:
@@ -350,12 +352,18 @@ def _word(lang: Lang, report: EolReport, row: Row, name: str, value: object) -> 
 
 
 def _reasons_for(lang: Lang, report: EolReport, row: Row) -> str:
+    return " · ".join(reason_lines(lang, report, row))
+
+
+def reason_lines(lang: Lang, report: EolReport, row: Row) -> list[str]:
+    """A row's reasons in `lang`, one a line."""
     if row.get("recommendation") == DISPOSED:
         who = row.get("recipient") if row.get("route") == "reuse" else row.get("operator")
         day = row.get("disposed")
         when = lang.date(day) if isinstance(day, date) else lang("unknown")
-        return lang("handed over to {who} on {day}").format(who=who or lang("unknown"), day=when)
-    return reason_text(lang, report.reasons.get(str(row["target"]), []))
+        text = lang("handed over to {who} on {day}")
+        return [text.format(who=who or lang("unknown"), day=when)]
+    return reason_lines_of(lang, report.reasons.get(str(row["target"]), []))
 
 
 def eol_table(report: EolReport, lang: Lang, title: str = N_("End of life")) -> Table:

@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import date
 from urllib.parse import urlencode
 
-from sobriety.reports.agechart import age_chart
+from sobriety.reports.agechart import age_chart, chart_legend
 from sobriety.reports.eol import (
     EOL_COLUMNS,
     ROW_ACTIONS,
@@ -23,6 +23,7 @@ from sobriety.reports.eol import (
     Row,
     Tally,
     action_text,
+    reason_lines,
     summary,
     worded,
 )
@@ -46,10 +47,16 @@ th,td{border:1px solid #ccc;padding:.25rem .45rem;vertical-align:top}
 th{background:#eef3ee;text-align:left}th a{color:inherit}
 td.num{text-align:right;white-space:nowrap}
 #eol td.reasons{min-width:20rem;max-width:34rem}#eol td.target{white-space:nowrap}
+#eol td.reasons ul{margin:0;padding-left:1rem}
 td.recycle{background:#f3e5f5}td.repair{background:#fde2e2}td.service{background:#fff3cd}
 td.reuse{background:#e2f0fd}td.keep{background:#e6f4ea}td.disposed{background:#eee}
 form{margin:.6rem 0;display:flex;flex-wrap:wrap;gap:.4rem 1rem;align-items:center}
-#age-chart{max-width:960px;width:100%;height:auto}
+#age-chart{max-width:960px;width:100%;min-width:600px;height:auto}
+.legend{display:flex;flex-wrap:wrap;gap:.2rem 1rem;font-size:.85rem;margin:.2rem 0 0;
+list-style:none;padding:0}
+.swatch{display:inline-block;width:.8rem;height:.8rem;border-radius:50%;margin-right:.3rem;
+vertical-align:-.1rem}.dash{display:inline-block;width:0;height:.9rem;margin-right:.35rem;
+border-left:2px dashed #555;vertical-align:-.15rem}
 .summaries{display:flex;flex-wrap:wrap;gap:0 2rem}
 """
 
@@ -104,8 +111,8 @@ def _summaries(lang: Lang, report: EolReport) -> str:
     e = html.escape
     heads = "".join(
         f"<th>{e(lang(h))}</th>"
-        for h in (N_("Devices"), N_("Known mass (kg)"), N_("Devices of unknown mass"),
-                  N_("Embodied carbon at stake (kgCO2e)"), N_("Devices of unknown embodied carbon"))
+        for h in (N_("Devices"), N_("Known mass (kg)"), N_("of unknown mass"),
+                  N_("Embodied carbon at stake (kgCO2e)"), N_("of unknown embodied carbon"))
     )  # fmt: skip
     lines = []
     for action in (*ROW_ACTIONS, ""):
@@ -189,6 +196,10 @@ def _list(lang: Lang, report: EolReport, shown: EolReport, query: Mapping[str, s
             css = str(row.get("recommendation") or "none") if name == "recommendation" else name
             if column.kind in ("number", "integer"):
                 css += " num"
+            if name == "reasons":
+                items = "".join(f"<li>{e(line)}</li>" for line in reason_lines(lang, shown, row))
+                cells.append(f'<td class="reasons"><ul>{items}</ul></td>')
+                continue
             cells.append(f'<td class="{e(css)}">{e(text)}</td>')
         body.append(f"<tr>{''.join(cells)}</tr>")
     return (
@@ -219,7 +230,7 @@ def render_page(report: EolReport, query: Mapping[str, str]) -> str:
         f"{'English' if other == 'en' else 'Français'}</a></p>"
         f"{_summaries(lang, report)}"
         f'<section id="ages"><h2>{e(lang("Age of the fleet by class"))}</h2>'
-        f"{age_chart(report.rows, lang)}</section>"
+        f'<div class="scroll">{age_chart(report.rows, lang)}</div>{chart_legend(lang)}</section>'
         f'<section id="list"><h2>{e(lang("Devices"))}</h2>'
         f"{_filters(lang, report, query)}"
         f'<p><a id="csv" href="/reports/end-of-life.csv{e(suffix)}">CSV</a> · '
