@@ -278,7 +278,8 @@ def _export(args: argparse.Namespace) -> int:
         stored = Stored.read(store, args.first, args.last, args.site)
     finally:
         store.close()
-    lang, fmt, period = Lang(args.lang or "fr"), args.format or "csv", (args.first, args.last)
+    fmt, period = args.format or "csv", (args.first, args.last)
+    lang = Lang(args.lang or ("en" if fmt == "json" else "fr"))  # JSON: ids and English texts
     scoped = only_site(config, args.site)
     try:
         if args.what == "energy":
@@ -289,7 +290,8 @@ def _export(args: argparse.Namespace) -> int:
             count = len(rows)
         elif args.what == "eol":
             report = build_eol_report(scoped, stored, period)
-            write_table(args.out, fmt, eol_table(report, lang), lang, args.delimiter)
+            table = eol_table(report, lang, machine=fmt == "json")
+            write_table(args.out, fmt, table, lang, args.delimiter)
             count = len(report.rows)
         else:
             at = datetime.now(UTC).timestamp()
@@ -376,7 +378,7 @@ def _disposal_export(args: argparse.Namespace, config: Config, report: EolReport
     if args.delimiter is not None and args.format != "csv":
         print("disposal export: --delimiter applies to --format csv only", file=sys.stderr)
         return EXIT_INVALID
-    lang = Lang(args.lang or "fr")
+    lang = Lang(args.lang or ("en" if args.format == "json" else "fr"))
     table = handover_table(report, args.batch, config.disposals[args.batch], lang)
     try:
         write_table(args.out, args.format, table, lang, args.delimiter)

@@ -366,9 +366,22 @@ def reason_lines(lang: Lang, report: EolReport, row: Row) -> list[str]:
     return reason_lines_of(lang, report.reasons.get(str(row["target"]), []))
 
 
-def eol_table(report: EolReport, lang: Lang, title: str = N_("End of life")) -> Table:
-    """The list as a table to write."""
+MACHINE_VALUES = ("recommendation", "age_source", "data_media", "route")
+
+
+def eol_table(
+    report: EolReport, lang: Lang, title: str = N_("End of life"), machine: bool = False
+) -> Table:
+    """The list as a table to write; `machine` keeps stable ids for the enumerations and the
+    parts list (JSON), the texts then being English."""
     rows = [worded(lang, report, row) for row in report.rows]
+    if machine:
+        index = {c.id: i for i, c in enumerate(EOL_COLUMNS)}
+        for line, row in zip(rows, report.rows, strict=True):
+            for name in MACHINE_VALUES:
+                line[index[name]] = row.get(name)
+            parts = row.get("hazardous_parts")
+            line[index["hazardous_parts"]] = ", ".join(parts) if isinstance(parts, list) else None
     meta = {"title": "eol", "from": report.period[0], "to": report.period[1]}
     return Table(EOL_COLUMNS, rows, title, meta)  # type: ignore[arg-type]
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
-
-from dataclasses import dataclass
 
 from sobriety.daemon.app import Daemon
 from sobriety.daemon.lifecycle import Lifecycle
@@ -18,7 +17,6 @@ from sobriety.demo.fleet import DEMO_DISPOSED, write_demo_config
 from sobriety.demo.snmpsim_agent import SnmpsimAgent
 from sobriety.resources import data_dir
 from tests.integration.test_daemon import ALL_TARGETS, free_tcp_port, up_by_target, wait_for
-
 
 INVENTORY = len(ALL_TARGETS) + len(DEMO_DISPOSED)  # polled devices and the batch handed over
 

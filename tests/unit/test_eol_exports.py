@@ -156,6 +156,12 @@ def test_from_and_to_restrict_the_energy_of_every_export(config: Path, tmp_path:
     body = json.loads(out.read_text(encoding="utf-8"))
     srv = next(r for r in body["rows"] if r["target"] == "srv1")
     assert srv["use_kwh"] == pytest.approx(2.0) and body["from"] == "2026-11-15"
+    # JSON is for machines: stable ids, English texts, ISO dates
+    assert (srv["recommendation"], srv["data_media"], srv["life_start"]) == (
+        "repair", "storage", "2010-03-01",
+    )  # fmt: skip
+    assert srv["reasons"].startswith("fault recorded: power supply 2 (FAILED)")
+    assert "circuit_boards" in srv["hazardous_parts"] and body["lang"] == "en"
     folder = tmp_path / "open"
     args = ["export", "opendata", "--config", str(config), "--out", str(folder),
             "--to", "2026-11-10"]  # fmt: skip
