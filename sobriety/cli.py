@@ -321,26 +321,29 @@ def _disposal(args: argparse.Namespace) -> int:
         known = ", ".join(sorted(config.disposals)) or "none defined"
         print(f"disposal: unknown batch {batch_id!r} (known: {known})", file=sys.stderr)
         return EXIT_INVALID
+    if store is None and args.disposal_command == "export":  # it keeps what it issues
+        from sobriety.store import StateStore
+
+        store = StateStore(config.settings.data_dir / "state.sqlite3")
     try:
-        stored = Stored.read(store, None, None, None)
-    finally:
-        if store is not None:
-            store.close()
-    try:
-        report = build_eol_report(config, stored, (None, None))
+        report = build_eol_report(config, Stored.read(store, None, None, None), (None, None))
+        if args.disposal_command == "list":
+            return _disposal_list(config, report, store)
+        if args.disposal_command == "check":
+            return _disposal_check(config, report, batch_id)
+        assert store is not None
+        return _disposal_export(args, config, report, store)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return EXIT_INVALID
-    if args.disposal_command == "list":
-        return _disposal_list(config, report)
-    if args.disposal_command == "check":
-        return _disposal_check(config, report, batch_id)
-    return _disposal_export(args, config, report)
+    finally:
+        if store is not None:
+            store.close()
 
 
-def _disposal_list(config: Config, report: EolReport) -> int:
-    from sobriety.reports.handover import batch_rows, handover_problems
+def _disposal_list(config: Config, report: EolReport, store: StateStore | None) -> int:
+    from sobriety.reports.handover import batch_rows, handover_problems, issued
 
     if not config.disposals:
         print("no disposal batch in this configuration")
@@ -352,6 +355,15 @@ def _disposal_list(config: Config, report: EolReport) -> int:
               f"{sum(masses):.1f} kg known ({len(rows) - len(masses)} unknown), "
               f"{len(handover_problems(rows))} erasure certificate(s) missing"
               f"{', tracking ' + batch.tracking if batch.tracking else ''}")  # fmt: skip
+        lists = store.handovers(batch_id) if store is not None else []
+        if lists:
+            last = lists[-1]
+            now = issued(report, batch_id, batch, last.issued)
+            when = datetime.fromtimestamp(last.issued, UTC).isoformat(timespec="seconds")
+            state = (
+                "unchanged since" if now.digest == last.digest else "the inventory changed since"
+            )
+            print(f"    hand-over list issued {when} ({last.devices} devices): {state}")
     return EXIT_OK
 
 
@@ -370,8 +382,10 @@ def _disposal_check(config: Config, report: EolReport, batch_id: str | None) -> 
     return EXIT_OK
 
 
-def _disposal_export(args: argparse.Namespace, config: Config, report: EolReport) -> int:
-    from sobriety.reports.handover import handover_table
+def _disposal_export(
+    args: argparse.Namespace, config: Config, report: EolReport, store: StateStore
+) -> int:
+    from sobriety.reports.handover import handover_table, issued
     from sobriety.reports.i18n import Lang
     from sobriety.reports.writers import write_table
 
@@ -385,7 +399,10 @@ def _disposal_export(args: argparse.Namespace, config: Config, report: EolReport
     except OSError as exc:
         print(f"disposal export: {exc}", file=sys.stderr)
         return EXIT_FAILURE
-    print(f"{args.out}: {len(table.rows)} devices of batch {args.batch}", file=sys.stderr)
+    batch = config.disposals[args.batch]
+    store.record_handover(issued(report, args.batch, batch, datetime.now(UTC).timestamp()))
+    print(f"{args.out}: {len(table.rows)} devices of batch {args.batch} (kept in the state "
+          "database as issued)", file=sys.stderr)  # fmt: skip
     return EXIT_OK
 
 

@@ -4,12 +4,16 @@ storage has an erasure certificate; every device has a route the batch allows.""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
+from datetime import date
 
 from sobriety.config.inventory import DisposalBatch
 from sobriety.reports.eol import DISPOSED, EOL_COLUMNS, EolReport, Row, worded
 from sobriety.reports.i18n import N_, Lang
 from sobriety.reports.writers import Column, Table, Value
+from sobriety.store import Handover
 
 ERASURE_TODO = N_("to do before hand-over")
 HANDOVER_IDS = (
@@ -76,3 +80,28 @@ def handover_table(report: EolReport, batch_id: str, batch: DisposalBatch, lang:
     ]
     meta = {"title": "disposal", "batch": batch_id}
     return Table(HANDOVER_COLUMNS, out, N_("Batch"), meta, cover)
+
+
+MOVING = ("age_years",)  # grows by the second: not part of what a list says
+
+
+def issued(report: EolReport, batch_id: str, batch: DisposalBatch, at: float) -> Handover:
+    """What a hand-over list says, language and the passing of time aside (its stable form,
+    to keep and compare)."""
+    table = handover_table(report, batch_id, batch, Lang("en"))
+
+    def plain(value: object) -> object:
+        return value.isoformat() if isinstance(value, date) else value
+
+    kept = [i for i, c in enumerate(table.columns) if c.id not in MOVING]
+    body = json.dumps(
+        {
+            "cover": [[key, plain(value)] for key, value in table.cover],
+            "columns": [table.columns[i].id for i in kept],
+            "rows": [[plain(row[i]) for i in kept] for row in table.rows],
+        },
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+    digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
+    return Handover(batch_id, at, digest, len(table.rows), body)

@@ -240,6 +240,30 @@ def test_disposal_check_and_list(config: Path, capsys: pytest.CaptureFixture[str
     assert "unknown batch 'NOPE' (known: LOT-1)" in capsys.readouterr().err
 
 
+def test_an_issued_hand_over_list_is_kept_and_a_later_change_is_shown(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["disposal", "export", "--config", str(config), "--batch", "LOT-1", "--out",
+            str(tmp_path / "lot.ods")]  # fmt: skip
+    assert main(args) == 0
+    store = StateStore(load_config(config).settings.data_dir / "state.sqlite3")
+    (kept,) = store.handovers("LOT-1")
+    store.close()
+    assert kept.devices == 3 and len(kept.digest) == 64
+    assert '"INV-0003"' in kept.list and '"EFF-7"' in kept.list
+    capsys.readouterr()
+    assert main(["disposal", "list", "--config", str(config)]) == 0
+    assert "(3 devices): unchanged since" in capsys.readouterr().out
+    # the certificate arrives afterwards: the list the operator holds is no longer the same
+    text = config.read_text(encoding="utf-8").replace(
+        "disposed: {batch: LOT-1, route: reuse}",
+        "disposed: {batch: LOT-1, route: reuse, erasure_certificate: EFF-8}",
+    )
+    config.write_text(text, encoding="utf-8")
+    assert main(["disposal", "list", "--config", str(config)]) == 0
+    assert "(3 devices): the inventory changed since" in capsys.readouterr().out
+
+
 def test_inventory_mistakes_name_file_entry_and_field(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(
