@@ -8,11 +8,18 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sobriety import __version__
 from sobriety.errors import ConfigError, ConfigProblem
+
+if TYPE_CHECKING:
+    from sobriety.config.load import Config
+    from sobriety.reports.eol import EolReport
+    from sobriety.store import StateStore
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -57,14 +64,33 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="reports from the stored state")
     export.add_argument("what", choices=["energy", "eol", "opendata"])
     export.add_argument("--config", type=Path, required=True, metavar="FILE")
-    export.add_argument("--format", choices=["csv", "json", "ods"], default="csv")
+    export.add_argument("--format", choices=["csv", "json", "ods"], help="default csv")
     export.add_argument(
         "--out", type=Path, required=True, metavar="PATH", help="a file (opendata: a folder)"
     )
-    export.add_argument("--publisher", default="", help="opendata: who publishes it")
-    export.add_argument("--from", dest="first", metavar="YYYY-MM-DD", type=_iso_day)
-    export.add_argument("--to", dest="last", metavar="YYYY-MM-DD", type=_iso_day)
+    export.add_argument("--publisher", help="opendata: who publishes it")
+    export.add_argument(
+        "--from", dest="first", metavar="YYYY-MM-DD", type=_iso_day,
+        help="energy figures from this day (every export)",
+    )  # fmt: skip
+    export.add_argument("--to", dest="last", metavar="YYYY-MM-DD", type=_iso_day,
+                        help="energy figures up to this day, included (every export)")  # fmt: skip
     export.add_argument("--site", metavar="ID")
+    _table_options(export)
+
+    disposal = sub.add_parser("disposal", help="disposal batches: list, check, hand-over list")
+    dsub = disposal.add_subparsers(dest="disposal_command", required=True)
+    for name, text in (("list", "the batches and their devices"),
+                       ("check", "what to settle before a batch leaves (erasure certificates)"),
+                       ("export", "the list an operator or recipient receives")):  # fmt: skip
+        cmd = dsub.add_parser(name, help=text)
+        cmd.add_argument("--config", type=Path, required=True, metavar="FILE")
+        if name != "list":
+            cmd.add_argument("--batch", metavar="ID", required=name == "export")
+        if name == "export":
+            cmd.add_argument("--format", choices=["csv", "ods", "json"], default="ods")
+            cmd.add_argument("--out", type=Path, required=True, metavar="PATH")
+            _table_options(cmd)
 
     profiles = sub.add_parser("profiles", help="the device knowledge shipped")
     psub = profiles.add_subparsers(dest="profiles_command", required=True)
@@ -74,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
     pcheck = psub.add_parser("check", help="validate a folder of site profiles")
     pcheck.add_argument("dir", type=Path)
     return parser
+
+
+def _table_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lang", choices=["fr", "en"], help="report language (default fr)")
+    parser.add_argument(
+        "--delimiter", choices=[";", ","], help="CSV only (default ; in French, , in English)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -93,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _poll_once(args)
     if command == "export":
         return _export(args)
+    if command == "disposal":
+        return _disposal(args)
     if command == "demo":
         from sobriety.demo.fleet import run_demo
 
@@ -186,60 +221,188 @@ def _iso_day(text: str) -> str:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
-def _export(args: argparse.Namespace) -> int:
+def _refused(args: argparse.Namespace) -> str | None:
+    """An option given to an export it does not apply to."""
+    fmt = args.format or "csv"
+    if args.what == "opendata":
+        for flag, value in (("--format", args.format), ("--lang", args.lang),
+                            ("--delimiter", args.delimiter)):  # fmt: skip
+            if value is not None:
+                return f"{flag} does not apply to opendata (a CSV and its datapackage.json)"
+    elif args.publisher is not None:
+        return "--publisher applies to opendata only"
+    if args.delimiter is not None and fmt != "csv":
+        return "--delimiter applies to --format csv only"
+    if args.lang is not None and fmt == "json":
+        return "--lang does not apply to json (stable keys, ISO dates)"
+    return None
+
+
+def _load_for_report(path: Path) -> tuple[Config, StateStore | None] | int:
     from sobriety.config.load import load_config
-    from sobriety.energy.classes import load_classes
-    from sobriety.reports.tables import (
-        ENERGY_COLUMNS,
-        ENERGY_UNITS,
-        EOL_COLUMNS,
-        energy_rows,
-        eol_rows,
-        opendata_rows,
-        write_opendata,
-        write_table,
-    )
     from sobriety.store import StateStore
 
     try:
-        config = load_config(args.config)
+        config = load_config(path)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return EXIT_INVALID
+    database = config.settings.data_dir / "state.sqlite3"
+    return config, (StateStore(database) if database.exists() else None)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from sobriety.reports.eol import eol_table
+    from sobriety.reports.exports import Stored, build_eol_report, only_site
+    from sobriety.reports.i18n import Lang
+    from sobriety.reports.tables import energy_rows, energy_table, opendata_rows, write_opendata
+    from sobriety.reports.writers import write_table
+
+    refused = _refused(args)
+    if refused is not None:
+        print(f"export: {refused}", file=sys.stderr)
+        return EXIT_INVALID
+    loaded = _load_for_report(args.config)
+    if isinstance(loaded, int):
+        return loaded
+    config, store = loaded
     if args.site is not None and args.site not in config.sites:
         print(f"export: unknown site {args.site!r}", file=sys.stderr)
         return EXIT_INVALID
-    database = config.settings.data_dir / "state.sqlite3"
-    if not database.exists():
+    if store is None:
+        database = config.settings.data_dir / "state.sqlite3"
         print(f"export: no state yet at {database} (has the daemon run?)", file=sys.stderr)
         return EXIT_FAILURE
-    store = StateStore(database)
     try:
-        if args.what == "energy":
-            days = store.energy_days(args.first, args.last, args.site)
-            columns, rows = ENERGY_COLUMNS, energy_rows(days)
-        else:
-            targets = [t for t in config.targets if args.site is None or t.site == args.site]
-            energy = [e for e in store.energy_rows() if args.site is None or e.site == args.site]
-            facts = store.device_facts()
+        stored = Stored.read(store, args.first, args.last, args.site)
     finally:
         store.close()
-    meta: dict[str, object] = {"title": args.what, "site": args.site}
+    fmt, period = args.format or "csv", (args.first, args.last)
+    lang = Lang(args.lang or ("en" if fmt == "json" else "fr"))  # JSON: ids and English texts
+    scoped = only_site(config, args.site)
     try:
         if args.what == "energy":
-            meta.update({"from": args.first, "to": args.last, "units": ENERGY_UNITS})
-            write_table(args.out, args.format, columns, rows, meta)
+            meta: dict[str, object] = {"title": "energy", "site": args.site,
+                                       "from": args.first, "to": args.last}  # fmt: skip
+            rows = energy_rows(stored.days)
+            write_table(args.out, fmt, energy_table(rows, lang, meta), lang, args.delimiter)
+            count = len(rows)
         elif args.what == "eol":
-            rows = eol_rows(targets, load_classes(), facts, energy)
-            write_table(args.out, args.format, EOL_COLUMNS, rows, meta)
+            report = build_eol_report(scoped, stored, period)
+            table = eol_table(report, lang, machine=fmt == "json")
+            write_table(args.out, fmt, table, lang, args.delimiter)
+            count = len(report.rows)
         else:
-            rows = opendata_rows(targets, facts, energy)
-            write_opendata(args.out, rows, args.publisher)
+            at = datetime.now(UTC).timestamp()
+            lines = opendata_rows(scoped.targets, stored.facts, stored.days, at)
+            write_opendata(args.out, lines, args.publisher or "", period)
+            count = len(lines)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_INVALID
     except OSError as exc:
         print(f"export: {exc}", file=sys.stderr)
         return EXIT_FAILURE
-    print(f"{args.out}: {len(rows)} rows", file=sys.stderr)
+    print(f"{args.out}: {count} rows", file=sys.stderr)
+    return EXIT_OK
+
+
+def _disposal(args: argparse.Namespace) -> int:
+    from sobriety.reports.exports import Stored, build_eol_report
+
+    loaded = _load_for_report(args.config)
+    if isinstance(loaded, int):
+        return loaded
+    config, store = loaded
+    batch_id = getattr(args, "batch", None)
+    if batch_id is not None and batch_id not in config.disposals:
+        known = ", ".join(sorted(config.disposals)) or "none defined"
+        print(f"disposal: unknown batch {batch_id!r} (known: {known})", file=sys.stderr)
+        return EXIT_INVALID
+    if store is None and args.disposal_command == "export":  # it keeps what it issues
+        from sobriety.store import StateStore
+
+        store = StateStore(config.settings.data_dir / "state.sqlite3")
+    try:
+        report = build_eol_report(config, Stored.read(store, None, None, None), (None, None))
+        if args.disposal_command == "list":
+            return _disposal_list(config, report, store)
+        if args.disposal_command == "check":
+            return _disposal_check(config, report, batch_id)
+        assert store is not None
+        return _disposal_export(args, config, report, store)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_INVALID
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _disposal_list(config: Config, report: EolReport, store: StateStore | None) -> int:
+    from sobriety.reports.handover import batch_rows, handover_problems, issued
+
+    if not config.disposals:
+        print("no disposal batch in this configuration")
+    for batch_id, batch in sorted(config.disposals.items(), key=lambda kv: kv[1].date):
+        rows = batch_rows(report, batch_id)
+        masses = [m for r in rows if isinstance(m := r.get("mass_kg"), int | float)]
+        who = " / ".join(x for x in (batch.operator, batch.recipient) if x)
+        print(f"{batch_id}  {batch.date.isoformat()}  {who}  {len(rows)} devices, "
+              f"{sum(masses):.1f} kg known ({len(rows) - len(masses)} unknown), "
+              f"{len(handover_problems(rows))} erasure certificate(s) missing"
+              f"{', tracking ' + batch.tracking if batch.tracking else ''}")  # fmt: skip
+        lists = store.handovers(batch_id) if store is not None else []
+        if lists:
+            last = lists[-1]
+            now = issued(report, batch_id, batch, last.issued)
+            when = datetime.fromtimestamp(last.issued, UTC).isoformat(timespec="seconds")
+            state = (
+                "unchanged since" if now.digest == last.digest else "the inventory changed since"
+            )
+            print(f"    hand-over list issued {when} ({last.devices} devices): {state}")
+    return EXIT_OK
+
+
+def _disposal_check(config: Config, report: EolReport, batch_id: str | None) -> int:
+    from sobriety.reports.handover import batch_rows, handover_problems
+
+    problems = 0
+    for bid in sorted(config.disposals) if batch_id is None else [batch_id]:
+        for problem in handover_problems(batch_rows(report, bid)):
+            print(f"{bid}: {problem.target}: {problem.message}", file=sys.stderr)
+            problems += 1
+    if problems:
+        print(f"{problems} problem(s) to settle before hand-over", file=sys.stderr)
+        return EXIT_FAILURE
+    print("every batch is ready to hand over")
+    return EXIT_OK
+
+
+def _disposal_export(
+    args: argparse.Namespace, config: Config, report: EolReport, store: StateStore
+) -> int:
+    from sobriety.reports.handover import handover_table, issued
+    from sobriety.reports.i18n import Lang
+    from sobriety.reports.writers import write_table
+
+    if args.delimiter is not None and args.format != "csv":
+        print("disposal export: --delimiter applies to --format csv only", file=sys.stderr)
+        return EXIT_INVALID
+    lang = Lang(args.lang or ("en" if args.format == "json" else "fr"))
+    table = handover_table(report, args.batch, config.disposals[args.batch], lang)
+    try:
+        write_table(args.out, args.format, table, lang, args.delimiter)
+    except OSError as exc:
+        print(f"disposal export: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    batch = config.disposals[args.batch]
+    store.record_handover(issued(report, args.batch, batch, datetime.now(UTC).timestamp()))
+    print(f"{args.out}: {len(table.rows)} devices of batch {args.batch} (kept in the state "
+          "database as issued)", file=sys.stderr)  # fmt: skip
     return EXIT_OK
 
 

@@ -317,7 +317,8 @@ METRICS: tuple[MetricSpec, ...] = (
     _m(
         "sobriety_device_expected_end_of_life_timestamp_seconds",
         "gauge",
-        "Life start plus the class's expected life (collectors/classes.yaml).",
+        "Life start plus the class's sourced service life (collectors/classes.yaml "
+        "end_of_life.service_life_years); absent when either is unknown.",
         T,
         "seconds",
         "lifetime",
@@ -333,8 +334,9 @@ METRICS: tuple[MetricSpec, ...] = (
     _m(
         "sobriety_device_embodied_carbon_amortised_grams",
         "gauge",
-        "The share of the embodied carbon its observed life so far has amortised "
-        "(embodied × age / expected life, at most all of it).",
+        "The share of the embodied carbon its life so far has amortised over the class's "
+        "accounting period (embodied × age / lifetime_years, at most all of it); absent when "
+        "its age is unknown (first seen is not an age).",
         T,
         "grams",
         "lifetime",
@@ -342,15 +344,16 @@ METRICS: tuple[MetricSpec, ...] = (
     _m(
         "sobriety_device_eol_recommendation",
         "gauge",
-        "End-of-life recommendation (collectors/eol-policy.yaml): 1 for the current `action` "
-        "(keep, reuse, repair, recycle), 0 for the others.",
+        "End-of-life recommendation (collectors/eol-policy.yaml, waste hierarchy): 1 for the "
+        "current `action` (keep, reuse, service, repair, recycle), 0 for the others.",
         ("target", "action"),
         group="lifetime",
     ),
     _m(
         "sobriety_device_eol_reason_info",
         "info",
-        "The reasons behind a device's end-of-life recommendation, one series each.",
+        "The reasons behind a device's end-of-life recommendation, one series each: "
+        "`reason` is the id of the rule that fired.",
         ("target", "reason"),
         group="lifetime",
     ),

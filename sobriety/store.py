@@ -130,6 +130,17 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE energy_last ADD COLUMN basis TEXT NOT NULL DEFAULT 'assumed';
     UPDATE energy_last SET basis = 'measured' WHERE source = 'measured';
     """,
+    # 8: each hand-over list issued for a disposal batch, as it was: what the operator got
+    """
+    CREATE TABLE handovers (
+        batch       TEXT NOT NULL,
+        issued      REAL NOT NULL,
+        digest      TEXT NOT NULL,
+        devices     INTEGER NOT NULL,
+        list        TEXT NOT NULL,
+        PRIMARY KEY (batch, issued)
+    );
+    """,
 )
 
 
@@ -277,6 +288,17 @@ class LifetimeState:
 
 
 @dataclass(frozen=True, slots=True)
+class Handover:
+    """A hand-over list issued for a disposal batch: when, its digest, what it said."""
+
+    batch: str
+    issued: float  # POSIX seconds
+    digest: str  # SHA-256 of `list`
+    devices: int
+    list: str  # JSON, as issued
+
+
+@dataclass(frozen=True, slots=True)
 class PollRecord:
     """One finished poll, as the store keeps it."""
 
@@ -381,6 +403,31 @@ class StateStore:
     def alert_states(self) -> dict[str, str]:
         """The stored alerts, key -> JSON."""
         return dict(self._db.execute("SELECT key, state FROM alert_states").fetchall())
+
+    def record_handover(self, handover: Handover) -> None:
+        """Keep an issued hand-over list (written at once: it is what left the building)."""
+        try:
+            self._db.execute("BEGIN")
+            self._db.execute(
+                "INSERT OR REPLACE INTO handovers VALUES (?, ?, ?, ?, ?)",
+                (handover.batch, handover.issued, handover.digest, handover.devices,
+                 handover.list),
+            )  # fmt: skip
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise StoreError(f"cannot write {self.path}: {exc}") from exc
+
+    def handovers(self, batch: str | None = None) -> list[Handover]:
+        """Issued hand-over lists, oldest first (of one batch, or all)."""
+        query = "SELECT batch, issued, digest, devices, list FROM handovers"
+        args: tuple[str, ...] = ()
+        if batch is not None:
+            query += " WHERE batch = ?"
+            args = (batch,)
+        rows = self._db.execute(query + " ORDER BY issued", args).fetchall()
+        return [Handover(*row) for row in rows]
 
     def lifetime_states(self) -> Mapping[str, LifetimeState]:
         """Every stored lifetime state."""

@@ -33,6 +33,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from sobriety.config.inventory import AssetRecord, DisposalBatch, DisposalRecord, batch_problems
 from sobriety.config.types import (
     ConfigPath,
     Duration,
@@ -62,11 +63,12 @@ RESERVED_LABELS = frozenset(
 )
 DEFAULT_SITE = "default"
 SECRET_FIELDS = ("community", "auth_password", "priv_password")
-SECTIONS = ("settings", "include", "auths", "sites", "targets")
-INCLUDED_SECTIONS = ("auths", "sites", "targets")
+SECTIONS = ("settings", "include", "auths", "sites", "targets", "disposals")
+INCLUDED_SECTIONS = ("auths", "sites", "targets", "disposals")
 _TARGET_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _AUTH_ID = re.compile(r"[A-Za-z0-9_.-]+")
 _SITE_ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_BATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _LABEL = re.compile(r"[a-z_][a-z0-9_]*")
 
 
@@ -381,16 +383,6 @@ class OutletFeed(_Strict):
     outlet: str = Field(min_length=1)
 
 
-class DisposalRecord(_Strict):
-    """A device handed over for reuse or recycling: it leaves the active fleet, its history
-    stays."""
-
-    date: IsoDate
-    recycler: str = Field(min_length=1, max_length=128)
-    certificate: str = Field(default="", max_length=128)
-    mass_kg: float | None = Field(default=None, gt=0)
-
-
 class TargetConfig(_Strict):
     """One device to poll (kind snmp) or the local host (kind host)."""
 
@@ -431,6 +423,9 @@ class TargetConfig(_Strict):
     disposed: DisposalRecord | None = Field(
         default=None, description="handed over: no longer polled, listed in end-of-life exports"
     )
+    asset: AssetRecord | None = Field(
+        default=None, description="what the asset register knows: tag, faults, software, mass"
+    )
     disabled: bool = False
 
     @field_validator("address")
@@ -460,7 +455,7 @@ class TargetConfig(_Strict):
         problems: Problems = []
         if self.kind == "snmp":
             for name in ("address", "auth"):
-                if getattr(self, name) is None:
+                if getattr(self, name) is None and self.disposed is None:  # not polled once gone
                     problems.append(((name,), f"an snmp target needs an {name}"))
         else:
             for name in ("address", "auth"):
@@ -496,6 +491,7 @@ class Config(_Strict):
     targets: tuple[TargetConfig, ...]
     source_files: tuple[Path, ...]
     base_dir: Path
+    disposals: Mapping[str, DisposalBatch] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _references(self) -> Self:
@@ -560,7 +556,7 @@ def _locate(doc: _Doc, loc: Loc) -> tuple[str, str]:
     """(entry, field) of a location in a file: `targets[3] (id=sw1)`, `labels.Room`."""
     if loc[:1] == ("settings",) and len(loc) > 1:
         return "settings", dotted(loc[1:])
-    if loc[:1] in (("auths",), ("sites",)) and len(loc) > 1:
+    if loc[:1] in (("auths",), ("sites",), ("disposals",)) and len(loc) > 1:
         return f"{loc[0]}.{loc[1]}", dotted(loc[2:])
     if loc[:1] == ("targets",) and len(loc) > 1 and isinstance(loc[1], int):
         entries = doc.data.get("targets")
@@ -660,8 +656,10 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
     sites = _named(report, docs, "sites", _SITE_ID, SiteConfig, context)
     sites.setdefault(DEFAULT_SITE, SiteConfig())
     targets = _targets(report, docs, context)
+    disposals = _named(report, docs, "disposals", _BATCH_ID, DisposalBatch, context)
     _cross_check(report, docs, _defined(docs, "auths"), _defined(docs, "sites") | {DEFAULT_SITE})
     _check_energy_refs(report, docs)
+    _check_disposals(report, docs, disposals, _defined(docs, "disposals"))
     if report.items or settings is None:
         raise ConfigError(report.problems())
     return Config(
@@ -671,6 +669,7 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
         targets=tuple(targets),
         source_files=tuple(Path(doc.label).resolve() for doc in docs),
         base_dir=base_dir,
+        disposals=disposals,
     )
 
 
@@ -708,7 +707,7 @@ def _includes(main: _Doc, path: Path, report: _Report) -> list[_Doc]:
 def _named(
     report: _Report,
     docs: list[_Doc],
-    section: Literal["auths", "sites"],
+    section: Literal["auths", "sites", "disposals"],
     pattern: re.Pattern[str],
     model: type[M],
     context: dict[str, Any],
@@ -841,6 +840,26 @@ def _feed_refs(raw: Mapping[str, Any]) -> list[tuple[Loc, str]]:
         if isinstance(ref, str):
             refs.append((("fed_by", j), ref))
     return refs
+
+
+def _check_disposals(
+    report: _Report, docs: list[_Doc], batches: Mapping[str, DisposalBatch], defined: set[str]
+) -> None:
+    """Disposal records name a known batch and a route the batch allows."""
+    for doc in docs:
+        entries = doc.data.get("targets")
+        for i, raw in enumerate(entries if isinstance(entries, list) else []):
+            body = raw.get("disposed") if isinstance(raw, dict) else None
+            if not isinstance(body, dict):
+                continue
+            try:
+                record = DisposalRecord.model_validate(body)
+            except ValidationError:
+                continue  # reported with the target
+            if record.batch in defined and record.batch not in batches:
+                continue  # the batch itself is invalid, and reported
+            for field_name, message in batch_problems(record, batches):
+                report.add(doc, ("targets", i, "disposed", field_name), message)
 
 
 def _unknown_class(name: str, classes: set[str]) -> str:

@@ -34,6 +34,7 @@ from sobriety.energy.accounting import EnergyTracker
 from sobriety.lifetime.policy import Advisor
 from sobriety.lifetime.tracker import LifetimeTracker
 from sobriety.model import CollectResult, Sample
+from sobriety.reports.eol import EolReport
 from sobriety.store import StateStore
 
 log = logging.getLogger(__name__)
@@ -104,8 +105,9 @@ class Daemon:
         state = self.lifetime.states.get(target.id)
         if result.up and state is not None:
             life += self.advisor.advise(
-                target, cls, [*result.samples, *life], state, now.timestamp(), first_seen
-            )
+                target, cls, [*result.samples, *life], state, now.timestamp(), first_seen,
+                self.runtime.config.site_for(target),
+            )  # fmt: skip
         return [*result.samples, *life]
 
     def _feed(self, target: str) -> Sequence[Sample] | None:
@@ -170,16 +172,22 @@ class Daemon:
         """The targets with samples in the snapshot."""
         return self.snapshot.targets()
 
-    def eol_rows(self) -> list[list[object]]:
+    def eol_report(self) -> EolReport:
         """The end-of-life list as `sobriety export eol` writes it, from the live store."""
-        from sobriety.reports.tables import eol_rows
+        from sobriety.reports.eol import EolInputs, eol_report, use_by_target
 
         self.store.flush()  # include the polls that just ended
-        return eol_rows(
-            self.runtime.config.targets,
-            self.runtime.classes,
-            self.store.device_facts(),
-            self.store.energy_rows(),
+        use = use_by_target((row.target, row.joules) for row in self.store.energy_rows())
+        runtime = self.runtime
+        return eol_report(
+            EolInputs(
+                runtime.config,
+                runtime.classes,
+                self.store.device_facts(),
+                use,
+                runtime.policy,
+                self.world.clock.now().timestamp(),
+            )
         )
 
     def entries(self) -> Mapping[str, Entry]:

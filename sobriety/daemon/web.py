@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import html
-import io
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
 
@@ -14,8 +12,9 @@ from aiohttp import web
 from sobriety import __version__
 from sobriety.exposition import Renderable, ScrapeCache, negotiate
 from sobriety.model import Sample
-from sobriety.reports.eolpage import filtered, render_page
-from sobriety.reports.tables import EOL_COLUMNS, ods_bytes
+from sobriety.reports.eol import EolReport, eol_table
+from sobriety.reports.eolpage import filtered, parse_lang, render_page
+from sobriety.reports.writers import csv_text, ods_bytes
 
 
 class Served(Protocol):
@@ -35,7 +34,7 @@ class Served(Protocol):
     def targets(self) -> list[str]:
         """The polled targets' ids."""
 
-    def eol_rows(self) -> list[list[object]]:
+    def eol_report(self) -> EolReport:
         """The end-of-life list."""
 
 
@@ -131,25 +130,28 @@ class WebServer:
         return web.Response(text=page, content_type="text/html")
 
     async def eol_page(self, request: web.Request) -> web.Response:
-        page = render_page(self.daemon.eol_rows(), dict(request.query))
-        return web.Response(text=page, content_type="text/html")
+        page = render_page(self.daemon.eol_report(), dict(request.query))
+        return web.Response(text=page, content_type="text/html", charset="utf-8")
 
     async def eol_csv(self, request: web.Request) -> web.Response:
-        rows = filtered(self.daemon.eol_rows(), dict(request.query))
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(EOL_COLUMNS)
-        writer.writerows(rows)
+        """The page's rows (same filters, same language) as CSV; `sep=,` for a comma."""
+        query = dict(request.query)
+        lang = parse_lang(query)
+        sep = query.get("sep") if query.get("sep") in (";", ",") else None
+        table = eol_table(filtered(self.daemon.eol_report(), query), lang)
         return web.Response(
-            text=buffer.getvalue(),
+            body=csv_text(table, lang, sep).encode("utf-8"),
             content_type="text/csv",
+            charset="utf-8",
             headers={"Content-Disposition": 'attachment; filename="end-of-life.csv"'},
         )
 
     async def eol_ods(self, request: web.Request) -> web.Response:
-        rows = filtered(self.daemon.eol_rows(), dict(request.query))
+        query = dict(request.query)
+        lang = parse_lang(query)
+        table = eol_table(filtered(self.daemon.eol_report(), query), lang)
         return web.Response(
-            body=ods_bytes(EOL_COLUMNS, rows, "end-of-life"),
+            body=ods_bytes(table, lang),
             content_type="application/vnd.oasis.opendocument.spreadsheet",
             headers={"Content-Disposition": 'attachment; filename="end-of-life.ods"'},
         )

@@ -73,6 +73,87 @@ def inventory_fields(name: str, today: date) -> dict[str, str | int]:
     return out
 
 
+# What the college's and the syndicate's asset register says of each device, as GLPI would
+# hold it (made up for the demo, except what is said to come from a recording): asset tags,
+# the identity a device does not report itself, recorded faults and software.
+DEMO_ASSETS: dict[str, dict[str, object]] = {
+    "apc_ap8959eu3": {"number": "SIV-PDU-0003"},
+    "apc_smx750i": {"number": "COL-OND-0001"},
+    "arista_eos": {"number": "SIV-RES-0001"},
+    "aruba-instant": {"number": "COL-WIFI-0004"},
+    "arubaos-cx_6300_vsf_stack": {"number": "COL-RES-0007"},
+    "cisco_16_switch": {"number": "COL-RES-0002"},
+    "eaton-93e-80": {
+        "number": "SIV-OND-0001",
+        "weee_category": 4,  # a floor-standing three-phase cabinet: over 50 cm
+    },
+    "epson-projector_eb-4770w": {
+        "number": "COL-VP-0012",
+        "vendor": "Epson",
+        "model": "EB-4770W",  # the recording's file name; the projector does not say it
+    },
+    "junos_ex": {"number": "COL-RES-0005"},
+    "linux_powermon": {
+        "number": "SIV-SRV-0010",
+        # the recording's own power meter script (nsExtend "powermon") reports power supply 2
+        # as `"condition": "FAILED"`; no shipped profile reads that JSON string yet, so the
+        # register records it, as the technician who saw it would
+        "faults": [{"part": "power supply 2", "note": "condition FAILED (powermon script)"}],
+    },
+    "raritan-pdu_px3": {"number": "SIV-PDU-0001"},
+    "ricoh_mpc3002": {"number": "COL-IMP-0003", "vendor": "Ricoh", "model": "Aficio MP C3002"},
+    "ubiquiti-m5": {"number": "COL-RAD-0001"},
+    "unifi_nanohd": {"number": "COL-WIFI-0009"},
+    "winxp-full-walk": {
+        "number": "COL-PC-0031",
+        "software": "Windows XP",  # sysDescr: "Windows 2000 Version 5.1" is XP
+    },
+}
+
+# A batch already handed over, so the end-of-life list and `sobriety disposal` show one:
+# devices that left the college last month, no longer on the network (made up).
+DEMO_BATCH_ID = "LOT-DEMO-01"
+# (id, class, years since purchase, asset record, disposal record)
+DEMO_DISPOSED: list[tuple[str, str, float, dict[str, object], dict[str, object]]] = [
+    ("cdi-pc-03", "desktop_pc", 11.0,
+     {"number": "COL-PC-0003", "vendor": "Dell", "model": "OptiPlex 790"},
+     {"route": "reuse", "erasure_certificate": "EFF-DEMO-0003"}),
+    ("cdi-ecran-03", "monitor_24in", 11.0, {"number": "COL-ECR-0003"}, {"route": "reuse"}),
+    ("labo-imprimante-02", "printer_laser_a4", 12.5, {"number": "COL-IMP-0002"},
+     {"route": "recycle", "mass_kg": 14.2}),
+]  # fmt: skip
+
+
+def demo_batch(today: date) -> dict[str, object]:
+    """The demo's disposal batch, a month ago."""
+    return {
+        "date": (today - timedelta(days=30)).isoformat(),
+        "operator": "Recyclerie DEEE (exemple)",
+        "recipient": "Association de réemploi (exemple)",
+        "tracking": "BSD-DEMO-0001",
+        "note": "enlèvement au CDI du collège",
+    }
+
+
+def disposed_targets(today: date) -> list[dict[str, object]]:
+    """The inventory entries of the demo batch's devices (gone: no address, not polled)."""
+    out: list[dict[str, object]] = []
+    for tid, cls, years, asset, disposed in DEMO_DISPOSED:
+        bought = today - timedelta(days=round(years * 365.25))
+        out.append(
+            {
+                "id": tid,
+                "kind": "snmp",
+                "site": "college",
+                "class": cls,
+                "purchased": bought.isoformat(),
+                "asset": asset,
+                "disposed": {"batch": DEMO_BATCH_ID, **disposed},
+            }
+        )
+    return out
+
+
 # An illustrative pairing, so the demo shows PoE attribution: the UniFi AP is said to hang
 # from port 3/5 of the Catalyst stack, which delivers 15.4 W there (the two recordings come
 # from different places; in a real inventory this is the AP's switch port).
@@ -119,7 +200,10 @@ def demo_config(port: int, listen: str, interval: str, communities: list[str]) -
         if name in DEMO_FED_BY:
             target["fed_by"] = DEMO_FED_BY[name]
         target.update(inventory_fields(name, today))
+        if name in DEMO_ASSETS:
+            target["asset"] = DEMO_ASSETS[name]
         targets.append(target)
+    targets += disposed_targets(today)
     # the machine the demo runs on: a desktop unless it finds itself virtual (then a share
     # of a host, whatever this class says)
     targets.append({"id": "localhost", "kind": "host", "site": "college", "class": "desktop_pc"})
@@ -150,6 +234,7 @@ def demo_config(port: int, listen: str, interval: str, communities: list[str]) -
         },
         "auths": auths,
         "targets": targets,
+        "disposals": {DEMO_BATCH_ID: demo_batch(today)},
     }
 
 

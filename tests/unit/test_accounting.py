@@ -328,10 +328,12 @@ def ods_rows(path: Path) -> list[list[str]]:
 
 
 def test_export_energy_csv_json_ods_sum_to_the_metrics(world: World, tmp_path: Path) -> None:
-    import csv
     import json
 
     from sobriety.cli import main
+    from sobriety.reports.i18n import Lang
+    from sobriety.reports.tables import ENERGY_TABLE
+    from tests.tables import number, ods_cells, read_csv
 
     for minute in range(2 * 24 * 60 + 1):  # two days: the desktop and the metered server
         at = MONDAY + timedelta(minutes=minute)
@@ -352,24 +354,27 @@ def test_export_energy_csv_json_ods_sum_to_the_metrics(world: World, tmp_path: P
         assert (
             main(["export", "energy", "--config", config, "--format", fmt, "--out", str(out)]) == 0
         )
-    with outputs["csv"].open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    (site,) = [r for r in rows if r["level"] == "site"]
-    assert float(site["kwh"]) == pytest.approx(site_kwh, abs=1e-5)
-    assert float(site["kwh"]) == pytest.approx(0.175 * 48 + 0.120 * 48, abs=1e-5)
-    devices = {r["target"]: r for r in rows if r["level"] == "device"}
-    assert float(devices["meter"]["measured_share"]) == 1.0
-    assert float(devices["pc"]["estimated_kwh"]) == pytest.approx(0.175 * 48, abs=1e-5)
+    # French by default: headers with units, ";", decimal commas (tests/tables.py reads it)
+    fr = Lang("fr")
+    rows = read_csv(outputs["csv"], ENERGY_TABLE, fr)
+    (site,) = [r for r in rows if r["level"] == fr("site")]
+    assert number(site["kwh"]) == pytest.approx(site_kwh, abs=1e-5)
+    assert number(site["kwh"]) == pytest.approx(0.175 * 48 + 0.120 * 48, abs=1e-5)
+    devices = {r["target"]: r for r in rows if r["level"] == fr("device")}
+    assert number(devices["meter"]["measured_share"]) == 1.0
+    assert number(devices["pc"]["estimated_kwh"]) == pytest.approx(0.175 * 48, abs=1e-5)
     data = json.loads(outputs["json"].read_text(encoding="utf-8"))
-    assert [r["kwh"] for r in data["rows"]] == [float(r["kwh"]) for r in rows]
-    ods = ods_rows(outputs["ods"])
-    assert ods[0] == list(data["columns"])
-    assert [float(r[4]) for r in ods[1:]] == [float(r["kwh"]) for r in rows]
+    assert [r["kwh"] for r in data["rows"]] == [number(r["kwh"]) for r in rows]
+    ods = ods_cells(outputs["ods"])
+    assert [text for _, _, text in ods[0]] == [c.title(fr) for c in ENERGY_TABLE]
+    assert data["columns"] == [c.id for c in ENERGY_TABLE]  # JSON: stable ids
+    assert all(kind == "float" for kind, _, _ in (r[4] for r in ods[1:]))
+    assert [float(r[4][1]) for r in ods[1:]] == [number(r["kwh"]) for r in rows]
     # a range: the first day only
     one = tmp_path / "day.csv"
     args = ["export", "energy", "--config", config, "--out", str(one), "--from", "2026-01-05",
-            "--to", "2026-01-05"]  # fmt: skip
+            "--to", "2026-01-05", "--lang", "en"]  # fmt: skip
     assert main(args) == 0
-    with one.open(encoding="utf-8") as handle:
-        (day_site,) = [r for r in csv.DictReader(handle) if r["level"] == "site"]
-    assert float(day_site["kwh"]) == pytest.approx((0.175 + 0.120) * 24, abs=1e-5)
+    en = Lang("en")
+    (day_site,) = [r for r in read_csv(one, ENERGY_TABLE, en) if r["level"] == en("site")]
+    assert number(day_site["kwh"]) == pytest.approx((0.175 + 0.120) * 24, abs=1e-5)
