@@ -6,6 +6,7 @@ import os
 import shutil
 
 import pytest
+from hypothesis import settings
 
 
 def in_ci() -> bool:
@@ -21,3 +22,9 @@ def require_tool(name: str) -> str:
             pytest.fail(f"{message}; under CI a missing tool is a failure")
         pytest.skip(message)
     return path
+
+
+# `make mutate` runs the fast tests once per mutant under mutmut's trampolines, slower than
+# usual and on a loaded machine: no deadlines, and the same examples every run, so that a
+# mutant's verdict does not depend on the draw (`--hypothesis-profile=mutate`).
+settings.register_profile("mutate", deadline=None, derandomize=True, database=None)

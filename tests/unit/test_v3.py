@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from sobriety.errors import MalformedResponse
 from sobriety.snmp import ber, usm, v3
+from tests.budget import examples
 
 ENGINE = bytes.fromhex("80001f888059dc486145a26322")
 KEYS = usm.localized_keys(ENGINE, "sha256", "auth-pass-1", "aes128", "priv-pass-1")
@@ -54,7 +55,7 @@ def test_v1_and_v2c_are_not_v3() -> None:
     assert v3.peek_msg_id(b"\x30\x03\x02\x01") is None
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=examples(1500), deadline=None)
 @given(st.data())
 def test_hostile_v3_bytes_only_raise_malformed(data: st.DataObject) -> None:
     base = data.draw(
