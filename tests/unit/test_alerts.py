@@ -65,6 +65,18 @@ def test_pending_that_drops_is_inactive_and_keep_firing_for_delays_resolution() 
     assert run(slow, [0.9, 0.9, 0.9, 0.5, 0.5, 0.5, 0.5]) == [(2, "firing"), (6, "resolved")]
 
 
+def test_keep_firing_for_counts_from_the_last_time_the_value_went_below_clear() -> None:
+    """A value that dips below clear, goes back over it, then dips again has held below clear
+    only since the second dip: keep_firing_for starts again there (a wobbling alert does not
+    resolve early)."""
+    slow = AlertEngine((rule(keep_firing_for="3m"),))
+    values = [0.9, 0.9, 0.9, 0.5, 0.5, 0.75, 0.5, 0.5, 0.5, 0.5]
+    assert run(slow, values) == [(2, "firing"), (9, "resolved")]  # 3 min after minute 6, not 3
+    assert run(AlertEngine((rule(keep_firing_for="3m"),)), [*values[:5], 0.5, 0.5]) == [
+        (2, "firing"), (6, "resolved"),
+    ]  # fmt: skip
+
+
 def test_a_down_device_keeps_firing_but_fires_no_new_value_alert() -> None:
     engine = AlertEngine((rule(**{"for": 0}),))
     assert [t.status for t in engine.evaluate(poe(0.9), T0)] == ["firing"]

@@ -15,6 +15,7 @@ from pysnmp.proto.api import v2c
 from sobriety.errors import MalformedResponse
 from sobriety.snmp import ber
 from sobriety.snmp.types import Tag
+from tests.budget import examples
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -187,7 +188,7 @@ def mutated(draw: st.DrawFn) -> bytes:
     return bytes(data)
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=examples(2000), deadline=None)
 @given(st.one_of(mutated(), st.binary(max_size=200)))
 def test_hostile_bytes_only_ever_raise_malformed(data: bytes) -> None:
     message, detail = decode_or_detail(data)
@@ -229,7 +230,10 @@ def test_no_code_path_can_build_a_set_request() -> None:
         ber.encode_request("2c", b"public", 0xA3, 1, [(1, 3, 6, 1, 2, 1, 1, 5, 0)])
     with pytest.raises(ValueError, match="no GETBULK"):
         ber.encode_request("1", b"public", ber.GET_BULK, 1, [(1, 3, 6)])
-    # and nothing in the package imports or names a SET from any SNMP library
+
+
+def test_nothing_in_the_package_names_a_set_request() -> None:
+    """No module imports or names a SET from any SNMP library (read-only by construction)."""
     for path in (ROOT / "sobriety").rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
@@ -238,3 +242,62 @@ def test_no_code_path_can_build_a_set_request() -> None:
         assert not {"set_cmd", "setCmd", "SetRequestPDU", "SET_REQUEST"} & names, path
         consts = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)}
         assert 0xA3 not in consts or path.name == "ber.py", path
+
+
+def response_with(value_tlv: bytes, oid_tlv: bytes = b"\x06\x03\x2b\x06\x01") -> bytes:
+    """A v2c Response (request-id 7) carrying one varbind, built byte by byte."""
+    varbind = ber._tlv(0x30, oid_tlv + value_tlv)
+    pdu = ber._tlv(
+        0xA2, ber.encode_integer(7) + b"\x02\x01\x00\x02\x01\x00" + ber._tlv(0x30, varbind)
+    )
+    return ber._tlv(0x30, b"\x02\x01\x01" + ber._tlv(0x04, b"public") + pdu)
+
+
+@pytest.mark.parametrize(
+    ("body", "oid"),
+    [
+        (b"\x2b\x81\x00", (1, 3, 128)),  # 128: 0x81 0x00, minimal
+        (b"\x2b\x8f\xff\xff\xff\x7f", (1, 3, 2**32 - 1)),
+        (b"\x2b\x06\x01\x04\x01\x81\x9e\x5e", (1, 3, 6, 1, 4, 1, 20318)),
+    ],
+)
+def test_multi_byte_sub_identifiers_decode(body: bytes, oid: tuple[int, ...]) -> None:
+    assert ber.decode_oid(body) == oid
+    assert ber.encode_oid(oid)[2:] == body  # and they are what we encode
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\x2b\x80\x01",  # 1 written with a leading 0x80 byte: an alias of 1.3.1
+        b"\x2b\x06\x80\x80\x81\x00",  # 128 padded twice
+        b"\x80\x2b",  # the first sub-identifier padded
+    ],
+)
+def test_a_non_minimal_sub_identifier_is_malformed(body: bytes) -> None:
+    """X.690 8.19.2: a sub-identifier's first byte is never 0x80. Accepting one would let two
+    byte strings name one OID (a walk that loops, a row counted twice)."""
+    with pytest.raises(MalformedResponse) as caught:
+        ber.decode_oid(body)
+    assert caught.value.detail == "bad_oid"
+    oid_tlv = ber._tlv(0x06, body)
+    with pytest.raises(MalformedResponse) as in_message:
+        ber.decode_message(response_with(b"\x05\x00", oid_tlv))
+    assert in_message.value.detail == "bad_oid"
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [(2**31 - 1, True), (-(2**31), True), (2**31, False), (-(2**31) - 1, False), (2**39, False)],
+)
+def test_an_integer_is_an_integer32(value: int, ok: bool) -> None:
+    """SNMP's INTEGER is Integer32 (RFC 2578 7.1.1): -2^31..2^31-1; one byte more is malformed,
+    not a large number."""
+    data = response_with(ber.encode_integer(value))
+    if ok:
+        (vb,) = ber.decode_message(data).pdu.varbinds
+        assert (vb.oid, vb.value) == ((1, 3, 6, 1), value)
+        return
+    with pytest.raises(MalformedResponse) as caught:
+        ber.decode_message(data)
+    assert caught.value.detail == "bad_integer"
