@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,9 +13,11 @@ from sobriety.alerts.engine import (
     AlertEngine,
     AlertRule,
     AlertState,
+    Transition,
     builtin_rules_path,
     load_rules,
 )
+from sobriety.alerts.engine import render as render_template
 from sobriety.alerts.promrules import render
 from sobriety.errors import ConfigError
 from sobriety.model import Sample
@@ -174,3 +177,97 @@ def test_a_floor_keeps_an_ended_warranty_from_ending_soon() -> None:
     assert [t.labels["target"] for t in fired] == ["new"]
     later = engine.evaluate([*left("new", -1), *left("old", -901)], T0 + timedelta(days=46))
     assert [(t.labels["target"], t.status) for t in later] == [("new", "resolved")]
+
+
+def test_a_state_survives_its_json_round_trip_whole() -> None:
+    state = AlertState("PoeBudgetHigh", {"target": "sw", "group": "1"}, "firing", 10.5, 0.9,
+                       clear_since=20.0, sent_at=30.0)  # fmt: skip
+    text = state.as_json()
+    assert json.loads(text) == {
+        "rule": "PoeBudgetHigh", "labels": {"target": "sw", "group": "1"}, "state": "firing",
+        "since": 10.5, "value": 0.9, "clear_since": 20.0, "sent_at": 30.0,
+    }  # fmt: skip
+    again = AlertState.from_json(text)
+    assert again == state and again.key == state.key
+    old = '{"rule": "R", "labels": {}, "state": "pending", "since": 1.0, "value": 2.0}'
+    assert AlertState.from_json(old) == AlertState("R", {}, "pending", 1.0, 2.0, None, None)
+
+
+@pytest.mark.parametrize(
+    ("op", "raise_", "clear", "value", "raised", "cleared"),
+    [
+        (">", 0.8, 0.7, 0.8, False, False),
+        (">", 0.8, 0.7, 0.81, True, False),
+        (">", 0.8, 0.7, 0.7, False, True),
+        (">=", 0.8, 0.7, 0.8, True, False),
+        (">=", 0.8, 0.7, 0.7, False, False),
+        (">=", 0.8, 0.7, 0.69, False, True),
+        ("<", 10, 20, 10, False, False),
+        ("<", 10, 20, 20, False, True),
+        ("<=", 10, 20, 10, True, False),
+        ("<=", 10, 20, 20, False, False),
+        ("<=", 10, 20, 20.5, False, True),
+    ],
+)
+def test_raise_and_clear_are_on_either_side_of_the_hysteresis_band(
+    op: str, raise_: float, clear: float, value: float, raised: bool, cleared: bool
+) -> None:
+    r = rule(op=op, **{"raise": raise_, "clear": clear})
+    assert (r.raised(value), r.cleared(value)) == (raised, cleared)
+
+
+def test_a_floor_never_raises_and_always_clears() -> None:
+    r = rule(op="<", **{"raise": 30, "clear": 40, "floor": 0})
+    assert (r.raised(-1), r.cleared(-1)) == (False, True)
+    assert (r.raised(0), r.cleared(0)) == (True, False)
+
+
+def test_a_transition_says_its_labels_and_annotations() -> None:
+    r = rule(summary="{{ $labels.target }} at {{ $value }}", description="group {{$labels.group}}")
+    engine = AlertEngine((r.model_copy(update={"for_": 0.0}),))
+    (t,) = engine.evaluate(poe(0.875), T0)
+    assert t.all_labels() == {
+        "alertname": "PoeBudgetHigh", "severity": "warning", "target": "sw", "group": "1",
+    }  # fmt: skip
+    assert t.annotations() == {"summary": "sw at 0.875", "description": "group 1"}
+    plain = Transition(rule(), {"target": "sw"}, 1.0, "firing", 0.0, None)
+    assert plain.annotations() == {"summary": "sw 1"}
+    assert render_template("{{ $labels.missing }}|{{$value}}", {}, 2.5e-7) == "|2.5e-07"
+
+
+def test_firing_lists_only_firing_alerts_of_rules_still_loaded() -> None:
+    engine = AlertEngine((rule(**{"for": 0}),))
+    engine.evaluate(poe(0.9, "a") + poe(0.9, "b"), T0)
+    engine.states["x"] = AlertState("Gone", {"target": "c"}, "firing", 0.0, 1.0)
+    pending = AlertEngine((rule(),))
+    pending.evaluate(poe(0.9, "d"), T0)
+    engine.states.update(pending.states)
+    fired = engine.firing()
+    assert sorted(t.labels["target"] for t in fired) == ["a", "b"]
+    assert all(t.status == "firing" and t.ends_at is None and t.starts_at == T0.timestamp()
+               for t in fired)  # fmt: skip
+
+
+def test_outside_its_schedule_a_firing_alert_resolves_and_a_pending_one_ends() -> None:
+    is_open = {"now": True}
+    engine = AlertEngine(
+        (rule(schedule="open", **{"for": "1m"}),), is_open=lambda labels, at: is_open["now"]
+    )
+    assert engine.evaluate(poe(0.9), T0) == []  # pending
+    (fired,) = engine.evaluate(poe(0.9), T0 + timedelta(minutes=1))
+    assert fired.status == "firing"
+    engine.dirty = False
+    is_open["now"] = False  # the site closes: the rule no longer applies
+    (resolved,) = engine.evaluate(poe(0.9), T0 + timedelta(minutes=2))
+    assert (resolved.status, resolved.starts_at, resolved.ends_at) == (
+        "resolved", fired.starts_at, (T0 + timedelta(minutes=2)).timestamp(),
+    )  # fmt: skip
+    assert engine.states == {} and engine.dirty
+    engine.dirty = False
+    assert engine.evaluate(poe(0.9), T0 + timedelta(minutes=3)) == []  # nothing, still closed
+    assert not engine.dirty
+    is_open["now"] = True
+    assert engine.evaluate(poe(0.9), T0 + timedelta(minutes=4)) == []  # pending again
+    is_open["now"] = False
+    assert engine.evaluate(poe(0.9), T0 + timedelta(minutes=5)) == []  # pending just ends
+    assert engine.states == {}
