@@ -11,7 +11,12 @@ import pytest
 from sobriety.energy.accounting import controller_itself
 from sobriety.energy.classes import DeviceClass
 from sobriety.energy.models import estimate, vcpu_share
-from sobriety.energy.readings import PowerReading, allocation_estimate, own_measured
+from sobriety.energy.readings import (
+    PowerReading,
+    allocation_estimate,
+    own_measured,
+    port_is_allocation,
+)
 from sobriety.energy.ups import TOPOLOGIES, load_efficiency, losses, shipped_efficiency
 from sobriety.errors import ConfigError, ConfigProblem
 from sobriety.model import Sample
@@ -283,3 +288,80 @@ def test_the_controller_is_found_among_its_aps_by_serial_then_name_then_only_mod
     assert controller_itself(aps, {}) is None
     blank = [managed("a"), managed("b")]
     assert controller_itself(blank, {"serial": "", "name": "", "model": ""}) is None
+
+
+PRINTER = DeviceClass(
+    description="printer", model="printer_state", source="t",
+    idle_watts=1.0, typical_watts=30.0, max_watts=450.0,
+)  # fmt: skip
+PROJECTOR = DeviceClass(
+    description="projector", model="power_state", source="t",
+    idle_watts=0.5, typical_watts=310.0, max_watts=700.0,
+)  # fmt: skip
+
+
+def state(name: str, *states: str) -> list[Sample]:
+    return [Sample(name, {"target": "d", "state": s}, 1.0) for s in states] + [
+        Sample(name, {"target": "d", "state": "other"}, 0.0)  # a state not current: ignored
+    ]
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (("printing",), PowerReading(450.0, "estimated", "class:p:printing", 1.0, 450.0, "state")),
+        (("warmup",), PowerReading(450.0, "estimated", "class:p:printing", 1.0, 450.0, "state")),
+        (("idle",), PowerReading(30.0, "estimated", "class:p:idle", 1.0, 450.0, "state")),
+        ((), PowerReading(15.5, "estimated", "class:p:state-unknown", 1.0, 30.0, "assumed")),
+        (
+            ("other",),
+            PowerReading(15.5, "estimated", "class:p:state-unknown", 1.0, 30.0, "assumed"),
+        ),
+    ],
+)
+def test_a_printer_is_estimated_on_its_reported_status(
+    status: tuple[str, ...], expected: PowerReading
+) -> None:
+    """Printing or warming up: the class maximum; idle: typical; else the middle of
+    standby..typical, labelled assumed (never "on" around the clock)."""
+    samples = state("sobriety_printer_status", *status) if status else []
+    assert estimate(PRINTER, "p", samples) == expected
+
+
+@pytest.mark.parametrize("metric", ["sobriety_device_power_state", "sobriety_eo_power_state"])
+def test_a_projector_is_estimated_on_its_power_state(metric: str) -> None:
+    on = estimate(PROJECTOR, "pj", state(metric, "on"))
+    assert on == PowerReading(310.0, "estimated", "class:pj:on", 0.5, 700.0, "state")
+    standby = estimate(PROJECTOR, "pj", state(metric, "standby"))
+    assert standby == PowerReading(0.5, "estimated", "class:pj:standby", 0.5, 0.5, "state")
+    unknown = estimate(PROJECTOR, "pj", state(metric, "lampFailure"))
+    assert unknown == PowerReading(155.25, "estimated", "class:pj:state-unknown", 0.5, 310.0,
+                                   "assumed")  # fmt: skip
+
+
+def ports(
+    *watts: float, allocated: float | None = None, drawn: float | None = None
+) -> list[Sample]:
+    out = []
+    for i, w in enumerate(watts, 1):
+        labels = {"target": "sw", "group": "1", "port": str(i)}
+        out.append(Sample("sobriety_poe_port_power_watts", labels, w))
+        if allocated is not None:
+            out.append(Sample("sobriety_poe_port_allocated_watts", labels, allocated))
+        if drawn is not None:
+            out.append(Sample("sobriety_poe_port_max_drawn_watts", labels, drawn))
+    return out
+
+
+def test_a_port_s_consumption_is_an_allocation_when_every_port_sits_on_a_class_maximum() -> None:
+    """Without allocation columns: a port on 4.0, 7.0, 15.4, 30.0 … W is an allocation only if
+    every delivering port is (a real measurement never lands on them all)."""
+    assert port_is_allocation(ports(15.4, 30.0, 0.0, 7.0), "1", "1")
+    assert not port_is_allocation(ports(15.4, 30.0, 5.2), "1", "1")  # one measured port
+    assert not port_is_allocation(ports(5.2, 30.0), "1", "1")  # not on a maximum itself
+    assert not port_is_allocation(ports(0.0, 15.4), "1", "1")  # delivers nothing
+    assert not port_is_allocation(ports(15.4), "1", "9")  # no such port
+    # with the allocation and max-drawn columns: allocated and never drawn
+    assert port_is_allocation(ports(15.4, allocated=15.4, drawn=0.0), "1", "1")
+    assert not port_is_allocation(ports(15.4, allocated=15.4, drawn=6.0), "1", "1")
+    assert not port_is_allocation(ports(12.0, allocated=15.4, drawn=0.0), "1", "1")
