@@ -60,14 +60,14 @@ mutate: $(STAMP)
 	$(MUTATE_ENV) $(BIN)/mutmut run --max-children $$(nproc)
 	$(BIN)/python -m tests.mutation score --min $(MUTATE_MIN)
 
-# Only the core modules changed since BASE, within MUTATE_BUDGET seconds (then stopped as by
-# Ctrl-C: the mutants left are "not checked", fastest first were run); for CI.
+# Only the core modules changed since BASE (`git diff BASE...HEAD`), stopped as by Ctrl-C
+# after MUTATE_BUDGET seconds: mutants left are "not checked" (fastest first were run). For CI.
 BASE ?= origin/main
 MUTATE_BUDGET ?= 480
 mutate-changed: $(STAMP)
-	@patterns="$$($(BIN)/python -m tests.mutation changed $(BASE))"; \
-	if [ -z "$$patterns" ]; then echo "no core module changed since $(BASE)"; exit 0; fi; \
-	echo "mutating: $$patterns"; rm -rf mutants; \
-	$(MUTATE_ENV) timeout -s INT $(MUTATE_BUDGET) $(BIN)/mutmut run --max-children $$(nproc) $$patterns \
-		> mutants.log 2>&1 || echo "mutmut stopped (budget $(MUTATE_BUDGET) s or failure): see mutants.log"; \
-	$(BIN)/python -m tests.mutation score --min $(MUTATE_MIN) $$patterns
+	@files="$$($(BIN)/python -m tests.mutation changed $(BASE))" || exit 1; \
+	if [ -z "$$files" ]; then echo "no core module changed since $(BASE)"; exit 0; fi; \
+	echo "mutating:" $$files; rm -rf mutants; \
+	$(MUTATE_ENV) timeout -s INT $(MUTATE_BUDGET) $(BIN)/python -m tests.mutation run $$files \
+		> mutants.log 2>&1 || echo "mutmut stopped (budget of $(MUTATE_BUDGET) s, or a failure: mutants.log)"; \
+	$(BIN)/python -m tests.mutation score --min $(MUTATE_MIN)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-MUTATE_EXAMPLES = 200
+MUTATE_EXAMPLES = 100
 
 
 def examples(wanted: int) -> int:

@@ -1,7 +1,8 @@
 """`make mutate` helpers: which core modules a commit range changed, and the score per module.
 
-    python -m tests.mutation changed BASE   mutmut name patterns of the core modules changed
-                                            since BASE (`git diff BASE...HEAD`), one a line
+    python -m tests.mutation changed BASE   the core modules changed since BASE
+                                            (`git diff BASE...HEAD`), one a line
+    python -m tests.mutation run [PATH ...] `mutmut run` with only_mutate narrowed to PATHs
     python -m tests.mutation score [--min N] [PATTERN ...]
                                             per-module table from mutants/**/*.meta; exits 1
                                             when a module's score is below N %
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import json
+import os
 import subprocess
 import sys
 import tomllib
@@ -45,13 +47,8 @@ def is_core(path: str, patterns: list[str]) -> bool:
     return path.endswith(".py") and any(fnmatch.fnmatch(path, p) for p in patterns)
 
 
-def mutant_pattern(path: str) -> str:
-    """mutmut's glob for the mutants of one file: sobriety/energy/ups.py → sobriety.energy.ups.*"""
-    return path.removesuffix(".py").replace("/", ".") + ".*"
-
-
 def changed(base: str) -> list[str]:
-    """Core modules (existing now) that differ between `base` and HEAD, as mutmut patterns."""
+    """Core modules (existing now) that differ between `base` and HEAD."""
     out = subprocess.run(
         ["git", "diff", "--name-only", f"{base}...HEAD"],
         cwd=ROOT,
@@ -60,8 +57,28 @@ def changed(base: str) -> list[str]:
         text=True,
     ).stdout
     patterns = core_patterns()
-    paths = sorted({p for p in out.split() if is_core(p, patterns) and (ROOT / p).is_file()})
-    return [mutant_pattern(p) for p in paths]
+    return sorted({p for p in out.split() if is_core(p, patterns) and (ROOT / p).is_file()})
+
+
+def run(only: list[str], max_children: int) -> int:
+    """`mutmut run` over the core modules in `only` (all of them when empty).
+
+    mutmut reads its settings from pyproject.toml alone; narrowing only_mutate here (rather
+    than filtering mutant names) keeps the other modules free of trampolines, so the stats
+    run, which repeats every fast test once, costs little more than the tests themselves.
+    """
+    import mutmut.__main__ as mutmut_main
+    from mutmut.configuration import config
+
+    if only:
+        config().only_mutate = only
+    try:
+        mutmut_main.cli.main(
+            ["run", "--max-children", str(max_children)], prog_name="mutmut", standalone_mode=False
+        )
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
 
 
 @dataclass
@@ -136,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.mutation")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("changed").add_argument("base")
+    runner = sub.add_parser("run")
+    runner.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
+    runner.add_argument("paths", nargs="*")
     score = sub.add_parser("score")
     score.add_argument("--min", type=float, default=None)
     score.add_argument("patterns", nargs="*")
@@ -143,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "changed":
         print("\n".join(changed(args.base)))
         return 0
+    if args.command == "run":
+        return run(args.paths, args.max_children)
     found = tallies(args.patterns)
     if not found:
         print("no mutation results under mutants/: run `make mutate` first", file=sys.stderr)
@@ -151,7 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     other = sum(t.other for t in found.values())
     if other:
         print(f"suspicious or segfault verdicts (in no column): {other}")
-    low = [p for p, t in found.items() if args.min is not None and (t.score or 0) < args.min]
+    low = [
+        p
+        for p, t in found.items()
+        if args.min is not None and t.score is not None and t.score < args.min
+    ]
     if low:
         print(f"below {args.min} %: {', '.join(low)}", file=sys.stderr)
         return 1

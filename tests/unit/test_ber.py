@@ -82,7 +82,7 @@ def pysnmp_request(
     return bytes(encoder.encode(msg))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     st.sampled_from(
         [
@@ -111,7 +111,7 @@ def test_requests_encode_exactly_like_pysnmp(
     )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     request_ids,
     st.integers(0, 18),
