@@ -27,7 +27,9 @@ HEADER = (
 )
 RECORDING = [
     {
-        "record": "sobriety:site_power_watts:sum",
+        # the devices' own readings by site and class (sobriety_site_power_watts adds what
+        # feeders measure beyond them)
+        "record": "sobriety:site_device_power_watts:sum",
         "expr": "sum by (site, class, source) (sobriety_device_power_watts"
         " * on(target) group_left(site, class) sobriety_device_info)",
     },
@@ -37,7 +39,8 @@ RECORDING = [
     },
     {
         "record": "sobriety:site_waste_watts:rate1h",
-        "expr": "sum by (site, class, period) (rate(sobriety_site_waste_energy_joules_total[1h]))",
+        "expr": "sum by (site, class, period, source)"
+        " (rate(sobriety_site_waste_energy_joules_total[1h]))",
     },
     {
         "record": "sobriety:site_carbon_grams:increase1d",

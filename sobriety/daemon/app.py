@@ -24,6 +24,7 @@ from sobriety.alerts.notify import (
     Notifier,
     WebhookNotifier,
 )
+from sobriety.collectors.base import device_info_labels
 from sobriety.config.load import Config
 from sobriety.config.types import reveal
 from sobriety.daemon.polling import Poller, PollScheduler
@@ -38,6 +39,14 @@ from sobriety.reports.eol import EolReport
 from sobriety.store import StateStore
 
 log = logging.getLogger(__name__)
+
+# What a device's last good poll says of it that stays true while it is down.
+KEPT_WHILE_DOWN = frozenset({
+    "sobriety_device_info",
+    "sobriety_entity_manufacture_timestamp_seconds",
+    "sobriety_ups_manufacture_timestamp_seconds",
+})  # fmt: skip
+CHASSIS = ("chassis", "stack")  # the entities whose manufacture date dates the device
 
 
 class Daemon:
@@ -71,6 +80,7 @@ class Daemon:
         self.poll_scheduler = PollScheduler(self.poller, self.scheduler, settings.jitter)
         self.reload_ok = True
         self.reload_at: float | None = None
+        self.identity: dict[str, list[Sample]] = {}  # last good poll's identity, per target
 
     def use(self, runtime: Runtime) -> None:
         """Make `runtime` the running one: every part takes its share of it."""
@@ -97,6 +107,7 @@ class Daemon:
             return list(result.samples)
         now = self.world.clock.now()
         cls = self.energy.class_of(target)
+        self._keep_identity(result)
         result.samples = self.energy.observe(result, now)  # the reading chosen, energy booked
         first = self.poller.first_seen.get(target.id)
         first_seen = first.timestamp() if first is not None else None
@@ -109,6 +120,29 @@ class Daemon:
                 self.runtime.config.site_for(target),
             )  # fmt: skip
         return [*result.samples, *life]
+
+    def _keep_identity(self, result: CollectResult) -> None:
+        """A device that stops answering stays known: what identifies it and dates it (its
+        `device_info`, manufacture dates) is kept from its last good poll and shown while it
+        is down; one that never answered shows what the inventory says."""
+        if result.up:
+            kept = [
+                s
+                for s in result.samples
+                if s.name in KEPT_WHILE_DOWN
+                or (s.name == "sobriety_entity_info" and s.labels.get("class") in CHASSIS)
+            ]
+            if kept:
+                self.identity[result.target] = kept
+            return
+        known = self.identity.get(result.target)
+        if known is None:
+            collector = self.runtime.collectors.get(result.target)
+            if collector is None:
+                return
+            info = device_info_labels(collector.target, {})
+            known = [Sample("sobriety_device_info", info, 1.0)]
+        result.samples = [*known, *result.samples]
 
     def _feed(self, target: str) -> Sequence[Sample] | None:
         """The latest samples of a feeding switch or PDU, if they are recent enough."""
