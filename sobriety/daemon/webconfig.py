@@ -280,7 +280,13 @@ def apply_tls(context: ssl.SSLContext, tls: TlsServerConfig, label: str = "web c
     """Set `tls` on a context, new or serving: what it sets holds for the next handshakes
     (a renewed certificate, versions, ciphers, client policy). Client CAs add to those
     loaded before; removing one takes a restart."""
-    problems: list[ConfigProblem] = []
+    problems = [
+        ConfigProblem(label, "tls_server_config", name, why)
+        for name in ("cert_file", "key_file", "client_ca_file")
+        if (why := _unreadable(getattr(tls, name))) is not None
+    ]
+    if problems:
+        raise ConfigError(problems)
     try:
         _load_chain(context, tls)
     except (OSError, ssl.SSLError, ValueError) as exc:
@@ -330,6 +336,17 @@ def _read(path: Path | None) -> str:
     if path is None:  # the model makes sure one of the two is given
         raise ValueError("no certificate or key given")
     return path.read_text(encoding="utf-8")
+
+
+def _unreadable(path: Path | None) -> str | None:
+    """Why a configured file cannot be read, or None."""
+    if path is None:
+        return None
+    try:
+        with path.open("rb"):
+            return None
+    except OSError as exc:
+        return f"cannot read {path}: {exc.strerror or exc}"
 
 
 def _why(exc: BaseException) -> str:
