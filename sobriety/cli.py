@@ -166,6 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("name")
     pcheck = psub.add_parser("check", help="validate a folder of site profiles")
     pcheck.add_argument("dir", type=Path)
+
+    assets = sub.add_parser(
+        "install-assets", help="write the shipped dashboards, Prometheus rules and systemd files"
+    )
+    assets.add_argument("dir", type=Path, help="written to DIR/dashboards, DIR/rules, DIR/systemd")
     for parser_ in [parser, *_every_subparser(parser)]:
         _add_logging_flags(parser_)
     return parser
@@ -243,18 +248,21 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _poll_once(args)
     if command == "export":
         return _export(args)
+    if command == "install-assets":
+        return _install_assets(args.dir)
     if command == "demo":
         import importlib.util
 
         from sobriety.daemon.lifecycle import ListenError
         from sobriety.demo.fleet import run_demo
+        from sobriety.demo.snmpsim_agent import SimulatorError
 
         if importlib.util.find_spec("snmpsim") is None:
             print("sobriety demo needs snmpsim: pip install 'sobriety[demo]'", file=sys.stderr)
             return EXIT_FAILURE
         try:
             return run_demo(args.data_dir, args.listen, args.interval, args.timeout)
-        except ListenError as exc:
+        except (ListenError, SimulatorError) as exc:
             print(f"sobriety demo: {exc}", file=sys.stderr)
             return EXIT_FAILURE
     return _profiles(args)
@@ -416,6 +424,19 @@ def _export(args: argparse.Namespace) -> int:
         print(f"export: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     print(f"{args.out}: {len(rows)} rows", file=sys.stderr)
+    return EXIT_OK
+
+
+def _install_assets(dest: Path) -> int:
+    from sobriety.resources import install_assets
+
+    try:
+        written = install_assets(dest)
+    except OSError as exc:
+        print(f"install-assets: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    for path in written:
+        print(path)
     return EXIT_OK
 
 
