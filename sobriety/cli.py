@@ -16,6 +16,7 @@ from pathlib import Path
 from sobriety import __version__
 from sobriety.errors import ConfigError, ConfigProblem
 
+log = logging.getLogger("sobriety")
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_INVALID = 2
@@ -321,7 +322,7 @@ def _run(args: argparse.Namespace) -> int:
         load_web_config(args.web_config)  # its problems before anything is opened
         daemon = Daemon(args.config)
         asyncio.run(
-            run_daemon(daemon, lambda url: logging.info("serving %s/metrics", url), options)
+            run_daemon(daemon, lambda url: log.info("serving %s/metrics", url), options)
         )
     except ConfigError as exc:
         for problem in exc.problems:

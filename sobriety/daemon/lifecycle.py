@@ -27,6 +27,18 @@ EVALUATE_JOB = "daemon:alerts-evaluate"
 RESEND_JOB = "daemon:alerts-resend"
 
 
+class _CancelledIsNotAnError(logging.Filter):
+    """APScheduler logs a job cancelled at stop as "raised an exception" with a traceback;
+    dropping polls in flight at stop is by design, so those records are not errors."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, asyncio.CancelledError)
+
+
+logging.getLogger("apscheduler.executors.default").addFilter(_CancelledIsNotAnError())
+
+
 class Lifecycle:
     """Starts, reloads and stops one `Daemon`."""
 
@@ -78,6 +90,7 @@ class Lifecycle:
         close_factory = getattr(daemon.world.transport_factory, "close", None)
         if callable(close_factory):
             close_factory()
+        log.info("stopped")
 
 
 @dataclass(frozen=True)

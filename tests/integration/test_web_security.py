@@ -303,19 +303,3 @@ def test_a_bad_web_config_is_refused_before_anything_starts(tmp_path: Path) -> N
     assert any("headers.Server" in line and "can not be configured" in line for line in lines)
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "state").exists()  # nothing was opened
-
-
-def test_a_busy_port_is_one_line_not_a_traceback(tmp_path: Path) -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        config = daemon_config(tmp_path, port)
-        result = subprocess.run(
-            [sys.executable, "-m", "sobriety", "run", "--config", str(config)],
-            capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [
-        f"sobriety: cannot listen on 127.0.0.1:{port}: address already in use"
-    ]
