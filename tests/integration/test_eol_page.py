@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import shutil
 import subprocess
@@ -12,6 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from tests.conftest import in_ci, install_hint
 from tests.integration.demo import demo_daemon
 from tests.integration.test_daemon import ALL_TARGETS, wait_for
 
@@ -20,8 +20,10 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTEFACTS = ROOT / "tests" / "artefacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
-if CHROMIUM is None and not os.environ.get("CI"):
-    pytest.skip("needs Debian's chromium (CI installs it)", allow_module_level=True)
+if CHROMIUM is None and not in_ci():
+    pytest.skip(
+        f"chromium is not installed ({install_hint(['chromium'])})", allow_module_level=True
+    )
 
 
 def chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
