@@ -321,9 +321,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         load_web_config(args.web_config)  # its problems before anything is opened
         daemon = Daemon(args.config)
-        asyncio.run(
-            run_daemon(daemon, lambda url: log.info("serving %s/metrics", url), options)
-        )
+        asyncio.run(run_daemon(daemon, lambda url: log.info("serving %s/metrics", url), options))
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
