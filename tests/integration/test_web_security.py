@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import signal
 import socket
 import ssl
 import subprocess
@@ -124,6 +125,17 @@ async def status(url: str, tls: ssl.SSLContext, method: str = "GET", **kwargs: o
         return resp.status
 
 
+def served_certificate(port: int, tls: ssl.SSLContext) -> bytes:
+    """The certificate the server presents now (DER)."""
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+        tls.wrap_socket(raw, server_hostname="127.0.0.1") as wrapped,
+    ):
+        der = wrapped.getpeercert(binary_form=True)
+    assert der is not None
+    return der
+
+
 def basic(user: str, password: str) -> dict[str, str]:
     token = base64.b64encode(f"{user}:{password}".encode()).decode()
     return {"Authorization": f"Basic {token}"}
@@ -239,6 +251,22 @@ async def test_reload_with_the_lifecycle_flag_is_authenticated_and_not_cross_sit
         assert await status(reload, tls, "PUT", headers=AUTH) == 200
         same = {"Origin": daemon.url}
         assert await status(reload, tls, "POST", headers=AUTH | same) == 200
+        # a reload re-reads the web config: a new password, a renewed certificate
+        before = served_certificate(daemon.port, tls)
+        renewed = pki.server()
+        web_config(pki.folder, renewed, {"basic_auth_users": {"ops": bcrypt_hash("new one")}})
+        daemon.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + READY_TIMEOUT
+        while await status(daemon.url + "/metrics", tls, headers=AUTH) != 401:
+            assert time.monotonic() < deadline, "the web config was not reloaded"
+            await asyncio.sleep(0.2)
+        assert await status(daemon.url + "/metrics", tls, headers=basic("ops", "new one")) == 200
+        after = served_certificate(daemon.port, tls)
+        assert after != before and after == ssl.PEM_cert_to_DER_cert(renewed.cert.read_text())
+        # a web config that no longer loads keeps the running one
+        config.write_text("basic_auth_users: {ops: not-a-hash}\n")
+        assert await status(reload, tls, "POST", headers=basic("ops", "new one")) == 400
+        assert await status(daemon.url + "/metrics", tls, headers=basic("ops", "new one")) == 200
     finally:
         daemon.stop()
     assert daemon.proc.returncode == 0
