@@ -20,7 +20,7 @@ import operator
 import re
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -231,6 +231,9 @@ class AlertEngine:
 
     rules: tuple[AlertRule, ...]
     is_open: Callable[[Mapping[str, str], datetime], bool | None] = lambda labels, at: None
+    # labels notifications carry beside the series' own (a target's site and inventory
+    # labels, for routing); they are not part of an alert's identity
+    routing: Callable[[Mapping[str, str]], Mapping[str, str]] = lambda labels: {}
     states: dict[str, AlertState] = field(default_factory=dict)
     history: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
     dirty: bool = False  # states changed since the owner last saved them
@@ -271,7 +274,7 @@ class AlertEngine:
                 else:
                     change = self._step(rule, key, labels, value, at)
                 if change is not None:
-                    changes.append(change)
+                    changes.append(self._routed(change))
         for key, state in list(self.states.items()):
             if key in seen or state.state != "pending":
                 continue
@@ -344,10 +347,17 @@ class AlertEngine:
         """Every alert firing now, as notifiers resend them."""
         by_name = {r.name: r for r in self.rules}
         return [
-            Transition(by_name[s.rule], s.labels, s.value, "firing", s.since, None)
+            self._routed(Transition(by_name[s.rule], s.labels, s.value, "firing", s.since, None))
             for s in self.states.values()
             if s.state == "firing" and s.rule in by_name
         ]
+
+    def _routed(self, change: Transition) -> Transition:
+        """The transition with the routing labels added (the series' own labels win)."""
+        extra = self.routing(change.labels)
+        if not extra:
+            return change
+        return replace(change, labels={**extra, **change.labels})
 
     def samples(self) -> list[Sample]:
         """`sobriety_alerts{alertname, severity, state}` counts, and each alert's state."""
@@ -362,7 +372,7 @@ class AlertEngine:
                 "alertstate": s.state,
                 "severity": rule.severity,
                 "target": s.labels.get("target", ""),
-                "site": s.labels.get("site", ""),
+                "site": s.labels.get("site") or self.routing(s.labels).get("site", ""),
             }
             out.append(Sample("sobriety_alert_active", labels, 1.0))
         return out

@@ -21,6 +21,7 @@ from sobriety.alerts.notify import (
     Dispatcher,
     EmailNotifier,
     LogNotifier,
+    MailRoute,
     Notifier,
     WebhookNotifier,
 )
@@ -67,7 +68,9 @@ class Daemon:
         )  # fmt: skip
         self.lifetime = LifetimeTracker(self.store)
         self.advisor = Advisor(self.store, self.runtime.policy)
-        self.alerts = AlertEngine(self.runtime.rules, is_open=self._site_open)
+        self.alerts = AlertEngine(
+            self.runtime.rules, is_open=self._site_open, routing=self._routing_labels
+        )
         for key, text in self.store.alert_states().items():
             self.alerts.states[key] = AlertState.from_json(text)
         self.dispatcher = Dispatcher(notifiers(config))
@@ -166,6 +169,16 @@ class Daemon:
             site = target.site if target is not None else None
         calendar = self.runtime.calendars.get(site or "")
         return calendar.is_open(now) if calendar is not None else None
+
+    def _routing_labels(self, labels: Mapping[str, str]) -> dict[str, str]:
+        """What a target's alerts carry for routing: its site, class and inventory labels."""
+        target = self.runtime.targets.get(labels.get("target", ""))
+        if target is None:
+            return {}
+        extra = {"site": target.site, **target.labels}
+        if target.device_class:
+            extra["class"] = target.device_class
+        return extra
 
     def _evaluate_target(self, target: str, samples: Sequence[Sample]) -> None:
         """After a poll: the rules on that target's samples."""
@@ -278,8 +291,10 @@ def notifiers(config: Config) -> list[Notifier]:
         mail = alerting.email
         out.append(
             EmailNotifier(
-                mail.host, mail.port, mail.sender, mail.to, mail.starttls, mail.username,
-                reveal(mail.password),
+                mail.host, mail.port, mail.sender, mail.to, mail.security == "starttls",
+                mail.username, reveal(mail.password), implicit_tls=mail.security == "implicit",
+                routes=[MailRoute(r.values(), r.to, r.continue_) for r in mail.routes],
+                ca_file=str(mail.ca_file) if mail.ca_file else None,
             )
         )  # fmt: skip
     if alerting.log:
