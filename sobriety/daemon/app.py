@@ -15,7 +15,7 @@ from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from sobriety.alerts.engine import AlertEngine, AlertState, Transition
+from sobriety.alerts.engine import AlertEngine, Scope, Transition
 from sobriety.alerts.notify import (
     AlertmanagerNotifier,
     Dispatcher,
@@ -71,8 +71,7 @@ class Daemon:
         self.alerts = AlertEngine(
             self.runtime.rules, is_open=self._site_open, routing=self._routing_labels
         )
-        for key, text in self.store.alert_states().items():
-            self.alerts.states[key] = AlertState.from_json(text)
+        self.alerts.restore(self.store.alert_states())
         self.dispatcher = Dispatcher(notifiers(config))
         self.poller = Poller(
             self.snapshot, self.store, clock, settings.max_concurrent_polls,
@@ -182,19 +181,13 @@ class Daemon:
 
     def _evaluate_target(self, target: str, samples: Sequence[Sample]) -> None:
         """After a poll: the rules on that target's samples."""
-        changes = self.alerts.evaluate(
-            samples,
-            self.world.clock.now(),
-            scope=lambda s: s.labels.get("target") == target,
-        )
+        changes = self.alerts.evaluate(samples, self.world.clock.now(), scope=target)
         self._notify(changes)
 
     async def evaluate_global(self) -> None:
         """Every few seconds: the rules on site totals and the daemon's own series."""
         samples = [s for s in self.daemon_samples() if "target" not in s.labels]
-        changes = self.alerts.evaluate(
-            samples, self.world.clock.now(), scope=lambda s: "target" not in s.labels
-        )
+        changes = self.alerts.evaluate(samples, self.world.clock.now(), scope=Scope.UNTARGETED)
         self._notify(changes)
 
     async def resend(self) -> None:
@@ -205,8 +198,7 @@ class Daemon:
         if changes:
             self.dispatcher.submit(changes)
         if self.alerts.dirty:
-            self.store.save_alert_states({k: s.as_json() for k, s in self.alerts.states.items()})
-            self.alerts.dirty = False
+            self.store.save_alert_states(self.alerts.take_changes())
 
     # --- what the HTTP side reads -----------------------------------------------------------
 
