@@ -1019,6 +1019,29 @@ METRICS: tuple[MetricSpec, ...] = (
         "self",
     ),
     _m(
+        "sobriety_http_requests_total",
+        "counter",
+        "HTTP requests answered, by handler (route, or other) and status code: 401, 403 and "
+        "429 are requests the web config refused.",
+        ("handler", "code"),
+        group="self",
+    ),
+    _m(
+        "sobriety_http_connections_cut_total",
+        "counter",
+        "HTTP connections the server closed: header_timeout, idle_timeout, "
+        "too_many_connections (answered 503), malformed_request (answered 400).",
+        ("reason",),
+        group="self",
+    ),
+    _m(
+        "sobriety_http_connections",
+        "gauge",
+        "HTTP connections open now.",
+        (),
+        group="self",
+    ),
+    _m(
         "sobriety_build_info",
         "info",
         "The running version of sobriety.",

@@ -328,7 +328,7 @@ class StateStore:
         self._energy_days: dict[tuple[str, EnergyKey], EnergyDay] = {}
         self._lifetime: dict[str, LifetimeState] = {}
         self._facts: dict[str, tuple[float, str]] = {}
-        self._alerts: dict[str, str] | None = None
+        self._alerts: dict[str, str | None] = {}
 
     def _migrate(self) -> None:
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
@@ -396,9 +396,10 @@ class StateStore:
         rows = self._db.execute("SELECT target, at, facts FROM device_facts").fetchall()
         return {r[0]: (r[1], json.loads(r[2])) for r in rows}
 
-    def save_alert_states(self, states: Mapping[str, str]) -> None:
-        """Queue the whole set of pending and firing alerts (key -> JSON)."""
-        self._alerts = dict(states)
+    def save_alert_states(self, changes: Mapping[str, str | None]) -> None:
+        """Queue changed alerts: key -> JSON, or None for an alert no longer pending or
+        firing (what changed only: a fleet's other alerts are not rewritten)."""
+        self._alerts.update(changes)
 
     def alert_states(self) -> dict[str, str]:
         """The stored alerts, key -> JSON."""
@@ -456,8 +457,8 @@ class StateStore:
         days, self._energy_days = self._energy_days, {}
         lives, self._lifetime = self._lifetime, {}
         facts, self._facts = self._facts, {}
-        alerts, self._alerts = self._alerts, None
-        if not (batch or energy or last or days or lives or facts or alerts is not None):
+        alerts, self._alerts = self._alerts, {}
+        if not (batch or energy or last or days or lives or facts or alerts):
             return 0
         try:
             self._db.execute("BEGIN")
@@ -469,9 +470,14 @@ class StateStore:
                 _ADD_ENERGY_DAY,
                 [(d.day, *_energy_values(d.key, d.amount)) for d in days.values()],
             )
-            if alerts is not None:
-                self._db.execute("DELETE FROM alert_states")
-                self._db.executemany("INSERT INTO alert_states VALUES (?, ?)", list(alerts.items()))
+            self._db.executemany(
+                "DELETE FROM alert_states WHERE key = ?",
+                [(k,) for k, v in alerts.items() if v is None],
+            )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO alert_states VALUES (?, ?)",
+                [(k, v) for k, v in alerts.items() if v is not None],
+            )
             self._db.executemany(
                 "INSERT OR REPLACE INTO device_facts VALUES (?, ?, ?)",
                 [(target, at, text) for target, (at, text) in facts.items()],
@@ -529,8 +535,7 @@ class StateStore:
                 self.add_energy_day(booking)
             self._lifetime = {**lives, **self._lifetime}
             self._facts = {**facts, **self._facts}
-            if self._alerts is None:
-                self._alerts = alerts
+            self._alerts = {**alerts, **self._alerts}
             raise StoreError(f"cannot write {self.path}: {exc}") from exc
         return len(batch)
 

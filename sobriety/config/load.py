@@ -76,16 +76,57 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+class MailRouteConfig(_Strict):
+    """Recipients for the alerts whose labels match (first match wins unless `continue`)."""
+
+    match: Mapping[str, str | tuple[str, ...]] = Field(
+        min_length=1, description="label = value or [values]: site, severity, alertname..."
+    )
+    to: tuple[str, ...] = Field(min_length=1)
+    continue_: bool = Field(default=False, alias="continue")
+
+    def values(self) -> dict[str, tuple[str, ...]]:
+        """Each matcher as a tuple of accepted values."""
+        return {k: (v,) if isinstance(v, str) else v for k, v in self.match.items()}
+
+
 class EmailConfig(_Strict):
     """SMTP delivery of alert notifications."""
 
     host: str = Field(min_length=1)
     port: int = Field(default=25, ge=1, le=65535)
+    tls: Literal["none", "starttls", "implicit"] | None = Field(
+        default=None, description="default: implicit on port 465, starttls if set, else none"
+    )
     starttls: bool = False
+    ca_file: ConfigPath | None = Field(default=None, description="the relay's private CA")
     username: str | None = None
     password: Secret = None
     sender: str = Field(min_length=3, alias="from")
-    to: tuple[str, ...] = Field(min_length=1)
+    to: tuple[str, ...] = Field(default=(), description="recipients of alerts no route takes")
+    routes: tuple[MailRouteConfig, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        problems: Problems = []
+        if self.starttls and self.tls not in (None, "starttls"):
+            problems.append((("starttls",), f"contradicts tls: {self.tls}"))
+        if not self.to and not self.routes:
+            problems.append((("to",), "give recipients (to) or routes"))
+        if self.password is not None and not self.username:
+            problems.append((("username",), "a password is given without a username"))
+        if problems:
+            raise FieldProblems(problems)
+        return self
+
+    @property
+    def security(self) -> Literal["none", "starttls", "implicit"]:
+        """How the connection is protected, defaults applied."""
+        if self.tls is not None:
+            return self.tls
+        if self.starttls:
+            return "starttls"
+        return "implicit" if self.port == 465 else "none"
 
 
 class AlertingConfig(_Strict):

@@ -15,15 +15,17 @@ from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from sobriety.alerts.engine import AlertEngine, AlertState, Transition
+from sobriety.alerts.engine import AlertEngine, Scope, Transition
 from sobriety.alerts.notify import (
     AlertmanagerNotifier,
     Dispatcher,
     EmailNotifier,
     LogNotifier,
+    MailRoute,
     Notifier,
     WebhookNotifier,
 )
+from sobriety.collectors.base import device_info_labels
 from sobriety.config.load import Config
 from sobriety.config.types import reveal
 from sobriety.daemon.polling import Poller, PollScheduler
@@ -38,6 +40,14 @@ from sobriety.reports.eol import EolReport
 from sobriety.store import StateStore
 
 log = logging.getLogger(__name__)
+
+# What a device's last good poll says of it that stays true while it is down.
+KEPT_WHILE_DOWN = frozenset({
+    "sobriety_device_info",
+    "sobriety_entity_manufacture_timestamp_seconds",
+    "sobriety_ups_manufacture_timestamp_seconds",
+})  # fmt: skip
+CHASSIS = ("chassis", "stack")  # the entities whose manufacture date dates the device
 
 
 class Daemon:
@@ -58,9 +68,10 @@ class Daemon:
         )  # fmt: skip
         self.lifetime = LifetimeTracker(self.store)
         self.advisor = Advisor(self.store, self.runtime.policy)
-        self.alerts = AlertEngine(self.runtime.rules, is_open=self._site_open)
-        for key, text in self.store.alert_states().items():
-            self.alerts.states[key] = AlertState.from_json(text)
+        self.alerts = AlertEngine(
+            self.runtime.rules, is_open=self._site_open, routing=self._routing_labels
+        )
+        self.alerts.restore(self.store.alert_states())
         self.dispatcher = Dispatcher(notifiers(config))
         self.poller = Poller(
             self.snapshot, self.store, clock, settings.max_concurrent_polls,
@@ -71,6 +82,7 @@ class Daemon:
         self.poll_scheduler = PollScheduler(self.poller, self.scheduler, settings.jitter)
         self.reload_ok = True
         self.reload_at: float | None = None
+        self.identity: dict[str, list[Sample]] = {}  # last good poll's identity, per target
 
     def use(self, runtime: Runtime) -> None:
         """Make `runtime` the running one: every part takes its share of it."""
@@ -97,6 +109,7 @@ class Daemon:
             return list(result.samples)
         now = self.world.clock.now()
         cls = self.energy.class_of(target)
+        self._keep_identity(result)
         result.samples = self.energy.observe(result, now)  # the reading chosen, energy booked
         first = self.poller.first_seen.get(target.id)
         first_seen = first.timestamp() if first is not None else None
@@ -109,6 +122,29 @@ class Daemon:
                 self.runtime.config.site_for(target),
             )  # fmt: skip
         return [*result.samples, *life]
+
+    def _keep_identity(self, result: CollectResult) -> None:
+        """A device that stops answering stays known: what identifies it and dates it (its
+        `device_info`, manufacture dates) is kept from its last good poll and shown while it
+        is down; one that never answered shows what the inventory says."""
+        if result.up:
+            kept = [
+                s
+                for s in result.samples
+                if s.name in KEPT_WHILE_DOWN
+                or (s.name == "sobriety_entity_info" and s.labels.get("class") in CHASSIS)
+            ]
+            if kept:
+                self.identity[result.target] = kept
+            return
+        known = self.identity.get(result.target)
+        if known is None:
+            collector = self.runtime.collectors.get(result.target)
+            if collector is None:
+                return
+            info = device_info_labels(collector.target, {})
+            known = [Sample("sobriety_device_info", info, 1.0)]
+        result.samples = [*known, *result.samples]
 
     def _feed(self, target: str) -> Sequence[Sample] | None:
         """The latest samples of a feeding switch or PDU, if they are recent enough."""
@@ -133,21 +169,25 @@ class Daemon:
         calendar = self.runtime.calendars.get(site or "")
         return calendar.is_open(now) if calendar is not None else None
 
+    def _routing_labels(self, labels: Mapping[str, str]) -> dict[str, str]:
+        """What a target's alerts carry for routing: its site, class and inventory labels."""
+        target = self.runtime.targets.get(labels.get("target", ""))
+        if target is None:
+            return {}
+        extra = {"site": target.site, **target.labels}
+        if target.device_class:
+            extra["class"] = target.device_class
+        return extra
+
     def _evaluate_target(self, target: str, samples: Sequence[Sample]) -> None:
         """After a poll: the rules on that target's samples."""
-        changes = self.alerts.evaluate(
-            samples,
-            self.world.clock.now(),
-            scope=lambda s: s.labels.get("target") == target,
-        )
+        changes = self.alerts.evaluate(samples, self.world.clock.now(), scope=target)
         self._notify(changes)
 
     async def evaluate_global(self) -> None:
         """Every few seconds: the rules on site totals and the daemon's own series."""
         samples = [s for s in self.daemon_samples() if "target" not in s.labels]
-        changes = self.alerts.evaluate(
-            samples, self.world.clock.now(), scope=lambda s: "target" not in s.labels
-        )
+        changes = self.alerts.evaluate(samples, self.world.clock.now(), scope=Scope.UNTARGETED)
         self._notify(changes)
 
     async def resend(self) -> None:
@@ -158,8 +198,7 @@ class Daemon:
         if changes:
             self.dispatcher.submit(changes)
         if self.alerts.dirty:
-            self.store.save_alert_states({k: s.as_json() for k, s in self.alerts.states.items()})
-            self.alerts.dirty = False
+            self.store.save_alert_states(self.alerts.take_changes())
 
     # --- what the HTTP side reads -----------------------------------------------------------
 
@@ -244,8 +283,10 @@ def notifiers(config: Config) -> list[Notifier]:
         mail = alerting.email
         out.append(
             EmailNotifier(
-                mail.host, mail.port, mail.sender, mail.to, mail.starttls, mail.username,
-                reveal(mail.password),
+                mail.host, mail.port, mail.sender, mail.to, mail.security == "starttls",
+                mail.username, reveal(mail.password), implicit_tls=mail.security == "implicit",
+                routes=[MailRoute(r.values(), r.to, r.continue_) for r in mail.routes],
+                ca_file=str(mail.ca_file) if mail.ca_file else None,
             )
         )  # fmt: skip
     if alerting.log:

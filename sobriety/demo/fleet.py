@@ -178,7 +178,9 @@ def site_profiles() -> Path:
     return data_dir("config") / "example" / "profiles"
 
 
-def demo_config(port: int, listen: str, interval: str, communities: list[str]) -> dict[str, object]:
+def demo_config(
+    port: int, listen: str, interval: str, communities: list[str], timeout: str = "2s"
+) -> dict[str, object]:
     """The demo configuration as data: every recording on 127.0.0.1:port, and the host."""
     auths = {name: {"version": "2c", "community": name} for name in sorted(communities)}
     today = datetime.now(UTC).date()
@@ -212,7 +214,7 @@ def demo_config(port: int, listen: str, interval: str, communities: list[str]) -
             "listen": listen,
             "data_dir": ".",
             "interval": interval,
-            "timeout": "2s",
+            "timeout": timeout,
             "retries": 1,
             "profile_dirs": [str(site_profiles())],
         },
@@ -239,14 +241,14 @@ def demo_config(port: int, listen: str, interval: str, communities: list[str]) -
 
 
 def write_demo_config(
-    folder: Path, port: int, listen: str, interval: str, communities: list[str]
-) -> Path:
+    folder: Path, port: int, listen: str, interval: str, communities: list[str],
+    timeout: str = "2s",
+) -> Path:  # fmt: skip
     """Write `demo.yaml` into `folder` and return its path."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "demo.yaml"
-    text = yaml.safe_dump(
-        demo_config(port, listen, interval, communities), sort_keys=False, allow_unicode=True
-    )
+    config = demo_config(port, listen, interval, communities, timeout)
+    text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
     path.write_text(
         "# Written by `sobriety demo`: the bundled recordings served by snmpsim on loopback.\n"
         + text,
@@ -255,8 +257,10 @@ def write_demo_config(
     return path
 
 
-def run_demo(folder: Path, listen: str, interval: str) -> int:
-    """Start snmpsim, the daemon on the demo config; stop both on Ctrl-C or SIGTERM."""
+def run_demo(folder: Path, listen: str, interval: str, timeout: str = "2s") -> int:
+    """Start snmpsim, the daemon on the demo config; stop both on Ctrl-C or SIGTERM.
+
+    ListenError if the HTTP address cannot be bound (snmpsim is stopped again)."""
     from sobriety.daemon.app import Daemon
     from sobriety.daemon.lifecycle import run_daemon
     from sobriety.demo.snmpsim_agent import SnmpsimAgent
@@ -270,7 +274,9 @@ def run_demo(folder: Path, listen: str, interval: str) -> int:
     )
     agent.start()
     try:
-        config = write_demo_config(folder, agent.port, listen, interval, agent.communities())
+        config = write_demo_config(
+            folder, agent.port, listen, interval, agent.communities(), timeout
+        )
 
         def ready(url: str) -> None:
             print(

@@ -21,7 +21,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.conftest import in_ci
+from tests.conftest import in_ci, install_hint
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 _LISTENING = re.compile(rb"DevTools listening on (ws://127\.0\.0\.1:(\d+)/\S+)")
@@ -36,7 +36,7 @@ def chromium_path() -> str:
     if CHROMIUM is None:
         if in_ci():
             pytest.fail("chromium is missing: under CI this is a failure")
-        pytest.skip("needs Debian's chromium (CI installs it)")
+        pytest.skip(f"chromium is not installed ({install_hint(['chromium'])})")
     return CHROMIUM
 
 

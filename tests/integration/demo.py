@@ -47,9 +47,12 @@ def all_up(metrics: dict[str, dict[str, float]]) -> bool:
 
 
 @contextlib.asynccontextmanager
-async def demo_daemon(tmp_path: Path, interval: str = "2s") -> AsyncIterator[WebServer]:
-    """The daemon on the demo fleet, every target up; stopped with its agent afterwards."""
-    agent = SnmpsimAgent(data_dir("recordings"), work_dir=tmp_path / "snmpsim")
+async def demo_daemon(
+    tmp_path: Path, interval: str = "2s", agent: SnmpsimAgent | None = None
+) -> AsyncIterator[WebServer]:
+    """The daemon on the demo fleet, every target up; stopped with its agent afterwards
+    (give the agent to stop and restart it meanwhile)."""
+    agent = agent or SnmpsimAgent(data_dir("recordings"), work_dir=tmp_path / "snmpsim")
     agent.start()
     try:
         config = write_demo_config(
