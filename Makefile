@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit golden docs fuzz clean venv tools mutate mutate-changed
+.PHONY: run test lint typecheck unit golden docs fuzz clean venv tools mutate mutate-named mutate-changed
 PORT ?= 9471
 TIMEOUT ?= 2s
 INTERVAL ?= 30s
@@ -64,16 +64,23 @@ docs: $(STAMP)
 # `make mutate` starts afresh and prints the score per module (MUTATE_MIN: the floor, %).
 MUTATE_MIN ?= 90
 MUTATE_ENV := SOBRIETY_MUTATE=1 PATH=$(CURDIR)/$(BIN):$$PATH
-mutate: $(STAMP)
+mutate: mutate-named
+	$(BIN)/python -m tests.mutation check
 	rm -rf mutants
 	$(MUTATE_ENV) $(BIN)/mutmut run --max-children $$(nproc)
 	$(BIN)/python -m tests.mutation score --min $(MUTATE_MIN)
+
+# Issue 21's mutations applied one at a time to a copy of the tree: the test named for each
+# must fail (about a minute; independent of which mutations mutmut happens to generate).
+mutate-named: $(STAMP)
+	$(BIN)/python -m tests.mutation named
 
 # Only the core modules changed since BASE (`git diff BASE...HEAD`), stopped as by Ctrl-C
 # after MUTATE_BUDGET seconds: mutants left are "not checked" (fastest first were run). For CI.
 BASE ?= origin/main
 MUTATE_BUDGET ?= 480
 mutate-changed: $(STAMP)
+	@$(BIN)/python -m tests.mutation check
 	@files="$$($(BIN)/python -m tests.mutation changed $(BASE))" || exit 1; \
 	if [ -z "$$files" ]; then echo "no core module changed since $(BASE)"; exit 0; fi; \
 	echo "mutating:" $$files; rm -rf mutants; \

@@ -302,3 +302,49 @@ def test_outside_its_schedule_a_firing_alert_resolves_and_a_pending_one_ends() -
     is_open["now"] = False
     assert engine.evaluate(poe(0.9), T0 + timedelta(minutes=5)) == []  # pending just ends
     assert engine.states == {}
+
+
+def test_every_pending_and_firing_alert_is_a_sample_of_its_state() -> None:
+    engine = AlertEngine((rule(**{"for": "1m"}),), routing=lambda labels: {"site": "school"})
+    engine.evaluate(poe(0.9, "a"), T0)
+    engine.evaluate(poe(0.9, "a") + poe(0.9, "b"), T0 + timedelta(minutes=1))  # a fires
+    own_site = Sample("sobriety_poe_used_ratio", {"target": "c", "group": "1", "site": "lab"}, 0.9)
+    engine.evaluate([own_site], T0 + timedelta(minutes=1), scope="c")
+    gone = AlertState("NoLongerLoaded", {"target": "d"}, "firing", 0.0, 1.0)
+    engine.restore({"x": gone.as_json()})
+    found = sorted(engine.samples(), key=lambda s: s.labels["target"])
+    assert all(s.name == "sobriety_alert_active" and s.value == 1.0 for s in found)
+    base = {"alertname": "PoeBudgetHigh", "severity": "warning"}
+    assert [s.labels for s in found] == [
+        {**base, "alertstate": "firing", "target": "a", "site": "school"},
+        {**base, "alertstate": "pending", "target": "b", "site": "school"},
+        {**base, "alertstate": "pending", "target": "c", "site": "lab"},  # its own site wins
+    ]  # the rule no longer loaded has no sample
+
+
+def test_notifications_carry_the_routing_labels_and_the_series_own_win() -> None:
+    engine = AlertEngine(
+        (rule(**{"for": 0}),), routing=lambda labels: {"site": "school", "group": "routed"}
+    )
+    (fired,) = engine.evaluate(poe(0.9), T0)
+    assert fired.labels == {"target": "sw", "group": "1", "site": "school"}
+    (again,) = engine.firing()
+    assert again.labels == fired.labels
+    plain = AlertEngine((rule(**{"for": 0}),))
+    (bare,) = plain.evaluate(poe(0.9), T0)
+    assert bare.labels == {"target": "sw", "group": "1"}
+
+
+def test_an_ended_alert_leaves_its_target_index_and_the_others_stay() -> None:
+    """Scoped evaluation finds a target's alerts by an index: one that ended is gone from it,
+    and the target's other alerts are still in it (their pending state still ends)."""
+    engine = AlertEngine((rule(),))
+    two = [*poe(0.9), Sample("sobriety_poe_used_ratio", {"target": "sw", "group": "2"}, 0.9)]
+    engine.evaluate(two, T0, scope="sw")
+    assert len(engine.states) == 2
+    two[1] = poe(0.5)[1]
+    engine.evaluate(two, T0 + timedelta(minutes=1), scope="sw")  # group 1 drops
+    assert [s.labels["group"] for s in engine.states.values()] == ["2"]
+    engine.evaluate([], T0 + timedelta(minutes=2), scope="sw")  # no data: group 2 ends too
+    assert engine.states == {}
+    engine.evaluate([], T0 + timedelta(minutes=3), scope="sw")  # an empty index, no error

@@ -3,6 +3,8 @@ scheduled service, vendor support, the free-OS threshold, the energy payback bou
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -189,3 +191,23 @@ def test_boots_per_month_needs_a_day_watched_before_it_sends_anything_to_repair(
     assert facts["boots_per_month"] == pytest.approx(5.0)
     assert "reboots" in [r.rule for r in recommendation.reasons]
     assert recommendation.action == "repair"
+
+
+@pytest.fixture
+def west_of_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process in UTC-10 (Honolulu), as a server set to local time would be."""
+    monkeypatch.setenv("TZ", "Pacific/Honolulu")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("west_of_utc")
+def test_a_purchase_date_is_a_utc_day_whatever_the_server_s_zone() -> None:
+    """An inventory date is midnight UTC, and is read back as that day: a server keeping
+    local time must not shift a device's life start (nor its age) by a day."""
+    bought = facts_of(target(purchased="2015-06-01"), "switch_core", [])
+    assert bought["life_start"] == "2015-06-01"
+    start = datetime(2015, 6, 1, tzinfo=UTC).timestamp()
+    assert bought["age_years"] == pytest.approx((NOW - start) / YEAR, abs=1e-9)

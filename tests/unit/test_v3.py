@@ -178,3 +178,98 @@ def plain_answer() -> bytes:
 def test_each_malformation_says_what_it_is(data: bytes, detail: str) -> None:
     """The detail is the `reason` label of sobriety_snmp_malformed_total: it must be right."""
     assert decode_detail(data, None) == detail
+
+
+def tlv(tag: int, body: bytes) -> bytes:
+    return ber._tlv(tag, body)
+
+
+ANSWER_PDU = tlv(0xA2, b"\x02\x01\x2a\x02\x01\x00\x02\x01\x00" + tlv(0x30, tlv(0x30,
+                 ber.encode_oid(OID) + b"\x04\x02sw")))  # fmt: skip
+SCOPED = tlv(0x30, tlv(0x04, ENGINE) + tlv(0x04, b"") + ANSWER_PDU)
+OTHER = usm.localized_keys(ENGINE, "sha256", "another-pass", None, None)
+HEADER = {"msg_id": b"\x02\x01\x2a", "max_size": b"\x02\x02\x05\xdc", "model": b"\x02\x01\x03"}
+
+
+def v3_answer(
+    flags: bytes = b"\x04\x01\x00",
+    header: dict[str, bytes] | None = None,
+    usm_parts: list[bytes] | None = None,
+    scoped: bytes | None = None,
+    keys: usm.UsmKeys | None = None,
+) -> bytes:
+    """A v3 answer built field by field (RFC 3412 6, RFC 3414 2.4); signed with `keys` when
+    its flags carry auth, so that each field can be made wrong alone."""
+    h = {**HEADER, **(header or {})}
+    mac = bytes(keys.mac_length) if keys is not None else b""
+    parts = usm_parts or [
+        tlv(0x04, ENGINE), b"\x02\x01\x07", b"\x02\x03\x01\xe2\x40", tlv(0x04, b"monitor"),
+        tlv(0x04, mac), tlv(0x04, b""),
+    ]  # fmt: skip
+    body = (
+        b"\x02\x01\x03"
+        + tlv(0x30, h["msg_id"] + h["max_size"] + flags + h["model"])
+        + tlv(0x04, tlv(0x30, b"".join(parts)))
+        + (scoped if scoped is not None else SCOPED)
+    )  # fmt: skip
+    message = tlv(0x30, body)
+    if keys is not None and mac:
+        message = message.replace(mac, usm.authenticate(keys, message), 1)
+    return message
+
+
+def test_a_field_built_answer_decodes_to_its_own_fields() -> None:
+    answer = v3.decode_v3(v3_answer(), None)
+    assert (answer.msg_id, answer.flags) == (42, 0)  # the msgID, not msgMaxSize's 1500
+    assert answer.security == v3.SecurityParameters(ENGINE, 7, 123456, b"monitor")
+    assert [(vb.oid, vb.value) for vb in answer.pdu.varbinds] == [(OID, b"sw")]
+    signed = v3.decode_v3(v3_answer(flags=b"\x04\x01\x01", keys=AUTH_ONLY), AUTH_ONLY)
+    assert (signed.msg_id, signed.flags) == (42, 1)
+    assert v3.peek_msg_id(v3_answer()) == 42
+    assert v3.peek_msg_id(ber.encode_request("2c", b"public", ber.GET, 5, [OID])) is None
+
+
+@pytest.mark.parametrize(
+    ("message", "keys", "detail"),
+    [
+        (v3_answer(header={"msg_id": b"\x04\x01\x2a"}), None, "bad_header"),
+        (v3_answer(header={"max_size": b"\x04\x02\x05\xdc"}), None, "bad_header"),
+        (v3_answer(flags=b"\x02\x01\x00"), None, "bad_header"),  # flags an OCTET STRING
+        (v3_answer(flags=b"\x04\x02\x00\x00"), None, "bad_header"),  # ... of one byte
+        (v3_answer(flags=b"\x04\x00"), None, "bad_header"),
+        (v3_answer(header={"model": b"\x04\x01\x03"}), None, "bad_header"),
+        (v3_answer(usm_parts=[b"\x02\x01\x07"]), None, "bad_security_parameters"),
+        (v3_answer(flags=b"\x04\x01\x01"), None, "unexpected_auth"),  # auth, no keys
+        (v3_answer(flags=b"\x04\x01\x01"), PLAIN, "unexpected_auth"),  # auth, no auth key
+        (v3_answer(flags=b"\x04\x01\x01"), AUTH_ONLY, "bad_digest"),  # an empty digest
+        (v3_answer(flags=b"\x04\x01\x01", keys=OTHER), AUTH_ONLY, "bad_digest"),  # other key
+        (v3_answer(flags=b"\x04\x01\x03", keys=AUTH_ONLY), AUTH_ONLY, "unexpected_priv"),
+        (v3_answer(flags=b"\x04\x01\x02"), KEYS, "unexpected_priv"),  # privacy without auth
+        (v3_answer(flags=b"\x04\x01\x03", keys=KEYS), KEYS, "bad_encrypted_pdu"),  # plain
+        (
+            v3_answer(flags=b"\x04\x01\x03", keys=KEYS, scoped=tlv(0x04, bytes(40))),
+            KEYS,
+            "bad_privacy_parameters",  # no 8-byte salt
+        ),
+        (v3_answer(scoped=tlv(0x31, b"")), None, "bad_scoped_pdu"),
+        (v3_answer(scoped=tlv(0x30, b"\x02\x01\x00")), None, "bad_scoped_pdu"),  # engine id
+        (v3_answer(scoped=tlv(0x30, tlv(0x04, ENGINE) + b"\x02\x01\x00")), None, "bad_scoped_pdu"),
+        (
+            v3_answer(scoped=tlv(0x30, SCOPED[2:] + b"\x05\x00")),  # a NULL after the PDU
+            None,
+            "trailing_bytes",
+        ),
+    ],
+)  # fmt: skip
+def test_each_field_of_a_v3_answer_has_its_malformation(
+    message: bytes, keys: usm.UsmKeys | None, detail: str
+) -> None:
+    """The detail is the `reason` label of sobriety_snmp_malformed_total."""
+    assert decode_detail(message, keys) == detail
+
+
+def test_a_request_is_reportable_unless_told_otherwise() -> None:
+    """RFC 3412 7.1: a GET must set reportableFlag, or an agent sends no Report for discovery
+    or for a wrong key; the daemon's requests rely on this default."""
+    message = v3.encode_v3(1, SECURITY, PLAIN, b"", ber.GET, 1, [OID])
+    assert pysnmp_view(message)[0] == b"\x04"
