@@ -815,8 +815,8 @@ METRICS: tuple[MetricSpec, ...] = (
     _m(
         "sobriety_snmp_bulk_shrinks_total",
         "counter",
-        "GETBULKs asked again with fewer repetitions, by cause (too_big, timeout); the target "
-        "keeps the smaller size afterwards.",
+        "GETBULKs asked again with fewer repetitions, by cause (too_big, timeout, truncated); "
+        "the target keeps the smaller size afterwards.",
         ("target", "cause"),
         group="self",
     ),
@@ -825,6 +825,14 @@ METRICS: tuple[MetricSpec, ...] = (
         "counter",
         "Walks ended abnormally (non-increasing OID, exception in walk...), by kind.",
         ("target", "kind"),
+        group="self",
+    ),
+    _m(
+        "sobriety_snmp_dropped_oids",
+        "gauge",
+        "OIDs the target does not answer for (a request naming them hangs or fails), left "
+        "out of its polls and asked again once a day; the `oid_dropped` issues name them.",
+        T,
         group="self",
     ),
     _m(

@@ -109,6 +109,19 @@ class Settings(_Strict):
     retries: int = Field(default=1, ge=0, le=5)
     jitter: float = Field(default=0.1, ge=0, le=0.5)
     max_concurrent_polls: int = Field(default=64, ge=1, le=10_000)
+    poll_deadline_ratio: float = Field(
+        default=0.8,
+        gt=0,
+        le=1.0,
+        description="a poll stops walking at this fraction of its interval; the target "
+        "stays up and a `deadline` issue says what was cut",
+    )
+    max_poll_varbinds: int = Field(
+        default=100_000,
+        ge=100,
+        description="a poll stops walking once it has received this many values "
+        "(`varbind_cap` issue): an agent whose tables never end costs one poll's worth",
+    )
     profile_dirs: tuple[ConfigPath, ...] = ()
     shard: str = Field(default="1/1", pattern=r"^\d+/\d+$")
     alerting: AlertingConfig = Field(default_factory=AlertingConfig)
