@@ -74,6 +74,15 @@ METRICS: tuple[MetricSpec, ...] = (
         ),
     ),
     _m(
+        "sobriety_device_identity_origin_info",
+        "info",
+        "Where each identity fact of sobriety_device_info (`fact`: vendor, model, serial, "
+        "firmware) came from: `origin` is profile/field (entity/model, system/sysdescr...), "
+        "profile:NAME (a profile's declared vendor), iana-pen (sysObjectID's enterprise "
+        "number) or iana-pen-subtree (the first maker's private subtree the agent serves).",
+        ("target", "fact", "origin"),
+    ),
+    _m(
         "sobriety_device_profile_info",
         "info",
         "One series per device profile matched for a target.",

@@ -16,6 +16,7 @@ from sobriety.collectors.profiles import (
     Profile,
     RowFilter,
     TableSpec,
+    template_fields,
 )
 from sobriety.errors import ProfileSpecError
 from sobriety.model import CollectIssue, Sample
@@ -63,8 +64,15 @@ class ProfileOutput:
 
     samples: list[Sample] = field(default_factory=list)
     info: dict[str, str] = field(default_factory=dict)
+    info_origin: dict[str, str] = field(default_factory=dict)  # fact -> profile/field
     roles: list[RoleValue] = field(default_factory=list)
     issues: list[CollectIssue] = field(default_factory=list)
+
+    def note_info(self, fact: str, value: str, origin: str) -> None:
+        """Keep a device fact (the first one said wins) and where it came from."""
+        if fact not in self.info:
+            self.info[fact] = value
+            self.info_origin[fact] = origin
 
 
 def clean_text(raw: bytes) -> str:
@@ -99,7 +107,7 @@ def evaluate(
             continue
         _emit(scalar, value, {"target": target}, out, profile.name)
         if scalar.info and isinstance(value, str) and value:
-            out.info.setdefault(scalar.info, value)
+            out.note_info(scalar.info, value, f"{profile.name}/{scalar.name}")
     for table in profile.tables:
         static = all(table.column_cadence(c) == "identity" for c in table.columns)
         if cache is None or not static:
@@ -114,9 +122,9 @@ def evaluate(
         out.roles.extend(part.roles)
         out.issues.extend(part.issues)
         for fact, value in part.info.items():
-            out.info.setdefault(fact, value)
+            out.note_info(fact, value, part.info_origin[fact])
     if profile.vendor:
-        out.info.setdefault("vendor", profile.vendor)
+        out.note_info("vendor", profile.vendor, f"profile:{profile.name}")
     return out
 
 
@@ -126,10 +134,11 @@ def _evaluate_table(
     rows = _rows(profile, table, raw, out)
     fields = _decoded_indexes(profile, table, rows, out)
     if table.filter:
+        present = _present(rows, fields)
         rows = {
             idx: row
             for idx, row in rows.items()
-            if all(_passes(f, {**fields[idx], **row}) for f in table.filter)
+            if all(_passes(f, {**fields[idx], **row}, present) for f in table.filter)
         }
     hidden = {p.name for p in table.index if not p.expose}
     index_labels = {idx: {k: v for k, v in fields[idx].items() if k not in hidden} for idx in rows}
@@ -142,8 +151,8 @@ def _evaluate_table(
             for label, source in table.emit_info.labels.items():
                 labels[label] = _label_from(source, row, fields[suffix])
             out.samples.append(Sample(table.emit_info.metric, labels, 1.0))
-    if table.device_row is not None:
-        _device_row_info(table, table.device_row, rows, fields, out)
+    if table.device_row:
+        _device_row_info(profile, table, rows, fields, out)
 
 
 def _decoded_indexes(
@@ -195,20 +204,22 @@ def _emit_column(
 
 
 def _device_row_info(
+    profile: str,
     table: TableSpec,
-    device_row: RowFilter,
     rows: Mapping[Oid, Mapping[str, Scalar]],
     fields: Mapping[Oid, Mapping[str, str]],
     out: ProfileOutput,
 ) -> None:
-    """Identity facts (vendor, model, serial...) from the first row that is the device."""
-    for idx, row in rows.items():
-        if _passes(device_row, {**fields[idx], **row}):
-            for col in table.columns:
-                value = row.get(col.name)
-                if col.info and isinstance(value, str) and value:
-                    out.info.setdefault(col.info, value)
-            return
+    """Identity facts (vendor, model, serial...) from the row that is the device: the first
+    row of the first `device_row` alternative that finds one."""
+    for alternative in table.device_row:
+        for idx, row in rows.items():
+            if all(_passes(rule, {**fields[idx], **row}) for rule in alternative):
+                for col in table.columns:
+                    value = row.get(col.name)
+                    if col.info and isinstance(value, str) and value:
+                        out.note_info(col.info, value, f"{profile}/{col.name}")
+                return
 
 
 def identity_rows(table: TableSpec, raw: RawData) -> list[Oid]:
@@ -217,9 +228,11 @@ def identity_rows(table: TableSpec, raw: RawData) -> list[Oid]:
     static |= {p.name for p in table.index}
     tests = [f for f in table.filter if f.field in static]
     kept = []
-    for idx, row in _rows("", table, raw, ProfileOutput()).items():
+    rows = _rows("", table, raw, ProfileOutput())
+    present = {name for row in rows.values() for name in row} | {p.name for p in table.index}
+    for idx, row in rows.items():
         decoded = _index_labels(table.index, idx)
-        if decoded is not None and all(_passes(f, {**decoded, **row}) for f in tests):
+        if decoded is not None and all(_passes(f, {**decoded, **row}, present) for f in tests):
             kept.append(idx)
     return kept
 
@@ -325,9 +338,31 @@ def _convert(spec: FieldSpec, vb: VarBind, out: ProfileOutput, profile: str) -> 
         if number is None or number in spec.drop_values:
             return None
         return spec.apply_scale(number)
-    if isinstance(vb.value, bytes):
-        return vb.value.hex(":") if kind == "hex" else clean_text(vb.value)
-    return str(vb.value) if kind == "string" and isinstance(vb.value, int) else None
+    return _text(spec, vb.value)
+
+
+def _text(spec: FieldSpec, value: object) -> str | None:
+    """An OCTET STRING (or an integer read as string) as label text; `hex` as octets."""
+    if isinstance(value, bytes):
+        return value.hex(":") if spec.type == "hex" else _extract(spec, clean_text(value))
+    if spec.type == "string" and isinstance(value, int):
+        return _extract(spec, str(value))
+    return None
+
+
+def _extract(spec: FieldSpec, text: str) -> str | None:
+    """A text value, or the part of it the field's `pattern` finds (None if it finds none)."""
+    pattern = spec.pattern_re
+    if pattern is None:
+        return text
+    found = pattern.search(text)
+    if found is None:
+        return None
+    if "value" in pattern.groupindex:
+        part = found.group("value")
+    else:
+        part = found.group(1) if pattern.groups else found.group(0)
+    return part.strip() if part else None
 
 
 def _decoded_number(spec: FieldSpec, value: object) -> float | None:
@@ -446,8 +481,25 @@ def _aggregate(col: ColumnSpec, values: Sequence[float]) -> float | None:
     return AGGREGATES[col.aggregate](values) if values else None
 
 
-def _passes(rule: RowFilter, row: Mapping[str, Scalar]) -> bool:
-    value = row.get(rule.field)
+def _present(
+    rows: Mapping[Oid, Mapping[str, Scalar]], fields: Mapping[Oid, Mapping[str, str]]
+) -> set[str]:
+    """The fields at least one row of the table has (what the agent implements)."""
+    present = {name for row in rows.values() for name in row}
+    return present.union(*fields.values()) if fields else present
+
+
+def _passes(rule: RowFilter, row: Mapping[str, Scalar], present: set[str] | None = None) -> bool:
+    value: Scalar | None
+    if "{" in rule.field:  # a template: the row's fields written into it, missing ones empty
+        parts = template_fields(rule.field)
+        value = "".join(_label_value(row.get(name, "")) for name in parts) or None
+    else:
+        value = row.get(rule.field)
+    if rule.if_implemented and present is not None and rule.field not in present:
+        return True  # the agent has no such field at all: nothing to test
+    if rule.absent:
+        return value is None
     if value is None:  # a missing field fails a positive test, not a negative one
         return not (rule.values or rule.match)
     text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)

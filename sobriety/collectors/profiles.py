@@ -161,8 +161,18 @@ class FieldSpec(_Strict):
     )
     preference: int = 0
     info: InfoKey | None = None
+    pattern: str | None = Field(
+        default=None,
+        description="a regular expression searched in a text value: its group `value` (or "
+        "its first group, or the whole match) is the value; no match, no value (a model "
+        "read out of sysDescr)",
+    )
     aggregate: Aggregate | None = None
     unit: str = ""
+
+    @cached_property
+    def pattern_re(self) -> re.Pattern[str] | None:
+        return re.compile(self.pattern) if self.pattern is not None else None
 
     def apply_scale(self, number: float) -> float:
         """Scale a raw number; a scale of 1/N divides by N (0.01 gives 674237.32, not ...01)."""
@@ -197,6 +207,13 @@ class FieldSpec(_Strict):
             raise ValueError(f"role {self.role} needs an `origin` (which MIB object it is)")
         if self.metric is None and self.const_labels:
             raise ValueError("`const_labels` only go with a `metric`")
+        if self.pattern is not None:
+            if self.type != "string":
+                raise ValueError("`pattern` only goes with type: string")
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"bad regular expression {self.pattern!r}: {exc}") from None
         return self
 
 
@@ -239,18 +256,31 @@ def _index_part(value: object) -> object:
 
 class RowFilter(_Strict):
     """Keep only rows whose field passes: one of `in`, none of `not_in`, and matching the
-    regular expression `match` and not `not_match` (searched, on the field as text)."""
+    regular expression `match` and not `not_match` (searched, on the field as text); or,
+    with `absent: true`, rows that have no such field at all. With `if_implemented`, a
+    table none of whose rows has the field passes the test. `field` may be a template of
+    several fields ("{serial}{model}": the row has one or the other)."""
 
-    field: str = Field(pattern=_FIELD)
+    field: str = Field(pattern=r"^([a-z][a-z0-9_]*|(\{[a-z][a-z0-9_]*\})+)$")
     values: tuple[int | str, ...] = Field(default=(), alias="in")
     not_in: tuple[int | str, ...] = ()
     match: str | None = None
     not_match: str | None = None
+    absent: bool = False
+    if_implemented: bool = Field(
+        default=False,
+        description="the test applies only where the agent implements the field: when no "
+        "row of the table has it, every row passes (ENTITY agents that leave out "
+        "entPhysicalClass)",
+    )
 
     @model_validator(mode="after")
     def _one_test_at_least(self) -> Self:
-        if not (self.values or self.not_in or self.match or self.not_match):
-            raise ValueError("give at least one of in, not_in, match, not_match")
+        tests = (self.values, self.not_in, self.match, self.not_match)
+        if self.absent and any(tests):
+            raise ValueError("absent: true tests that the field is missing, and nothing else")
+        if not (self.absent or any(tests)):
+            raise ValueError("give at least one of in, not_in, match, not_match, absent")
         for pattern in (self.match, self.not_match):
             if pattern is not None:
                 try:
@@ -317,7 +347,12 @@ class TableSpec(_Strict):
         "filters on identity columns instead of walking the whole table (sensor tables: a "
         "few supplies among hundreds of optics)",
     )
-    device_row: RowFilter | None = None
+    device_row: tuple[tuple[RowFilter, ...], ...] = Field(
+        default=(),
+        description="the row that describes the device itself: a filter, or a list of "
+        "alternatives tried in order (each a filter or a list of filters that must all "
+        "pass); the first alternative that finds a row gives the device's facts",
+    )
     emit_info: InfoEmit | None = None
     columns: tuple[ColumnSpec, ...] = Field(min_length=1)
 
@@ -325,6 +360,17 @@ class TableSpec(_Strict):
     @classmethod
     def _one_or_many_filters(cls, value: object) -> object:
         return _filters(value)
+
+    @field_validator("device_row", mode="before")
+    @classmethod
+    def _device_row_alternatives(cls, value: object) -> object:
+        if value is None:
+            return ()
+        if isinstance(value, dict):
+            return ((value,),)
+        if isinstance(value, list | tuple):
+            return tuple(_filters(alternative) for alternative in value)
+        return value
 
     @field_validator("index", mode="before")
     @classmethod
@@ -341,10 +387,11 @@ class TableSpec(_Strict):
             raise ValueError("column names must be unique within a table")
         if self.get_rows and all(self.column_cadence(c) == "state" for c in self.columns):
             raise ValueError("get_rows needs identity columns to choose the rows by")
-        refs: list[tuple[str | None, str]] = [(f.field, "filter.field") for f in self.filter]
-        refs.append((self.device_row.field if self.device_row else None, "device_row.field"))
+        refs = [(name, "filter.field") for f in self.filter for name in template_fields(f.field)]
+        refs += [(name, "device_row.field") for a in self.device_row for f in a for name in
+                 template_fields(f.field)]  # fmt: skip
         for ref, what in refs:
-            if ref is not None and ref not in names | index_names:
+            if ref not in names | index_names:
                 raise ValueError(f"{what}: no column or index part named {ref!r}")
         for col in self.columns:
             if col.multiply_by is not None and col.multiply_by not in names:

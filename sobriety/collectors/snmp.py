@@ -32,6 +32,7 @@ from sobriety.collectors.evaluate import (
     identity_rows,
 )
 from sobriety.collectors.profiles import POWER_ROLES, DeviceFacts, Profile, ProfileSet
+from sobriety.collectors.vendors import EnterpriseRegistry, builtin_registry
 from sobriety.errors import CollectError
 from sobriety.model import CollectIssue, CollectResult, Sample
 from sobriety.snmp.transport import PollBudget, SnmpTransport, walk_columns
@@ -60,6 +61,7 @@ class SnmpTargetState:
         self.rows: dict[tuple[str, str], list[Oid]] = {}  # get_rows tables: rows to GET
         self.static: dict[tuple[str, str], ProfileOutput] = {}  # identity tables, evaluated
         self.health = OidHealth()  # OIDs the agent hangs on: left out, retried daily
+        self.enterprise: tuple[str, str] | None = None  # (vendor, origin) from the PEN registry
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,12 +84,14 @@ class SnmpCollector:
         profiles: ProfileSet,
         clock: Clock,
         limits: PollLimits = PollLimits(),
+        enterprises: EnterpriseRegistry | None = None,
     ) -> None:
         self.target = target
         self.transport = transport
         self.profiles = profiles
         self.clock = clock
         self.limits = limits
+        self.enterprises = enterprises or builtin_registry()
         self.identity_ttl = limits.identity_ttl
         self.max_get_varbinds = limits.max_get_varbinds
         self.deadline = limits.deadline
@@ -194,7 +198,7 @@ class SnmpCollector:
             self.state.static.clear()
         static = self.state.static
         outputs = [(p, evaluate(p, raw, self.target.id, static)) for p in profiles]
-        info: dict[str, str] = {}
+        identity = ProfileOutput()  # the device's facts: the first profile to say one wins
         roles: list[RoleValue] = []
         seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
         for _profile, out in outputs:
@@ -206,7 +210,9 @@ class SnmpCollector:
             result.issues.extend(out.issues)
             roles.extend(out.roles)
             for fact, value in out.info.items():
-                info.setdefault(fact, value)
+                identity.note_info(fact, value, out.info_origin[fact])
+        if state.enterprise is not None:  # the registry's word, where no object says more
+            identity.note_info("vendor", *state.enterprise)
         result.samples.extend(self._device_power(roles, result))
         uptime = _best(roles, "uptime")
         if uptime is not None and state.last_uptime is not None and uptime < state.last_uptime:
@@ -216,9 +222,17 @@ class SnmpCollector:
             result.samples.append(
                 Sample("sobriety_device_uptime_seconds", {"target": self.target.id}, uptime)
             )
-        facts = {**state.facts, **info}
+        facts = {**state.facts, **identity.info}
         result.samples.append(
             Sample("sobriety_device_info", device_info_labels(self.target, facts), 1.0)
+        )
+        result.samples.extend(
+            Sample(
+                "sobriety_device_identity_origin_info",
+                {"target": self.target.id, "fact": fact, "origin": origin},
+                1.0,
+            )
+            for fact, origin in sorted(identity.info_origin.items())
         )
         for profile in profiles:
             result.samples.append(
@@ -274,23 +288,30 @@ class SnmpCollector:
         )
         sysobjectid = oid_vb.value if oid_vb and isinstance(oid_vb.value, tuple) else None
         matched, to_probe = self.profiles.decide(DeviceFacts(sysobjectid, sysdescr))
-        if to_probe:
-            probes = sorted({oid for p in to_probe for oid in p.match.probe_oids})
-            found = await self._probe(probes)
+        registry = self.enterprises
+        pen = registry.pen_of(sysobjectid)
+        vendor = registry.vendor(pen) if pen is not None else None
+        self.state.enterprise = (vendor, "iana-pen") if vendor is not None else None
+        # a generic agent's (or no) sysObjectID: which maker's private subtree is served?
+        queries = [] if vendor or any(p.vendor for p in matched) else registry.subtree_queries()
+        probes = sorted({oid for p in to_probe for oid in p.match.probe_oids})
+        if probes or queries:
+            answers = await self._requests.get_next([*probes, *queries])
+            found = {
+                probe
+                for probe in probes
+                if (vb := answers.get(probe)) is not None
+                and not vb.is_exception
+                and vb.oid[: len(probe)] == probe
+            }
             matched.extend(p for p in to_probe if any(o in found for o in p.match.probe_oids))
+            subtree = registry.first_vendor_subtree(answers[q] for q in queries if q in answers)
+            if subtree is not None:
+                self.state.enterprise = (str(registry.vendor(subtree)), "iana-pen-subtree")
         order = {p.name: i for i, p in enumerate(self.profiles.profiles)}
         self.state.profiles = tuple(sorted(matched, key=lambda p: order[p.name]))
         self.state.facts = {"sysobjectid": format_oid(sysobjectid) if sysobjectid else ""}
         self.state.identity_read_at = self.clock.monotonic()
-
-    async def _probe(self, probes: Sequence[Oid]) -> set[Oid]:
-        """Which probe OIDs have at least one instance under them."""
-        answers = await self._requests.get_next(probes)
-        return {
-            probe
-            for probe, vb in answers.items()
-            if not vb.is_exception and vb.oid[: len(probe)] == probe
-        }
 
     async def _read(self, profiles: Iterable[Profile], identity_due: bool, fresh: RawData) -> None:
         """GET every due scalar in as few PDUs as possible, then walk every due table.

@@ -234,3 +234,95 @@ def test_aggregates_are_named_and_an_unknown_one_is_an_error_not_min() -> None:
         _decoded_number(FieldSpec.model_construct(name="d", type="date"), b"2020-01-01")
     with pytest.raises(ProfileSpecError, match="json_key"):
         _decoded_number(FieldSpec.model_construct(name="j", type="json"), b"{}")
+
+
+async def test_entity_rows_without_a_class_column_are_kept_when_they_name_something() -> None:
+    """A Wi-Fi controller whose agent leaves entPhysicalClass out: its own row and its APs'
+    serials are kept (the first row naming a model is the device); rows naming nothing
+    (sensors, ports) are not."""
+    ent = ".".join(map(str, ENTITY))
+    samples = await poll(
+        {
+            f"{ent}.7.1": (Tag.OCTET_STRING, b"Chassis"),
+            f"{ent}.11.1": (Tag.OCTET_STRING, b"FCW1234ABCD"),
+            f"{ent}.13.1": (Tag.OCTET_STRING, b"AIR-CT5508-K9"),
+            f"{ent}.7.2": (Tag.OCTET_STRING, b"AP 1"),
+            f"{ent}.11.2": (Tag.OCTET_STRING, b"FGL1111AAAA"),
+            f"{ent}.13.2": (Tag.OCTET_STRING, b"AIR-CAP1602I-E-K9"),
+            f"{ent}.7.3": (Tag.OCTET_STRING, b"Temperature"),
+            f"{ent}.11.3": (Tag.OCTET_STRING, b""),
+        }
+    )
+    rows = {s.labels["entity"]: s.labels for s in named(samples, "sobriety_entity_info")}
+    assert set(rows) == {"1", "2"}
+    assert rows["2"]["serial"] == "FGL1111AAAA" and rows["2"]["class"] == ""
+    (info,) = named(samples, "sobriety_device_info")
+    assert (info.labels["model"], info.labels["serial"]) == ("AIR-CT5508-K9", "FCW1234ABCD")
+    origins = {
+        s.labels["fact"]: s.labels["origin"]
+        for s in named(samples, "sobriety_device_identity_origin_info")
+    }
+    assert origins["model"] == "entity/model" and origins["serial"] == "entity/serial"
+
+
+async def test_entity_rows_without_a_class_are_dropped_where_the_agent_has_classes() -> None:
+    ent = ".".join(map(str, ENTITY))
+    samples = await poll(
+        {
+            f"{ent}.5.1": (Tag.INTEGER, 3),  # chassis
+            f"{ent}.13.1": (Tag.OCTET_STRING, b"WS-C3750"),
+            f"{ent}.5.2": (Tag.INTEGER, 10),  # a port
+            f"{ent}.13.2": (Tag.OCTET_STRING, b"GLC-T"),
+            f"{ent}.13.3": (Tag.OCTET_STRING, b"half-captured row"),  # no class, others have one
+        }
+    )
+    assert [s.labels["entity"] for s in named(samples, "sobriety_entity_info")] == ["1"]
+
+
+def test_a_pattern_reads_a_model_out_of_a_text_and_no_match_is_no_value() -> None:
+    profile = Profile.model_validate(
+        {
+            "name": "t",
+            "title": "t",
+            "source": "test",
+            "match": {"always": True},
+            "scalars": [
+                {
+                    "name": "model",
+                    "oid": "1.3.6.1.2.1.1.1.0",
+                    "type": "string",
+                    "pattern": r"\(MODEL: (?P<value>[^)]+)\)",
+                    "info": "model",
+                }
+            ],
+        }
+    )
+    descr = (1, 3, 6, 1, 2, 1, 1, 1, 0)
+
+    def run(text: bytes) -> dict[str, str]:
+        raw = RawData(scalars={descr: VarBind(descr, Tag.OCTET_STRING, text)})
+        return evaluate(profile, raw, "t").info
+
+    assert run(b"ArubaOS (MODEL: Aruba7010), Version 8.3.0.0") == {"model": "Aruba7010"}
+    assert run(b"ArubaOS Version 8.3.0.0") == {}
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"pattern": "(", "type": "string"}, "bad regular expression"),
+        ({"pattern": "x", "type": "int"}, "only goes with type: string"),
+    ],
+)
+def test_bad_patterns_are_refused_when_profiles_load(spec: dict[str, str], message: str) -> None:
+    from pydantic import ValidationError
+
+    raw = {
+        "name": "t",
+        "title": "t",
+        "source": "test",
+        "match": {"always": True},
+        "scalars": [{"name": "f", "oid": "1.3.6.1.2.1.1.1.0", **spec}],
+    }
+    with pytest.raises(ValidationError, match=message):
+        Profile.model_validate(raw)
