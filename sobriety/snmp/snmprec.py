@@ -27,7 +27,6 @@ import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -282,28 +281,57 @@ def load_snmprec(path: Path, clock: Clock | None = None, *, strict: bool = False
     """
     data = bz2.decompress(path.read_bytes()) if path.suffix == ".bz2" else path.read_bytes()
     clock = clock or SystemClock()
-    text = data.decode("latin-1")
-    lines = text.split("\n")
+    lines = data.decode("latin-1").replace("\r\n", "\n").split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # the newline that ends the last line
-    rows, skipped = _LineParser().parse_lines(lines, path if strict else None)
-    rows.sort(key=itemgetter(0))  # stable: of two records for one OID, the first in the file
+    elif lines and lines[-1].endswith("\r"):
+        lines[-1] = lines[-1][:-1]  # a CRLF file cut before its last line feed
     recording = Recording(path, clock=clock, started=clock.monotonic(), lines=len(lines))
+    parsed = _LineParser().parse_lines(lines, path if strict else None)
+    if not parsed.ordered:  # snmpsim files are in OID order; a hand-made one may not be
+        parsed.sort()
+    skipped = parsed.skipped
     oids, tags, values = recording.oids, recording.tags, recording.values
-    for oid, tag, value, variation, number in rows:
+    for i, oid in enumerate(parsed.oids):
         if oids and oids[-1] == oid:
+            number = parsed.numbers[i]
             if strict:
                 raise SnmprecError(path, number, "a second record for this OID")
             skipped.append(SkippedLine(number, "duplicate_oid", "a second record for this OID"))
             continue
+        variation = parsed.variations.get(i)
         if variation is not None:
             recording.variations[len(oids)] = variation
         oids.append(oid)
-        tags.append(tag)
-        values.append(value)
+        tags.append(parsed.tags[i])
+        values.append(parsed.values[i])
     skipped.sort()
     recording.skipped = skipped
     return recording
+
+
+@dataclass
+class _Parsed:
+    """Records in file order (parallel lists), their line numbers, and the lines skipped."""
+
+    oids: list[Oid] = field(default_factory=list)
+    tags: list[Tag] = field(default_factory=list)
+    values: list[Value] = field(default_factory=list)
+    numbers: list[int] = field(default_factory=list)
+    variations: dict[int, NumericVariation] = field(default_factory=dict)
+    skipped: list[SkippedLine] = field(default_factory=list)
+    ordered: bool = True  # every OID greater than the one before (no sort, no duplicates)
+
+    def sort(self) -> None:
+        """Into OID order; stable, so of two records for one OID the first in the file leads."""
+        order = sorted(range(len(self.oids)), key=self.oids.__getitem__)
+        where = {old: new for new, old in enumerate(order)}
+        self.oids = [self.oids[i] for i in order]
+        self.tags = [self.tags[i] for i in order]
+        self.values = [self.values[i] for i in order]
+        self.numbers = [self.numbers[i] for i in order]
+        self.variations = {where[i]: v for i, v in self.variations.items()}
+        self.ordered = True
 
 
 class _LineParser:
@@ -317,24 +345,22 @@ class _LineParser:
         self._prefixes: dict[str, Oid] = {}
         self._tags: dict[str, tuple[Tag, str | None, str]] = {}
 
-    def parse_lines(
-        self, lines: Sequence[str], strict: Path | None
-    ) -> tuple[list[tuple[Oid, Tag, Value, NumericVariation | None, int]], list[SkippedLine]]:
-        """Every record line parsed (with its number), and the lines skipped; with `strict`
-        (the file's path), the first unusable line raises SnmprecError instead."""
-        rows: list[tuple[Oid, Tag, Value, NumericVariation | None, int]] = []
-        skipped: list[SkippedLine] = []
-        prefixes, tags = self._prefixes, self._tags
+    def parse_lines(self, lines: Sequence[str], strict: Path | None) -> _Parsed:
+        """Every record line parsed, and the lines skipped; with `strict` (the file's
+        path), the first unusable line raises SnmprecError instead."""
+        out = _Parsed()
+        oids, tags, values, numbers = out.oids, out.tags, out.values, out.numbers
+        prefixes, known_tags = self._prefixes, self._tags
         octets, integers = Tag.OCTET_STRING, _INTEGERS
-        for number, raw_line in enumerate(lines, start=1):
-            line = raw_line[:-1] if raw_line.endswith("\r") else raw_line
+        last_oid: Oid = ()
+        for number, line in enumerate(lines, start=1):
             if not line or line[0] == "#" or line.isspace():
                 continue
             oid_text, _, rest = line.partition("|")
             tag_text, bar, value_text = rest.partition("|")
             parent, _, last = oid_text.rpartition(".")
             prefix = prefixes.get(parent)
-            known = tags.get(tag_text)
+            known = known_tags.get(tag_text)
             try:
                 if not bar:
                     raise _LineError("not_a_record", "a record is OID|TAG|VALUE")
@@ -346,23 +372,30 @@ class _LineParser:
                     known = self._tag(tag_text)
                 tag, encoding, module = known
                 if module:
-                    rows.append((oid, *self._variation(tag, encoding, module, value_text), number))
-                    continue
-                if tag is octets and encoding is None:
-                    value: Value = value_text.encode("latin-1")
+                    tag, value, variation = self._variation(tag, encoding, module, value_text)
+                    if variation is not None:
+                        out.variations[len(oids)] = variation
+                elif tag is octets and encoding is None:
+                    value = value_text.encode("latin-1")
                 elif tag in integers and encoding is None and value_text.isdecimal():
                     value = int(value_text)
-                    if value > (0xFFFFFFFFFFFFFFFF if tag is Tag.COUNTER64 else 0x7FFFFFFF):
+                    if value > 0x7FFFFFFF:
                         value = _decode(tag, value_text, encoding)  # range checked there
                 else:
                     value = _decode(tag, value_text, encoding)
             except _LineError as exc:
                 if strict is not None:
                     raise SnmprecError(strict, number, str(exc)) from None
-                skipped.append(SkippedLine(number, exc.reason, str(exc)[:160]))
+                out.skipped.append(SkippedLine(number, exc.reason, str(exc)[:160]))
                 continue
-            rows.append((oid, tag, value, None, number))
-        return rows, skipped
+            if oid <= last_oid:
+                out.ordered = False
+            last_oid = oid
+            oids.append(oid)
+            tags.append(tag)
+            values.append(value)
+            numbers.append(number)
+        return out
 
     def _variation(
         self, tag: Tag, encoding: str | None, module: str, value_text: str
