@@ -672,6 +672,41 @@ METRICS: tuple[MetricSpec, ...] = (
         ("target", "radio"),
         group="radio",
     ),
+    _m(
+        "sobriety_radio_antenna_gain_dbi",
+        "gauge",
+        "Gain of a radio's antenna in dBi as the device reports it (conducted power plus "
+        "this gain bounds the EIRP).",
+        ("target", "radio"),
+        "dbi",
+        "radio",
+    ),
+    # --- devices a controller manages (APs of a Wi-Fi controller) ------------------------
+    _m(
+        "sobriety_managed_device_info",
+        "info",
+        "A device a controller manages (`kind` ap...), as the controller lists it: `device` "
+        "is its MAC address (aa:bb:cc:dd:ee:ff), stable across polls; name, vendor, model, "
+        "serial as the controller says them, empty when it does not.",
+        ("target", "device", "kind", "name", "vendor", "model", "serial"),
+        group="inventory",
+    ),
+    _m(
+        "sobriety_managed_device_up",
+        "gauge",
+        "1 while the controller says the managed device is up (associated, joined), 0 when "
+        "it says it is down; absent when the controller does not say.",
+        ("target", "device"),
+        group="inventory",
+    ),
+    _m(
+        "sobriety_managed_device_uptime_seconds",
+        "gauge",
+        "Uptime of a managed device as its controller reports it.",
+        ("target", "device"),
+        "seconds",
+        "inventory",
+    ),
     # --- UCD ---------------------------------------------------------------------------------
     _m(
         "sobriety_host_load_average",

@@ -8,6 +8,7 @@ import struct
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 from sobriety.collectors.profiles import (
     ColumnSpec,
@@ -150,6 +151,7 @@ def _evaluate_table(
             labels = {"target": target, **index_labels[suffix]}
             for label, source in table.emit_info.labels.items():
                 labels[label] = _label_from(source, row, fields[suffix])
+            labels.update(table.emit_info.const_labels)
             out.samples.append(Sample(table.emit_info.metric, labels, 1.0))
     if table.device_row:
         _device_row_info(profile, table, rows, fields, out)
@@ -250,6 +252,9 @@ def _rows(
             if value is None:
                 continue
             rows.setdefault(vb.oid[depth:], {})[col.name] = value
+    for col in table.columns:  # a position in a list first: what it picks may be scaled
+        if col.pick_from is not None:
+            _combine(rows, col.name, col.pick_from, _pick, picks=True)
     # every product first, then every ratio, then the powers of ten: a ratio's divisor may
     # itself be a product
     for col in table.columns:
@@ -264,18 +269,33 @@ def _rows(
     return dict(sorted(rows.items()))
 
 
+def _pick(position: float, listed: Scalar) -> float | None:
+    """The number at a 1-based position of a comma-separated list ("17,14,11,8"), if any."""
+    items = str(listed).split(",")
+    if not position.is_integer() or not 1 <= position <= len(items):
+        return None
+    try:
+        return float(items[int(position) - 1].strip())
+    except ValueError:
+        return None
+
+
 def _combine(
     rows: Mapping[Oid, dict[str, Scalar]],
     name: str,
     other: str,
-    how: Callable[[float, float], float | None],
+    how: Callable[[float, Any], float | None],
+    *,
+    picks: bool = False,
 ) -> None:
-    """Each row's `name` combined with its `other` field; without a usable other, dropped."""
+    """Each row's `name` combined with its `other` field (a number, or with `picks` the text
+    it picks from); without a usable other, the value is dropped."""
     for row in rows.values():
         value, operand = row.get(name), row.get(other)
         if not isinstance(value, float):
             continue
-        combined = how(value, operand) if isinstance(operand, float) else None
+        usable = isinstance(operand, str) if picks else isinstance(operand, float)
+        combined = how(value, operand) if usable else None
         if combined is None:
             del row[name]  # no factor, no honest value
         else:
@@ -338,7 +358,10 @@ def _convert(spec: FieldSpec, vb: VarBind, out: ProfileOutput, profile: str) -> 
         if number is None or number in spec.drop_values:
             return None
         return spec.apply_scale(number)
-    return _text(spec, vb.value)
+    text = _text(spec, vb.value)
+    if spec.text_map and text is not None:
+        return spec.text_map.get(text)
+    return text
 
 
 def _text(spec: FieldSpec, value: object) -> str | None:
@@ -540,6 +563,12 @@ def _index_labels(parts: Sequence[IndexPart], suffix: Oid) -> dict[str, str] | N
                 return None
             labels[part.name] = str(suffix[pos])
             pos += 1
+        elif part.format == "mac_string":  # an OCTET STRING index: length 6, then a MAC
+            chunk = suffix[pos : pos + 7]
+            if len(chunk) != 7 or chunk[0] != 6 or any(x > 255 for x in chunk):
+                return None
+            labels[part.name] = ":".join(f"{x:02x}" for x in chunk[1:])
+            pos += 7
         elif part.format in ("mac", "ipv4"):
             width = 6 if part.format == "mac" else 4
             chunk = suffix[pos : pos + width]

@@ -44,7 +44,7 @@ Role = Literal[
 Cadence = Literal["state", "identity"]
 InfoKey = Literal["vendor", "model", "serial", "firmware"]
 Aggregate = Literal["sum", "mean", "max", "min", "count"]
-IndexFormat = Literal["int", "mac", "ipv4", "string", "rest"]
+IndexFormat = Literal["int", "mac", "mac_string", "ipv4", "string", "rest"]
 
 _NAME = r"^[a-z][a-z0-9_-]*$"
 _FIELD = r"^[a-z][a-z0-9_]*$"
@@ -139,12 +139,24 @@ class FieldSpec(_Strict):
     scale: float = 1.0
     multiply_by: str | None = Field(default=None, pattern=_FIELD)
     divide_by: str | None = Field(default=None, pattern=_FIELD)
+    pick_from: str | None = Field(
+        default=None,
+        pattern=_FIELD,
+        description="the value is a 1-based position in another field's comma-separated list "
+        "of numbers, and the number there is the value (Cisco's tx power level 1..8 in the "
+        "radio's own list of dBm values); out of the list, no value",
+    )
     exponent_from: tuple[ExponentTerm, ...] = ()
     drop_values: tuple[float, ...] = ()
     value_map: Mapping[int, float] = Field(
         default_factory=dict,
         description="raw integer to number (TruthValue 1/2 to 1/0, PoE class1..5 to 0..4); "
         "a value not in the map is dropped",
+    )
+    text_map: Mapping[str, float] = Field(
+        default_factory=dict,
+        description="a text value to a number (Ruckus 'Connect' to 1, 'Disconnect' to 0); a "
+        "text not in the map is dropped",
     )
     states: Mapping[int, str] = Field(default_factory=dict)
     json_key: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
@@ -197,8 +209,8 @@ class FieldSpec(_Strict):
             raise ValueError("`states` only goes with type: enum")
         if self.metric is None and (self.labels or self.aggregate):
             raise ValueError("`labels` and `aggregate` only go with a `metric`")
-        if self.info is not None and self.type not in ("string", "hex", "oid", "int"):
-            raise ValueError("`info` needs a string, hex, oid or int field")
+        if self.info is not None and self.type not in ("string", "hex", "oid", "int", "enum"):
+            raise ValueError("`info` needs a string, hex, oid, int or enum field")
         if (self.type == "json") != (self.json_key is not None):
             raise ValueError("type: json needs `json_key` (a dotted path), and only it")
         if (self.type == "date") != (self.date_format is not None):
@@ -207,6 +219,8 @@ class FieldSpec(_Strict):
             raise ValueError(f"role {self.role} needs an `origin` (which MIB object it is)")
         if self.metric is None and self.const_labels:
             raise ValueError("`const_labels` only go with a `metric`")
+        if self.text_map and self.type != "string":
+            raise ValueError("`text_map` only goes with type: string")
         if self.pattern is not None:
             if self.type != "string":
                 raise ValueError("`pattern` only goes with type: string")
@@ -314,10 +328,11 @@ def _filters(value: object) -> object:
 
 
 class InfoEmit(_Strict):
-    """Emit one info metric per row, with labels from the row's fields."""
+    """Emit one info metric per row, with labels from the row's fields (and fixed ones)."""
 
     metric: str
     labels: Mapping[str, str]
+    const_labels: Mapping[str, str] = Field(default_factory=dict)
 
     @field_validator("metric")
     @classmethod
@@ -398,6 +413,8 @@ class TableSpec(_Strict):
                 raise ValueError(f"column {col.name}: multiply_by names no column")
             if col.divide_by is not None and col.divide_by not in names:
                 raise ValueError(f"column {col.name}: divide_by names no column")
+            if col.pick_from is not None and col.pick_from not in names:
+                raise ValueError(f"column {col.name}: pick_from names no column")
             for term in col.exponent_from:
                 if term.field not in names:
                     raise ValueError(f"column {col.name}: exponent_from names no column")
@@ -472,6 +489,7 @@ class Profile(_Strict):
             if table.emit_info:
                 wanted = set(BY_NAME[table.emit_info.metric].labels)
                 got = {"target", *index_names, *table.emit_info.labels}
+                got |= set(table.emit_info.const_labels)
                 if got != wanted:
                     raise ValueError(
                         f"table {table.name}: emit_info labels {sorted(got)} do not match "
