@@ -374,6 +374,31 @@ METRICS: tuple[MetricSpec, ...] = (
         "power",
     ),
     _m(
+        "sobriety_ups_output_voltage_volts",
+        "gauge",
+        "RMS voltage of a UPS output line, as the UPS measures it.",
+        ("target", "line"),
+        "volts",
+        "power",
+    ),
+    _m(
+        "sobriety_ups_output_current_amperes",
+        "gauge",
+        "RMS current of a UPS output line, as the UPS measures it.",
+        ("target", "line"),
+        "amperes",
+        "power",
+    ),
+    _m(
+        "sobriety_ups_output_apparent_power_voltamperes",
+        "gauge",
+        "Apparent power of a UPS output line, volts × amperes as the UPS reports them: VA, "
+        "not watts (a UPS card that gives no watts still gives this).",
+        ("target", "line"),
+        "voltamperes",
+        "power",
+    ),
+    _m(
         "sobriety_ups_input_power_watts",
         "gauge",
         "Real power a UPS draws on each input line (UPS-MIB upsInputTruePower).",
@@ -640,6 +665,22 @@ METRICS: tuple[MetricSpec, ...] = (
         group="power",
     ),
     _m(
+        "sobriety_printer_device_status",
+        "gauge",
+        "hrDeviceStatus of a printer (unknown, running, warning, testing, down); 1 for the "
+        "current `state`: whether the printer is working, for the energy model.",
+        ("target", "device", "state"),
+        group="power",
+    ),
+    _m(
+        "sobriety_projector_power_state",
+        "gauge",
+        "Power state of a projector as it reports it (on, off, cooling, warmup, standby...); "
+        "1 for the current `state`: what the energy model needs to know it is on.",
+        ("target", "state"),
+        group="power",
+    ),
+    _m(
         "sobriety_projector_lamp_seconds",
         "gauge",
         "Hours of use of the projector's lamp or light source, as the projector counts them.",
@@ -651,8 +692,9 @@ METRICS: tuple[MetricSpec, ...] = (
     _m(
         "sobriety_radio_tx_power_dbm",
         "gauge",
-        "Conducted transmit power of a radio or VAP in dBm (only where the device gives dBm; "
-        "levels are not converted).",
+        "Conducted transmit power of a radio or VAP in dBm: as the device gives it, or a "
+        "power level turned into dBm through the device's own table of levels (never a "
+        "guessed one).",
         ("target", "radio"),
         "dbm",
         "radio",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import struct
 from collections.abc import Callable, Mapping, Sequence
@@ -255,6 +256,10 @@ def _rows(
     for col in table.columns:  # a position in a list first: what it picks may be scaled
         if col.pick_from is not None:
             _combine(rows, col.name, col.pick_from, _pick, picks=True)
+        if col.pick_among:
+            _pick_among(rows, col.name, col.pick_among)
+        if col.to_dbm:
+            _to_dbm(rows, col.name)
     # every product first, then every ratio, then the powers of ten: a ratio's divisor may
     # itself be a product
     for col in table.columns:
@@ -267,6 +272,35 @@ def _rows(
         if col.exponent_from:
             _scale_by_exponent(rows, col)
     return dict(sorted(rows.items()))
+
+
+def _pick_among(rows: Mapping[Oid, dict[str, Scalar]], name: str, among: Sequence[str]) -> None:
+    """Each row's `name` (a 1-based position) replaced by the number of that field."""
+    for row in rows.values():
+        position = row.get(name)
+        if not isinstance(position, float):
+            continue
+        chosen = (
+            among[int(position) - 1]
+            if position.is_integer() and 1 <= position <= len(among)
+            else None
+        )
+        picked = row.get(chosen) if chosen else None
+        if isinstance(picked, float):
+            row[name] = picked
+        else:
+            del row[name]  # a level the device does not describe: no value
+
+
+def _to_dbm(rows: Mapping[Oid, dict[str, Scalar]], name: str) -> None:
+    """Milliwatts to dBm; 0 (or less) milliwatts has no dBm and is dropped."""
+    for row in rows.values():
+        value = row.get(name)
+        if isinstance(value, float):
+            if value > 0:
+                row[name] = round(10 * math.log10(value), 3)
+            else:
+                del row[name]
 
 
 def _pick(position: float, listed: Scalar) -> float | None:

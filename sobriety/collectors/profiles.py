@@ -139,6 +139,16 @@ class FieldSpec(_Strict):
     scale: float = 1.0
     multiply_by: str | None = Field(default=None, pattern=_FIELD)
     divide_by: str | None = Field(default=None, pattern=_FIELD)
+    pick_among: tuple[str, ...] = Field(
+        default=(),
+        description="the value is a 1-based position among these fields of the row, and "
+        "that field's number is the value (IEEE802dot11-MIB dot11CurrentTxPowerLevel among "
+        "dot11TxPowerLevel1..8)",
+    )
+    to_dbm: bool = Field(
+        default=False,
+        description="the value is milliwatts: shown in dBm, 10·log10(mW) (no dBm for 0 mW)",
+    )
     pick_from: str | None = Field(
         default=None,
         pattern=_FIELD,
@@ -415,6 +425,8 @@ class TableSpec(_Strict):
                 raise ValueError(f"column {col.name}: divide_by names no column")
             if col.pick_from is not None and col.pick_from not in names:
                 raise ValueError(f"column {col.name}: pick_from names no column")
+            if not set(col.pick_among) <= names:
+                raise ValueError(f"column {col.name}: pick_among names a field that is no column")
             for term in col.exponent_from:
                 if term.field not in names:
                     raise ValueError(f"column {col.name}: exponent_from names no column")
