@@ -4,18 +4,22 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit golden docs fuzz clean venv pen-table
+.PHONY: run test lint typecheck unit golden docs fuzz clean venv tools pen-table
+PORT ?= 9471
+TIMEOUT ?= 2s
+INTERVAL ?= 30s
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,demo]'
 	touch $(STAMP)
 
 venv: $(STAMP)
 
+# `make run PORT=9480 TIMEOUT=5s`: another port, a longer SNMP timeout on a loaded machine.
 run: $(STAMP)
-	$(BIN)/sobriety demo
+	$(BIN)/sobriety demo --listen 127.0.0.1:$(PORT) --timeout $(TIMEOUT) --interval $(INTERVAL)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -24,7 +28,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy sobriety
 
-test: lint typecheck
+# The Debian tools of the integration tests: installed when run as root (as .ci/run does),
+# else the one command that installs them is printed (their tests skip; the summary says so).
+tools:
+	@bash .ci/tools.sh check
+
+test: lint typecheck tools
 	$(BIN)/pytest -q
 
 unit: $(STAMP)
@@ -48,6 +57,7 @@ docs: $(STAMP)
 	$(BIN)/python -m sobriety.gen.metric_docs README.md
 	$(BIN)/python -m sobriety.gen.profile_docs docs/profiles.md
 	$(BIN)/python -m sobriety.gen.device_coverage docs/device-coverage.md
+	$(BIN)/python -m sobriety.gen.energy_proof docs/energy.md
 	$(BIN)/python -m sobriety.alerts.promrules rules/sobriety-alerts.yml
 	$(BIN)/python dashboards/generate.py
 

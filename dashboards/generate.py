@@ -91,11 +91,16 @@ def ts(title: str, description: str, unit: str, *queries: prometheus.Dataquery,
     return panel.height(8).span(12)
 
 
-def st(title: str, description: str, unit: str, expr: str) -> stat.Panel:
-    return (
+def st(title: str, description: str, unit: str, expr: str, none: str | None = None
+       ) -> stat.Panel:  # fmt: skip
+    """A single figure; `none` is what it shows when the query has no series (a count of
+    nothing is 0), which Grafana does itself instead of `or vector(0)` in the query: a query
+    that always returns a series could not show a missing metric."""
+    panel = (
         stat.Panel().title(title).description(description).unit(unit).datasource(DS)
         .with_target(query(expr, instant=True)).height(4).span(6)
     )  # fmt: skip
+    return panel.no_value(none) if none is not None else panel
 
 
 def tab(title: str, description: str, expr: str) -> table.Panel:
@@ -122,7 +127,7 @@ def fleet_energy() -> dashboard.Dashboard:
         st("Targets up", "Targets whose last poll succeeded (sobriety_target_up).", "none",
            f"sum(sobriety_target_up * on(target) group_left() {INFO})"),
         st("Targets down", "Targets whose last poll failed; see the alerts dashboard for why.",
-           "none", f"count(sobriety_target_up * on(target) group_left() {INFO} == 0) or vector(0)"),
+           "none", f"count(sobriety_target_up * on(target) group_left() {INFO} == 0)", none="0"),
         st("Energy over the range", "kWh used by the selected sites and classes over the time "
            "range, measured and estimated together (sobriety_site_energy_joules_total).",
            "kwatth", f"sum(increase({sited('sobriety_site_energy_joules_total')}[$__range]))"
@@ -130,6 +135,12 @@ def fleet_energy() -> dashboard.Dashboard:
         st("Cost over the range", "Electricity cost over the range: energy × each site's price "
            "per kWh (sobriety_site_cost_euros_total).", "currencyEUR",
            f"sum(increase({sited('sobriety_site_cost_euros_total')}[$__range]))"),
+        ts("Site power by source", "Each site's power now (sobriety_site_power_watts): the "
+           "reading of each of its devices plus what its feeders (PDU inlets, UPS outputs) "
+           "measure beyond the devices declared on them, measured and estimated apart.", "watt",
+           query('sum by (site, source) (sobriety_site_power_watts{site=~"$site"})',
+                 "{{site}} {{source}}"),
+           stacked=True),
         ts("Power by site, class and source", "Power now, stacked: measured readings (PDU "
            "outlet, PoE port, supply sensors, meters) and estimates from each class's model on "
            "observed state are shown apart by `source`.", "watt",
@@ -208,14 +219,15 @@ def alerts_and_waste() -> dashboard.Dashboard:
             'sobriety_alert_active{site=~"$site|"}'),
         ts("After-hours and holiday energy", "Energy used outside opening hours and on closed "
            "days by classes that could be off (PCs, printers, projectors, displays, APs), kWh "
-           "per hour.", "kwatth",
-           query(f"sum by (site, class, period) (rate({sited(WASTE)}[$__rate_interval]))"
+           "per hour, by what it rests on: measured, estimated from an observed state, or "
+           "assumed (no state known).", "kwatth",
+           query(f"sum by (site, class, period, source) (rate({sited(WASTE)}[$__rate_interval]))"
                  " * 3600 / 3600000",
-                 "{{site}} {{class}} {{period}}")),
+                 "{{site}} {{class}} {{period}} ({{source}})")),
         st("Waste cost over the range", "Euros spent on after-hours and holiday energy over "
            "the time range.", "currencyEUR",
-           f"sum(increase({sited('sobriety_site_waste_cost_euros_total')}[$__range]))"
-           " or vector(0)"),
+           f"sum(increase({sited('sobriety_site_waste_cost_euros_total')}[$__range]))",
+           none="0"),
         ts("UPS on battery", "Seconds each UPS has been on battery (0 on mains).", "s",
            query(by_device("sobriety_ups_on_battery_seconds", "site"), "{{target}}")),
         ts("PoE budget margin", "Share of each PSE group's budget still free.", "percentunit",
@@ -223,7 +235,7 @@ def alerts_and_waste() -> dashboard.Dashboard:
                  "{{target}} group {{group}}")),
         tab("Targets down, with reason", "Targets whose last poll failed and why (timeout, "
             "auth_failed, unreachable...); zero rows when everything answers.",
-            f"(sobriety_target_down_info * on(target) group_left() {INFO}) or on() vector(0)"),
+            f"sobriety_target_down_info * on(target) group_left() {INFO}"),
     ]  # fmt: skip
     for panel in panels:
         board = board.with_panel(panel)

@@ -1,18 +1,29 @@
 """Prometheus exposition: the only module that imports prometheus_client.
 
-`SnapshotCollector` turns the samples of the live snapshot (and the daemon's own cost, read
-at scrape time from the injected probe) into metric families declared in the catalogue.
+A scrape costs what changed: each target's samples are rendered once per snapshot entry (the
+tuple a poll published) and kept as text per metric family, in the classic text format and in
+OpenMetrics, each on first demand. A scrape then writes, family by family in catalogue order,
+the family's header and the kept text of every target that has it, plus the daemon's own
+series (site totals, alerts, self cost), rendered fresh. prometheus_client does every
+rendering, so escaping and number formats are its own.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry
-from prometheus_client.exposition import choose_encoder
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, choose_encoder
+from prometheus_client.exposition import generate_latest as text_latest
 from prometheus_client.metrics_core import Metric
+from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST as OPENMETRICS
+from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from sobriety.metrics import BY_NAME, MetricSpec
 from sobriety.model import Sample
@@ -76,3 +87,153 @@ def render_text(samples: Iterable[Sample]) -> str:
     materialised = list(samples)
     body, _ = render(new_registry(lambda: materialised))
     return body.decode("utf-8")
+
+
+# --- scrapes that cost what changed ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Format:
+    """One exposition format: how to render, its content type, what ends a body."""
+
+    name: str
+    content_type: str
+    encoder: Callable[[_Families], bytes]
+    trailer: bytes
+
+
+class _Families:
+    """What prometheus_client's encoders read: anything with `collect()`."""
+
+    def __init__(self, metrics: Sequence[Metric]) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Sequence[Metric]:
+        return self.metrics
+
+
+TEXT = Format("text", CONTENT_TYPE_LATEST, text_latest, b"")
+OPEN_METRICS = Format("openmetrics", OPENMETRICS, openmetrics_latest, b"# EOF\n")
+
+
+def negotiate(accept: str | None) -> Format:
+    """OpenMetrics when the scraper asks for it (Prometheus does), else the text format."""
+    _, content_type = choose_encoder(accept or "")
+    return OPEN_METRICS if content_type == OPENMETRICS else TEXT
+
+
+Blocks = dict[str, bytes]  # metric name -> the lines of its samples
+
+
+def _escape(value: str) -> str:
+    """A label value as both formats write it (backslash, newline and quote escaped)."""
+    if "\\" in value or "\n" in value or '"' in value:
+        return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
+    return value
+
+
+def _go(value: float) -> str:
+    """A number as Prometheus' Go code writes it (prometheus_client's own function)."""
+    text: str = floatToGoString(value)  # type: ignore[no-untyped-call]
+    return text
+
+
+def sample_lines(samples: Iterable[Sample]) -> Blocks:
+    """The sample lines of each metric, as prometheus_client writes them in both formats
+    (labels sorted, Go float formatting; no timestamps). A test holds them to the library's
+    own output."""
+    grouped: dict[str, list[str]] = {}
+    for s in samples:
+        if s.labels:
+            inner = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(s.labels.items()))
+            line = f"{s.name}{{{inner}}} {_go(s.value)}\n"
+        else:
+            line = f"{s.name} {_go(s.value)}\n"
+        grouped.setdefault(s.name, []).append(line)
+    return {name: "".join(lines).encode() for name, lines in grouped.items()}
+
+
+_HEADERS: dict[tuple[str, str], bytes] = {}
+
+
+def header(name: str, fmt: Format) -> bytes:
+    """A metric's HELP/TYPE (and UNIT) lines in `fmt`, from prometheus_client, kept."""
+    key = (fmt.name, name)
+    found = _HEADERS.get(key)
+    if found is None:
+        spec = BY_NAME.get(name)
+        if spec is None:
+            raise KeyError(f"sample of undeclared metric {name!r}")
+        body = fmt.encoder(_Families([Metric(spec.family_name, spec.help, spec.kind)]))
+        found = _HEADERS[key] = b"".join(
+            line for line in body.splitlines(keepends=True) if line.startswith(b"# ")
+            and line != fmt.trailer
+        )  # fmt: skip
+    return found
+
+
+class Renderable(Protocol):
+    """A snapshot entry: its rendered lines, rendered on first demand."""
+
+    def rendered(self, render: Callable[[Sequence[Sample]], Blocks]) -> Blocks: ...
+
+
+class ScrapeCache:
+    """Puts scrapes together from the snapshot's entries, rendering only new ones."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # one scrape renders at a time
+        self.renders = 0  # entries rendered so far (a scrape renders only what changed)
+
+    def _render(self, samples: Sequence[Sample]) -> Blocks:
+        self.renders += 1
+        return sample_lines(samples)
+
+    def prepare(self, entries: Mapping[str, Renderable]) -> list[Blocks]:
+        """Every target's lines, rendering only the entries polled since the last scrape.
+
+        Meant for a worker thread: entries are replaced whole by the event loop, never
+        changed in place except to drop what they no longer need.
+        """
+        with self._lock:
+            return [entry.rendered(self._render) for entry in entries.values()]
+
+    def body(
+        self,
+        entries: Mapping[str, Renderable],
+        extra: Callable[[], Sequence[Sample]],
+        fmt: Format,
+        chunk: int = 256 * 1024,
+    ) -> list[bytes]:
+        """A whole scrape as chunks of about `chunk` bytes (meant for a worker thread)."""
+        out: list[bytes] = []
+        pending: list[bytes] = []
+        size = 0
+        for part in self.compose(self.prepare(entries), extra(), fmt):
+            pending.append(part)
+            size += len(part)
+            if size >= chunk:
+                out.append(b"".join(pending))
+                pending, size = [], 0
+        if pending:
+            out.append(b"".join(pending))
+        return out
+
+    @staticmethod
+    def compose(targets: Sequence[Blocks], extra: Sequence[Sample], fmt: Format) -> Iterator[bytes]:
+        """The body, one metric family at a time (header once, then every target's lines)."""
+        by_name: dict[str, list[bytes]] = {}
+        for name, lines in sample_lines(extra).items():
+            by_name[name] = [lines]
+        for blocks in targets:
+            for name, lines in blocks.items():
+                found = by_name.get(name)
+                if found is None:
+                    by_name[name] = [lines]
+                else:
+                    found.append(lines)
+        for name in sorted(by_name, key=_order):
+            yield header(name, fmt)
+            yield b"".join(by_name[name])
+        if fmt.trailer:
+            yield fmt.trailer

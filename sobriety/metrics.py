@@ -47,6 +47,8 @@ def _m(
 
 
 T = ("target",)
+# polling's own cost is summed over targets by default (settings.self_metrics)
+SUMMED = " Summed over targets (no `target`) unless settings.self_metrics is per_target."
 
 METRICS: tuple[MetricSpec, ...] = (
     # --- targets and devices -------------------------------------------------------------
@@ -112,8 +114,10 @@ METRICS: tuple[MetricSpec, ...] = (
     _m(
         "sobriety_device_power_watts",
         "gauge",
-        "Electrical power drawn by the device itself; `source` is measured or estimated.",
-        ("target", "source", "origin"),
+        "Electrical power drawn by the device itself; `source` is measured or estimated, "
+        "`basis` what it rests on (measured, state: estimated from an observed state, "
+        "assumed: a class figure with no state observed), `origin` the object or model.",
+        ("target", "source", "origin", "basis"),
         "watts",
         "energy",
     ),
@@ -129,9 +133,9 @@ METRICS: tuple[MetricSpec, ...] = (
     _m(
         "sobriety_device_energy_joules_total",
         "counter",
-        "Energy the device used, integrated from its readings (trapezoid), by source; gaps "
-        "are not filled in. Persisted across restarts.",
-        ("target", "source"),
+        "Energy the device used, integrated from its readings (trapezoid), by source and "
+        "basis; gaps are not filled in. Persisted across restarts.",
+        ("target", "source", "basis"),
         "joules",
         "energy",
     ),
@@ -146,7 +150,8 @@ METRICS: tuple[MetricSpec, ...] = (
         "sobriety_site_energy_joules_total",
         "counter",
         "Energy per site and device class by source: each device counted once, at itself "
-        "(PoE, outlets and UPS output counted at the devices they feed).",
+        "(PoE, outlets and UPS output counted at the devices they feed); class "
+        "`unattributed` is what feeders measured beyond their monitored loads.",
         ("site", "class", "source"),
         "joules",
         "energy",
@@ -171,8 +176,9 @@ METRICS: tuple[MetricSpec, ...] = (
         "sobriety_site_waste_energy_joules_total",
         "counter",
         "Energy used outside opening hours (`period` after_hours) or on closed days "
-        "(holiday) by classes that could be off (PCs, printers, projectors, displays, APs).",
-        ("site", "class", "period"),
+        "(holiday) by classes that could be off (PCs, printers, projectors, displays, APs); "
+        "`source` measured, estimated (from an observed state) or assumed (no state known).",
+        ("site", "class", "period", "source"),
         "joules",
         "energy",
     ),
@@ -180,7 +186,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "sobriety_site_waste_carbon_grams_total",
         "counter",
         "Carbon of the after-hours and holiday energy above.",
-        ("site", "class", "period"),
+        ("site", "class", "period", "source"),
         "grams",
         "energy",
     ),
@@ -188,9 +194,85 @@ METRICS: tuple[MetricSpec, ...] = (
         "sobriety_site_waste_cost_euros_total",
         "counter",
         "Cost of the after-hours and holiday energy above.",
-        ("site", "class", "period"),
+        ("site", "class", "period", "source"),
         "euros",
         "energy",
+    ),
+    _m(
+        "sobriety_site_power_watts",
+        "gauge",
+        "A site's power now: the current reading of each of its devices (fresh ones only) "
+        "and the unattributed load of its feeders, by source.",
+        ("site", "source"),
+        "watts",
+        "energy",
+    ),
+    _m(
+        "sobriety_feeder_unattributed_power_watts",
+        "gauge",
+        "What a feeder (PDU inlet, UPS output) measures beyond the monitored devices declared "
+        "on it: loads nobody monitors, booked once, at the feeder.",
+        ("target", "source"),
+        "watts",
+        "energy",
+    ),
+    _m(
+        "sobriety_feeder_unattributed_power_band_watts",
+        "gauge",
+        "Band of the unattributed load (`bound` low or high), from the bands of the loads "
+        "subtracted.",
+        ("target", "bound"),
+        "watts",
+        "energy",
+    ),
+    _m(
+        "sobriety_feeder_unattributed_energy_joules_total",
+        "counter",
+        "Energy of a feeder's unattributed load, integrated like a device's.",
+        ("target", "source"),
+        "joules",
+        "energy",
+    ),
+    _m(
+        "sobriety_feeder_overcommitted",
+        "gauge",
+        "1 when the loads declared on a feeder add up to more than it measures (a wrong "
+        "declaration, or estimates above the truth); the unattributed load is then 0.",
+        T,
+        group="energy",
+    ),
+    _m(
+        "sobriety_managed_device_power_watts",
+        "gauge",
+        "Power of a device a controller manages (an access point of a Wi-Fi controller), "
+        "booked as its own device.",
+        ("target", "device", "source", "origin", "basis"),
+        "watts",
+        "energy",
+    ),
+    _m(
+        "sobriety_managed_device_energy_joules_total",
+        "counter",
+        "Energy of a managed device, integrated like a device's.",
+        ("target", "device", "source", "basis"),
+        "joules",
+        "energy",
+    ),
+    _m(
+        "sobriety_device_virtualization_info",
+        "info",
+        "Present when the device is a virtual machine or a container (`kind` vm or "
+        "container, `technology` as detected): its power is a share of a host's.",
+        ("target", "kind", "technology"),
+        group="energy",
+    ),
+    _m(
+        "sobriety_device_power_state",
+        "gauge",
+        "The power state a device reports (projectors, displays); 1 for the current `state` "
+        "(on, standby, off, warming, cooling).",
+        ("target", "state"),
+        group="energy",
     ),
     # --- lifetime ---------------------------------------------------------------------------
     _m(
@@ -244,7 +326,8 @@ METRICS: tuple[MetricSpec, ...] = (
     _m(
         "sobriety_device_expected_end_of_life_timestamp_seconds",
         "gauge",
-        "Life start plus the class's expected life (collectors/classes.yaml).",
+        "Life start plus the class's sourced service life (collectors/classes.yaml "
+        "end_of_life.service_life_years); absent when either is unknown.",
         T,
         "seconds",
         "lifetime",
@@ -260,8 +343,9 @@ METRICS: tuple[MetricSpec, ...] = (
     _m(
         "sobriety_device_embodied_carbon_amortised_grams",
         "gauge",
-        "The share of the embodied carbon its observed life so far has amortised "
-        "(embodied × age / expected life, at most all of it).",
+        "The share of the embodied carbon its life so far has amortised over the class's "
+        "accounting period (embodied × age / lifetime_years, at most all of it); absent when "
+        "its age is unknown (first seen is not an age).",
         T,
         "grams",
         "lifetime",
@@ -269,15 +353,16 @@ METRICS: tuple[MetricSpec, ...] = (
     _m(
         "sobriety_device_eol_recommendation",
         "gauge",
-        "End-of-life recommendation (collectors/eol-policy.yaml): 1 for the current `action` "
-        "(keep, reuse, repair, recycle), 0 for the others.",
+        "End-of-life recommendation (collectors/eol-policy.yaml, waste hierarchy): 1 for the "
+        "current `action` (keep, reuse, service, repair, recycle), 0 for the others.",
         ("target", "action"),
         group="lifetime",
     ),
     _m(
         "sobriety_device_eol_reason_info",
         "info",
-        "The reasons behind a device's end-of-life recommendation, one series each.",
+        "The reasons behind a device's end-of-life recommendation, one series each: "
+        "`reason` is the id of the rule that fired.",
         ("target", "reason"),
         group="lifetime",
     ),
@@ -494,6 +579,25 @@ METRICS: tuple[MetricSpec, ...] = (
         "power",
     ),
     _m(
+        "sobriety_poe_port_allocated_watts",
+        "gauge",
+        "Power a PoE port has allocated to its device (cpeExtPsePortPwrAllocated); where the "
+        "port's consumption equals it and its maximum drawn is 0, the consumption is this "
+        "allocation, not a measurement.",
+        ("target", "group", "port"),
+        "watts",
+        "power",
+    ),
+    _m(
+        "sobriety_poe_port_max_drawn_watts",
+        "gauge",
+        "Highest power the PoE port has seen its device draw (cpeExtPsePortMaxPwrDrawn; 0 on "
+        "switches that do not measure).",
+        ("target", "group", "port"),
+        "watts",
+        "power",
+    ),
+    _m(
         "sobriety_poe_port_detection_status",
         "gauge",
         "PoE port detection status (pethPsePortDetectionStatus); 1 for the current `state`.",
@@ -531,6 +635,31 @@ METRICS: tuple[MetricSpec, ...] = (
         "inventory",
     ),
     # --- ENTITY-SENSOR, EMAN ----------------------------------------------------------------
+    _m(
+        "sobriety_supply_sensor_volts",
+        "gauge",
+        "Input or output voltage of a power supply that reports no watts (ENTITY-SENSOR; "
+        "`supply` is the entity the sensor sits in, `name` says input or output).",
+        ("target", "entity", "supply", "name"),
+        "volts",
+        "power",
+    ),
+    _m(
+        "sobriety_supply_sensor_amperes",
+        "gauge",
+        "Input or output current of a power supply that reports no watts (ENTITY-SENSOR).",
+        ("target", "entity", "supply", "name"),
+        "amperes",
+        "power",
+    ),
+    _m(
+        "sobriety_host_virtual_devices",
+        "gauge",
+        "Devices of the host that name a hypervisor (hrDeviceDescr: QEMU, VMware, Hyper-V, "
+        "VirtIO, Xen...): above 0, the host is a virtual machine.",
+        T,
+        group="host",
+    ),
     _m(
         "sobriety_supply_unit_power_watts",
         "gauge",
@@ -839,46 +968,53 @@ METRICS: tuple[MetricSpec, ...] = (
         "seconds",
         "self",
     ),
-    _m("sobriety_polls_total", "counter", "Polls of the target, successful or not.", T, "", "self"),
+    _m(
+        "sobriety_polls_total",
+        "counter",
+        "Polls of the target, successful or not." + SUMMED,
+        T,
+        "",
+        "self",
+    ),
     _m(
         "sobriety_poll_errors_total",
         "counter",
-        "Polls that failed, by bounded reason.",
+        "Polls that failed, by bounded reason." + SUMMED,
         ("target", "reason"),
         group="self",
     ),
     _m(
         "sobriety_collect_issues_total",
         "counter",
-        "Things a poll noticed and survived (short walk, bad value...), by code.",
+        "Things a poll noticed and survived (short walk, bad value...), by code." + SUMMED,
         ("target", "code"),
         group="self",
     ),
     _m(
         "sobriety_snmp_requests_total",
         "counter",
-        "SNMP request PDUs sent, by type (get, getnext, getbulk).",
+        "SNMP request PDUs sent, by type (get, getnext, getbulk)." + SUMMED,
         ("target", "type"),
         group="self",
     ),
     _m(
         "sobriety_snmp_timeouts_total",
         "counter",
-        "SNMP requests that got no answer in time.",
+        "SNMP requests that got no answer in time." + SUMMED,
         T,
         group="self",
     ),
     _m(
         "sobriety_snmp_retries_total",
         "counter",
-        "SNMP requests sent again after a try got no answer in time.",
+        "SNMP requests sent again after a try got no answer in time." + SUMMED,
         T,
         group="self",
     ),
     _m(
         "sobriety_snmp_sent_bytes_total",
         "counter",
-        "Bytes of SNMP messages sent to the target (UDP payload, retries included).",
+        "Bytes of SNMP messages sent to the target (UDP payload, retries included)." + SUMMED,
         T,
         "bytes",
         "self",
@@ -886,7 +1022,7 @@ METRICS: tuple[MetricSpec, ...] = (
     _m(
         "sobriety_snmp_received_bytes_total",
         "counter",
-        "Bytes of SNMP answers received from the target (UDP payload).",
+        "Bytes of SNMP answers received from the target (UDP payload)." + SUMMED,
         T,
         "bytes",
         "self",
@@ -894,7 +1030,7 @@ METRICS: tuple[MetricSpec, ...] = (
     _m(
         "sobriety_snmp_varbinds_total",
         "counter",
-        "Variable bindings received.",
+        "Variable bindings received." + SUMMED,
         T,
         group="self",
     ),
@@ -902,14 +1038,14 @@ METRICS: tuple[MetricSpec, ...] = (
         "sobriety_snmp_bulk_shrinks_total",
         "counter",
         "GETBULKs asked again with fewer repetitions, by cause (too_big, timeout, truncated); "
-        "the target keeps the smaller size afterwards.",
+        "the target keeps the smaller size afterwards." + SUMMED,
         ("target", "cause"),
         group="self",
     ),
     _m(
         "sobriety_snmp_walk_anomalies_total",
         "counter",
-        "Walks ended abnormally (non-increasing OID, exception in walk...), by kind.",
+        "Walks ended abnormally (non-increasing OID, exception in walk...), by kind." + SUMMED,
         ("target", "kind"),
         group="self",
     ),
@@ -975,6 +1111,29 @@ METRICS: tuple[MetricSpec, ...] = (
         (),
         "seconds",
         "self",
+    ),
+    _m(
+        "sobriety_http_requests_total",
+        "counter",
+        "HTTP requests answered, by handler (route, or other) and status code: 401, 403 and "
+        "429 are requests the web config refused.",
+        ("handler", "code"),
+        group="self",
+    ),
+    _m(
+        "sobriety_http_connections_cut_total",
+        "counter",
+        "HTTP connections the server closed: header_timeout, idle_timeout, "
+        "too_many_connections (answered 503), malformed_request (answered 400).",
+        ("reason",),
+        group="self",
+    ),
+    _m(
+        "sobriety_http_connections",
+        "gauge",
+        "HTTP connections open now.",
+        (),
+        group="self",
     ),
     _m(
         "sobriety_build_info",

@@ -100,6 +100,47 @@ MIGRATIONS: tuple[str, ...] = (
         state       TEXT NOT NULL
     );
     """,
+    # 7: energy of parts of a target (a managed AP, a feeder's unattributed load: `device`)
+    # and what an estimate rests on (`basis`: measured, state, assumed). Earlier estimates
+    # said nothing of their basis: they are kept as `assumed`.
+    """
+    CREATE TABLE energy_v7 (
+        target TEXT NOT NULL, device TEXT NOT NULL, site TEXT NOT NULL, class TEXT NOT NULL,
+        source TEXT NOT NULL, basis TEXT NOT NULL, joules REAL NOT NULL, open_j REAL NOT NULL,
+        after_j REAL NOT NULL, holiday_j REAL NOT NULL, gco2e REAL NOT NULL, cost REAL NOT NULL,
+        PRIMARY KEY (target, device, site, class, source, basis)
+    );
+    INSERT INTO energy_v7 SELECT target, '', site, class, source,
+        CASE source WHEN 'measured' THEN 'measured' ELSE 'assumed' END,
+        joules, open_j, after_j, holiday_j, gco2e, cost FROM energy;
+    DROP TABLE energy;
+    ALTER TABLE energy_v7 RENAME TO energy;
+    CREATE TABLE energy_daily_v7 (
+        day TEXT NOT NULL, target TEXT NOT NULL, device TEXT NOT NULL, site TEXT NOT NULL,
+        class TEXT NOT NULL, source TEXT NOT NULL, basis TEXT NOT NULL, joules REAL NOT NULL,
+        open_j REAL NOT NULL, after_j REAL NOT NULL, holiday_j REAL NOT NULL,
+        gco2e REAL NOT NULL, cost REAL NOT NULL,
+        PRIMARY KEY (day, target, device, site, class, source, basis)
+    );
+    INSERT INTO energy_daily_v7 SELECT day, target, '', site, class, source,
+        CASE source WHEN 'measured' THEN 'measured' ELSE 'assumed' END,
+        joules, open_j, after_j, holiday_j, gco2e, cost FROM energy_daily;
+    DROP TABLE energy_daily;
+    ALTER TABLE energy_daily_v7 RENAME TO energy_daily;
+    ALTER TABLE energy_last ADD COLUMN basis TEXT NOT NULL DEFAULT 'assumed';
+    UPDATE energy_last SET basis = 'measured' WHERE source = 'measured';
+    """,
+    # 8: each hand-over list issued for a disposal batch, as it was: what the operator got
+    """
+    CREATE TABLE handovers (
+        batch       TEXT NOT NULL,
+        issued      REAL NOT NULL,
+        digest      TEXT NOT NULL,
+        devices     INTEGER NOT NULL,
+        list        TEXT NOT NULL,
+        PRIMARY KEY (batch, issued)
+    );
+    """,
 )
 
 
@@ -117,56 +158,112 @@ class TargetRecord:
     failures: int
 
 
-@dataclass(frozen=True, slots=True)
-class EnergyRow:
-    """Energy one target used at one site, in one class, from one source, so far."""
+@dataclass(frozen=True, slots=True, order=True)
+class EnergyKey:
+    """Whose energy: a target, or with `device` a part of it (a managed access point, the
+    unattributed load behind a feeder), at which site, in which class, known how."""
 
     target: str
+    device: str  # "" for the target itself
     site: str
     device_class: str
-    source: str
+    source: str  # measured | estimated
+    basis: str  # measured | state (estimated from observed state) | assumed
+
+
+@dataclass(frozen=True, slots=True)
+class EnergyAmount:
+    """Joules, split by the site's state when they were used, with their carbon and cost."""
+
     joules: float
     periods: tuple[float, float, float]  # open, after hours, holiday
     gco2e: float
     cost: float
 
-
-@dataclass(frozen=True, slots=True)
-class EnergyDay:
-    """Energy booked on one local day (ISO date) to one target, site, class and source."""
-
-    day: str
-    target: str
-    site: str
-    device_class: str
-    source: str
-    joules: float
-    periods: tuple[float, float, float]  # open, after hours, holiday
-    gco2e: float
-    cost: float
-
-    def plus(self, other: EnergyDay) -> EnergyDay:
-        """Both bookings together (same key)."""
-        return EnergyDay(
-            self.day,
-            self.target,
-            self.site,
-            self.device_class,
-            self.source,
+    def plus(self, other: EnergyAmount) -> EnergyAmount:
+        """Both amounts together."""
+        a, b = self.periods, other.periods
+        return EnergyAmount(
             self.joules + other.joules,
-            (
-                self.periods[0] + other.periods[0],
-                self.periods[1] + other.periods[1],
-                self.periods[2] + other.periods[2],
-            ),
+            (a[0] + b[0], a[1] + b[1], a[2] + b[2]),
             self.gco2e + other.gco2e,
             self.cost + other.cost,
         )
 
 
+class _Keyed:
+    """The key's and amount's fields read straight off a row."""
+
+    key: EnergyKey
+    amount: EnergyAmount
+
+    @property
+    def target(self) -> str:
+        return self.key.target
+
+    @property
+    def device(self) -> str:
+        return self.key.device
+
+    @property
+    def site(self) -> str:
+        return self.key.site
+
+    @property
+    def device_class(self) -> str:
+        return self.key.device_class
+
+    @property
+    def source(self) -> str:
+        return self.key.source
+
+    @property
+    def basis(self) -> str:
+        return self.key.basis
+
+    @property
+    def joules(self) -> float:
+        return self.amount.joules
+
+    @property
+    def periods(self) -> tuple[float, float, float]:
+        return self.amount.periods
+
+    @property
+    def gco2e(self) -> float:
+        return self.amount.gco2e
+
+    @property
+    def cost(self) -> float:
+        return self.amount.cost
+
+
+@dataclass(frozen=True, slots=True)
+class EnergyRow(_Keyed):
+    """Energy of one key so far."""
+
+    key: EnergyKey
+    amount: EnergyAmount
+
+
+@dataclass(frozen=True, slots=True)
+class EnergyDay(_Keyed):
+    """Energy of one key booked on one local day (ISO date) of its site."""
+
+    day: str
+    key: EnergyKey
+    amount: EnergyAmount
+
+    def plus(self, other: EnergyDay) -> EnergyDay:
+        """Both bookings together (same day and key)."""
+        return EnergyDay(self.day, self.key, self.amount.plus(other.amount))
+
+
 @dataclass(frozen=True, slots=True)
 class EnergyLast:
-    """A target's last power reading (None after it went silent) and its gap count."""
+    """The last power reading of one chain (None after it went silent) and its gap count.
+
+    A chain is a target (`target` is its id) or a part of one (`target/device`)."""
 
     target: str
     at: float | None
@@ -174,6 +271,7 @@ class EnergyLast:
     source: str
     origin: str
     gaps: int
+    basis: str = "assumed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +285,17 @@ class LifetimeState:
     power_on_seconds: float
     engine_boots: float | None
     wraps: int
+
+
+@dataclass(frozen=True, slots=True)
+class Handover:
+    """A hand-over list issued for a disposal batch: when, its digest, what it said."""
+
+    batch: str
+    issued: float  # POSIX seconds
+    digest: str  # SHA-256 of `list`
+    devices: int
+    list: str  # JSON, as issued
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,9 +323,9 @@ class StateStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open state database {path}: {exc}") from exc
         self._pending: list[PollRecord] = []
-        self._energy: dict[tuple[str, str, str, str], EnergyRow] = {}
+        self._energy: dict[EnergyKey, EnergyRow] = {}
         self._energy_last: dict[str, EnergyLast] = {}
-        self._energy_days: dict[tuple[str, str, str, str, str], EnergyDay] = {}
+        self._energy_days: dict[tuple[str, EnergyKey], EnergyDay] = {}
         self._lifetime: dict[str, LifetimeState] = {}
         self._facts: dict[str, tuple[float, str]] = {}
         self._alerts: dict[str, str] | None = None
@@ -252,7 +361,7 @@ class StateStore:
 
     def record_energy(self, row: EnergyRow) -> None:
         """Queue a target's new energy totals (the newest of a key wins)."""
-        self._energy[(row.target, row.site, row.device_class, row.source)] = row
+        self._energy[row.key] = row
 
     def record_energy_last(self, last: EnergyLast) -> None:
         """Queue a target's last reading."""
@@ -260,7 +369,7 @@ class StateStore:
 
     def add_energy_day(self, booking: EnergyDay) -> None:
         """Queue energy booked on a day; it is added to what the day already holds."""
-        key = (booking.day, booking.target, booking.site, booking.device_class, booking.source)
+        key = (booking.day, booking.key)
         known = self._energy_days.get(key)
         self._energy_days[key] = booking if known is None else known.plus(booking)
 
@@ -268,19 +377,11 @@ class StateStore:
         self, first: str | None = None, last: str | None = None, site: str | None = None
     ) -> list[EnergyDay]:
         """Daily bookings between two ISO dates (inclusive), optionally of one site."""
-        query = (
-            "SELECT day, target, site, class, source, joules, open_j, after_j, holiday_j, "
-            "gco2e, cost FROM energy_daily WHERE day >= ? AND day <= ?"
-        )
         args: list[str] = [first or "0000-00-00", last or "9999-99-99"]
         if site is not None:
-            query += " AND site = ?"
             args.append(site)
-        rows = self._db.execute(query + " ORDER BY day, site, class, target, source", args)
-        return [
-            EnergyDay(r[0], r[1], r[2], r[3], r[4], r[5], (r[6], r[7], r[8]), r[9], r[10])
-            for r in rows.fetchall()
-        ]
+        rows = self._db.execute(_SELECT_DAYS_OF_SITE if site is not None else _SELECT_DAYS, args)
+        return [EnergyDay(r[0], *_energy(r[1:])) for r in rows.fetchall()]
 
     def record_lifetime(self, state: LifetimeState) -> None:
         """Queue a target's lifetime state."""
@@ -303,6 +404,31 @@ class StateStore:
         """The stored alerts, key -> JSON."""
         return dict(self._db.execute("SELECT key, state FROM alert_states").fetchall())
 
+    def record_handover(self, handover: Handover) -> None:
+        """Keep an issued hand-over list (written at once: it is what left the building)."""
+        try:
+            self._db.execute("BEGIN")
+            self._db.execute(
+                "INSERT OR REPLACE INTO handovers VALUES (?, ?, ?, ?, ?)",
+                (handover.batch, handover.issued, handover.digest, handover.devices,
+                 handover.list),
+            )  # fmt: skip
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise StoreError(f"cannot write {self.path}: {exc}") from exc
+
+    def handovers(self, batch: str | None = None) -> list[Handover]:
+        """Issued hand-over lists, oldest first (of one batch, or all)."""
+        query = "SELECT batch, issued, digest, devices, list FROM handovers"
+        args: tuple[str, ...] = ()
+        if batch is not None:
+            query += " WHERE batch = ?"
+            args = (batch,)
+        rows = self._db.execute(query + " ORDER BY issued", args).fetchall()
+        return [Handover(*row) for row in rows]
+
     def lifetime_states(self) -> Mapping[str, LifetimeState]:
         """Every stored lifetime state."""
         rows = self._db.execute(
@@ -312,18 +438,13 @@ class StateStore:
 
     def energy_rows(self) -> list[EnergyRow]:
         """Every energy total stored."""
-        rows = self._db.execute(
-            "SELECT target, site, class, source, joules, open_j, after_j, holiday_j, gco2e, "
-            "cost FROM energy ORDER BY target, site, class, source"
-        ).fetchall()
-        return [
-            EnergyRow(r[0], r[1], r[2], r[3], r[4], (r[5], r[6], r[7]), r[8], r[9]) for r in rows
-        ]
+        rows = self._db.execute(_SELECT_ENERGY).fetchall()
+        return [EnergyRow(*_energy(r)) for r in rows]
 
     def energy_last(self) -> Mapping[str, EnergyLast]:
         """Each target's last stored reading."""
         rows = self._db.execute(
-            "SELECT target, at, watts, source, origin, gaps FROM energy_last"
+            "SELECT target, at, watts, source, origin, gaps, basis FROM energy_last"
         ).fetchall()
         return {r[0]: EnergyLast(*r) for r in rows}
 
@@ -341,46 +462,12 @@ class StateStore:
         try:
             self._db.execute("BEGIN")
             self._db.executemany(
-                "INSERT OR REPLACE INTO energy VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        e.target,
-                        e.site,
-                        e.device_class,
-                        e.source,
-                        e.joules,
-                        *e.periods,
-                        e.gco2e,
-                        e.cost,
-                    )
-                    for e in energy.values()
-                ],
+                _REPLACE_ENERGY,
+                [_energy_values(e.key, e.amount) for e in energy.values()],
             )
             self._db.executemany(
-                """
-                INSERT INTO energy_daily VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(day, target, site, class, source) DO UPDATE SET
-                    joules = joules + excluded.joules,
-                    open_j = open_j + excluded.open_j,
-                    after_j = after_j + excluded.after_j,
-                    holiday_j = holiday_j + excluded.holiday_j,
-                    gco2e = gco2e + excluded.gco2e,
-                    cost = cost + excluded.cost
-                """,
-                [
-                    (
-                        d.day,
-                        d.target,
-                        d.site,
-                        d.device_class,
-                        d.source,
-                        d.joules,
-                        *d.periods,
-                        d.gco2e,
-                        d.cost,
-                    )
-                    for d in days.values()
-                ],
+                _ADD_ENERGY_DAY,
+                [(d.day, *_energy_values(d.key, d.amount)) for d in days.values()],
             )
             if alerts is not None:
                 self._db.execute("DELETE FROM alert_states")
@@ -405,8 +492,12 @@ class StateStore:
                 ],
             )
             self._db.executemany(
-                "INSERT OR REPLACE INTO energy_last VALUES (?, ?, ?, ?, ?, ?)",
-                [(x.target, x.at, x.watts, x.source, x.origin, x.gaps) for x in last.values()],
+                "INSERT OR REPLACE INTO energy_last (target, at, watts, source, origin, gaps, "
+                "basis) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (x.target, x.at, x.watts, x.source, x.origin, x.gaps, x.basis)
+                    for x in last.values()
+                ],
             )
             for poll in batch:
                 at = poll.at.timestamp()
@@ -469,6 +560,61 @@ class StateStore:
             self.flush()
         finally:
             self._db.close()
+
+
+# The energy statements; every one lists the columns in the order `_energy` reads them.
+_SELECT_ENERGY = """
+    SELECT target, device, site, class, source, basis,
+           joules, open_j, after_j, holiday_j, gco2e, cost
+    FROM energy ORDER BY target, device, site, class, source, basis
+"""
+_SELECT_DAYS = """
+    SELECT day, target, device, site, class, source, basis,
+           joules, open_j, after_j, holiday_j, gco2e, cost
+    FROM energy_daily WHERE day >= ? AND day <= ?
+    ORDER BY day, site, class, target, device, source, basis
+"""
+_SELECT_DAYS_OF_SITE = """
+    SELECT day, target, device, site, class, source, basis,
+           joules, open_j, after_j, holiday_j, gco2e, cost
+    FROM energy_daily WHERE day >= ? AND day <= ? AND site = ?
+    ORDER BY day, site, class, target, device, source, basis
+"""
+_REPLACE_ENERGY = """
+    INSERT OR REPLACE INTO energy (target, device, site, class, source, basis,
+                                   joules, open_j, after_j, holiday_j, gco2e, cost)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+_ADD_ENERGY_DAY = """
+    INSERT INTO energy_daily (day, target, device, site, class, source, basis,
+                              joules, open_j, after_j, holiday_j, gco2e, cost)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT(day, target, device, site, class, source, basis) DO UPDATE SET
+        joules = joules + excluded.joules,
+        open_j = open_j + excluded.open_j,
+        after_j = after_j + excluded.after_j,
+        holiday_j = holiday_j + excluded.holiday_j,
+        gco2e = gco2e + excluded.gco2e,
+        cost = cost + excluded.cost
+"""
+
+
+def _energy(row: tuple[object, ...]) -> tuple[EnergyKey, EnergyAmount]:
+    """A key and an amount out of the columns above, in their order."""
+    t, d, s, c, src, b, j, o, a, h, g, e = row
+    return (
+        EnergyKey(str(t), str(d), str(s), str(c), str(src), str(b)),
+        EnergyAmount(_f(j), (_f(o), _f(a), _f(h)), _f(g), _f(e)),
+    )
+
+
+def _f(value: object) -> float:
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+def _energy_values(key: EnergyKey, amount: EnergyAmount) -> tuple[object, ...]:
+    return (key.target, key.device, key.site, key.device_class, key.source, key.basis,
+            amount.joules, *amount.periods, amount.gco2e, amount.cost)  # fmt: skip
 
 
 def _dt(value: float | None) -> datetime | None:

@@ -20,7 +20,7 @@ import operator
 import re
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -47,6 +47,9 @@ class AlertRule(BaseModel):
     name: str = Field(pattern=r"^[A-Z][A-Za-z0-9]*$", description="CamelCase, as alertname")
     metric: str
     matchers: Mapping[str, str] = Field(default_factory=dict, description="label = value")
+    excludes: Mapping[str, str] = Field(
+        default_factory=dict, description="label != value (e.g. waste that is only assumed)"
+    )
     op: Op = ">"
     raise_: float = Field(alias="raise")
     clear: float | None = Field(default=None, description="default: the raise threshold")
@@ -68,7 +71,7 @@ class AlertRule(BaseModel):
         if self.metric not in BY_NAME:
             raise ValueError(f"metric {self.metric!r} is not in the catalogue")
         labels = set(BY_NAME[self.metric].labels)
-        unknown = set(self.matchers) - labels
+        unknown = (set(self.matchers) | set(self.excludes)) - labels
         if unknown:
             raise ValueError(f"matchers on labels {sorted(unknown)} {self.metric} does not have")
         clear = self.clearing
@@ -97,8 +100,10 @@ class AlertRule(BaseModel):
         return OPS[back](value, self.clearing)
 
     def selects(self, sample: Sample) -> bool:
-        return sample.name == self.metric and all(
-            sample.labels.get(k) == v for k, v in self.matchers.items()
+        return (
+            sample.name == self.metric
+            and all(sample.labels.get(k) == v for k, v in self.matchers.items())
+            and all(sample.labels.get(k) != v for k, v in self.excludes.items())
         )
 
 
@@ -226,6 +231,9 @@ class AlertEngine:
 
     rules: tuple[AlertRule, ...]
     is_open: Callable[[Mapping[str, str], datetime], bool | None] = lambda labels, at: None
+    # labels notifications carry beside the series' own (a target's site and inventory
+    # labels, for routing); they are not part of an alert's identity
+    routing: Callable[[Mapping[str, str]], Mapping[str, str]] = lambda labels: {}
     states: dict[str, AlertState] = field(default_factory=dict)
     history: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
     dirty: bool = False  # states changed since the owner last saved them
@@ -266,7 +274,7 @@ class AlertEngine:
                 else:
                     change = self._step(rule, key, labels, value, at)
                 if change is not None:
-                    changes.append(change)
+                    changes.append(self._routed(change))
         for key, state in list(self.states.items()):
             if key in seen or state.state != "pending":
                 continue
@@ -339,16 +347,23 @@ class AlertEngine:
         """Every alert firing now, as notifiers resend them."""
         by_name = {r.name: r for r in self.rules}
         return [
-            Transition(by_name[s.rule], s.labels, s.value, "firing", s.since, None)
+            self._routed(Transition(by_name[s.rule], s.labels, s.value, "firing", s.since, None))
             for s in self.states.values()
             if s.state == "firing" and s.rule in by_name
         ]
+
+    def _routed(self, change: Transition) -> Transition:
+        """The transition with the routing labels added (the series' own labels win)."""
+        extra = self.routing(change.labels)
+        if not extra:
+            return change
+        return replace(change, labels={**extra, **change.labels})
 
     def samples(self) -> list[Sample]:
         """`sobriety_alerts{alertname, severity, state}` counts, and each alert's state."""
         by_name = {r.name: r for r in self.rules}
         out = []
-        for s in self.states.values():
+        for s in list(self.states.values()):  # a copy: scrapes read this from a worker thread
             rule = by_name.get(s.rule)
             if rule is None:
                 continue
@@ -357,7 +372,7 @@ class AlertEngine:
                 "alertstate": s.state,
                 "severity": rule.severity,
                 "target": s.labels.get("target", ""),
-                "site": s.labels.get("site", ""),
+                "site": s.labels.get("site") or self.routing(s.labels).get("site", ""),
             }
             out.append(Sample("sobriety_alert_active", labels, 1.0))
         return out

@@ -1,4 +1,5 @@
-"""Notifiers: Alertmanager API v2, a JSON webhook, e-mail (SMTP, STARTTLS, auth) and the log.
+"""Notifiers: Alertmanager API v2, a JSON webhook, e-mail (SMTP, STARTTLS or implicit TLS,
+auth, recipients routed by site and severity) and the log.
 
 `Dispatcher.submit` never waits: transitions go to a bounded queue that a background task
 drains, one notifier after the other. A notifier that fails keeps its batch and is retried
@@ -14,7 +15,7 @@ import logging
 import smtplib
 import ssl
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -118,9 +119,24 @@ class WebhookNotifier:
                 raise OSError(f"webhook answered {resp.status}")
 
 
+@dataclass(frozen=True)
+class MailRoute:
+    """Recipients for the alerts whose labels match (`site`, `severity` or any label; each
+    a value or a list of values). Like Alertmanager's routes: the first match wins unless it
+    says `continue`; an alert no route matches goes to the default recipients."""
+
+    match: Mapping[str, tuple[str, ...]]
+    to: tuple[str, ...]
+    continue_: bool = False
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        return all(labels.get(name) in values for name, values in self.match.items())
+
+
 @dataclass
 class EmailNotifier:
-    """One message per batch over SMTP (STARTTLS when asked, login when a user is given)."""
+    """Messages over SMTP: plain, STARTTLS or implicit TLS (SMTPS, port 465), with a login
+    when a user is given; one message per set of recipients in a batch."""
 
     host: str
     port: int
@@ -131,14 +147,35 @@ class EmailNotifier:
     password: str | None = None
     name: str = "email"
     timeout: float = 20.0
+    implicit_tls: bool = False
+    routes: Sequence[MailRoute] = ()
+    ca_file: str | None = None  # a private CA for the relay's certificate
 
-    def message(self, batch: Sequence[Transition]) -> EmailMessage:
+    def recipients_of(self, labels: Mapping[str, str]) -> tuple[str, ...]:
+        """Who gets an alert with these labels (its name and severity included)."""
+        found: list[str] = []
+        for route in self.routes:
+            if route.matches(labels):
+                found += route.to
+                if not route.continue_:
+                    break
+        return tuple(dict.fromkeys(found or self.recipients))
+
+    def messages(self, batch: Sequence[Transition]) -> list[EmailMessage]:
+        """One message per distinct recipient list, each with the alerts meant for it."""
+        groups: dict[tuple[str, ...], list[Transition]] = {}
+        for t in batch:
+            groups.setdefault(self.recipients_of(t.all_labels()), []).append(t)
+        return [self.message(part, to) for to, part in groups.items() if to]
+
+    def message(self, batch: Sequence[Transition], to: Sequence[str] | None = None
+                ) -> EmailMessage:  # fmt: skip
         msg = EmailMessage()
         firing = [t for t in batch if t.status == "firing"]
         head = f"[{'FIRING' if firing else 'RESOLVED'}:{len(batch)}] "
         msg["Subject"] = head + ", ".join(sorted({t.rule.name for t in batch}))
         msg["From"] = self.sender
-        msg["To"] = ", ".join(self.recipients)
+        msg["To"] = ", ".join(self.recipients if to is None else to)
         lines = []
         for t in batch:
             labels = ", ".join(f"{k}={v}" for k, v in sorted(t.labels.items()))
@@ -151,16 +188,29 @@ class EmailNotifier:
         msg.set_content("\n".join(lines) + "\n")
         return msg
 
-    def _deliver(self, msg: EmailMessage) -> None:
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-            if self.starttls:
-                smtp.starttls(context=ssl.create_default_context())
+    def _context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.ca_file)
+
+    def _deliver(self, messages: Sequence[EmailMessage]) -> None:
+        smtp: smtplib.SMTP
+        if self.implicit_tls:
+            smtp = smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout, context=self._context()
+            )
+        else:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        with smtp:
+            if self.starttls and not self.implicit_tls:
+                smtp.starttls(context=self._context())
             if self.username:
                 smtp.login(self.username, self.password or "")
-            smtp.send_message(msg)
+            for msg in messages:
+                smtp.send_message(msg)
 
     async def send(self, batch: Sequence[Transition]) -> None:
-        await asyncio.to_thread(self._deliver, self.message(batch))
+        messages = self.messages(batch)
+        if messages:
+            await asyncio.to_thread(self._deliver, messages)
 
 
 @dataclass

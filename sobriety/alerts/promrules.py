@@ -3,7 +3,9 @@
 Hysteresis is written with the usual raise/clear pattern over `ALERTS`: the alert's
 expression is "raise holds, or clear does not hold yet and the alert is already firing".
 Value alerts of a target that is down are dropped (`unless on(target) sobriety_target_up ==
-0`), as the daemon does. A schedule (open/closed) joins `sobriety_site_open` on `site`.
+0`), as the daemon does. A target's alerts carry its `site`, joined from
+`sobriety_device_info`, so Alertmanager can route them per site. A schedule (open/closed)
+joins `sobriety_site_open` on `site`.
 
 `python -m sobriety.alerts.promrules rules/sobriety-alerts.yml` writes the file; a test fails when
 the committed file differs from what the rules generate.
@@ -27,7 +29,9 @@ HEADER = (
 )
 RECORDING = [
     {
-        "record": "sobriety:site_power_watts:sum",
+        # the devices' own readings by site and class (sobriety_site_power_watts adds what
+        # feeders measure beyond them)
+        "record": "sobriety:site_device_power_watts:sum",
         "expr": "sum by (site, class, source) (sobriety_device_power_watts"
         " * on(target) group_left(site, class) sobriety_device_info)",
     },
@@ -37,7 +41,8 @@ RECORDING = [
     },
     {
         "record": "sobriety:site_waste_watts:rate1h",
-        "expr": "sum by (site, class, period) (rate(sobriety_site_waste_energy_joules_total[1h]))",
+        "expr": "sum by (site, class, period, source)"
+        " (rate(sobriety_site_waste_energy_joules_total[1h]))",
     },
     {
         "record": "sobriety:site_carbon_grams:increase1d",
@@ -62,7 +67,10 @@ def _number(value: float) -> str:
 def expression(rule: AlertRule) -> str:
     """The PromQL of one rule."""
     spec = BY_NAME[rule.metric]
-    matchers = ", ".join(f'{k}="{v}"' for k, v in sorted(rule.matchers.items()))
+    matchers = ", ".join(
+        [f'{k}="{v}"' for k, v in sorted(rule.matchers.items())]
+        + [f'{k}!="{v}"' for k, v in sorted(rule.excludes.items())]
+    )
     series = f"{rule.metric}{{{matchers}}}" if matchers else rule.metric
     if rule.increase_over is not None:
         series = f"increase({series}[{duration(rule.increase_over)}])"
@@ -78,10 +86,19 @@ def expression(rule: AlertRule) -> str:
         expr = f"({expr}) and {series} >= {_number(rule.floor)}"
     if "target" in spec.labels and rule.metric != "sobriety_target_up":
         expr = f"({expr}) unless on(target) sobriety_target_up == 0"
-    if rule.schedule != "always" and "site" in spec.labels:
+    if "target" in spec.labels and "site" not in spec.labels:
+        expr = with_site(expr)
+    if rule.schedule != "always":
         wanted = 1 if rule.schedule == "open" else 0
         expr = f"({expr}) and on(site) sobriety_site_open == {wanted}"
     return expr
+
+
+def with_site(expr: str) -> str:
+    """A target's alert carries its site (from `sobriety_device_info`) for routing, as the
+    daemon's notifications do; a target with no device_info series yet keeps its alert."""
+    info = "max by (target, site) (sobriety_device_info)"
+    return f"(({expr}) * on(target) group_left(site) {info}) or on(target) ({expr})"
 
 
 def alerting_rule(rule: AlertRule) -> dict[str, object]:

@@ -53,12 +53,72 @@ class HostProbe(Protocol):
 
     def describe(self) -> dict[str, str]: ...
 
+    def virtualization(self) -> Virtualization | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Virtualization:
+    """The machine is not physical: a container, or a virtual machine, and of what kind."""
+
+    kind: str  # container | vm
+    technology: str  # docker, podman, lxc, kubernetes, kvm, vmware... or "unknown"
+
+
+# What /sys/class/dmi/id/sys_vendor or product_name say on a guest, and what it is.
+_DMI_HYPERVISORS = (
+    ("qemu", "kvm"), ("kvm", "kvm"), ("vmware", "vmware"), ("virtualbox", "virtualbox"),
+    ("innotek", "virtualbox"), ("xen", "xen"), ("microsoft corporation", "hyperv"),
+    ("amazon ec2", "kvm"), ("google compute engine", "kvm"), ("bochs", "kvm"),
+    ("parallels", "parallels"), ("openstack", "kvm"),
+)  # fmt: skip
+_CGROUP_RUNTIMES = (("kubepods", "kubernetes"), ("docker", "docker"), ("libpod", "podman"),
+                    ("lxc", "lxc"), ("containerd", "containerd"))  # fmt: skip
+
+
+def detect_virtualization(root: Path) -> Virtualization | None:
+    """A container first (its marker files or cgroups), else a virtual machine (DMI strings,
+    the CPU's `hypervisor` flag), read under `root` ("/" on the real machine)."""
+    if (root / ".dockerenv").exists():
+        return Virtualization("container", "docker")
+    if (root / "run" / ".containerenv").exists():
+        return Virtualization("container", "podman")
+    cgroups = _read(root / "proc" / "1" / "cgroup").lower()
+    for marker, runtime in _CGROUP_RUNTIMES:
+        if marker in cgroups:
+            return Virtualization("container", runtime)
+    dmi = " ".join(
+        _read(root / "sys" / "class" / "dmi" / "id" / name).lower()
+        for name in ("sys_vendor", "product_name")
+    )
+    for marker, hypervisor in _DMI_HYPERVISORS:
+        if marker in dmi:
+            return Virtualization("vm", hypervisor)
+    flags = next(
+        (
+            line
+            for line in _read(root / "proc" / "cpuinfo").splitlines()
+            if line.startswith("flags")
+        ),
+        "",
+    )
+    if " hypervisor" in f" {flags.split(':', 1)[-1]} ":
+        return Virtualization("vm", "unknown")
+    return None
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return ""
+
 
 class PsutilProbe:
     """The real machine: psutil, and `/sys/class/powercap` under an injectable root."""
 
-    def __init__(self, sysfs_root: Path = Path("/sys")) -> None:
+    def __init__(self, sysfs_root: Path = Path("/sys"), root: Path = Path("/")) -> None:
         self.powercap = sysfs_root / "class" / "powercap"
+        self.root = root
 
     def cpu_times(self) -> CpuTimes:
         t = psutil.cpu_times()
@@ -123,6 +183,9 @@ class PsutilProbe:
             "firmware": platform.release(),
         }
 
+    def virtualization(self) -> Virtualization | None:
+        return detect_virtualization(self.root)
+
 
 class HostCollector:
     """Collects the local host. CPU load is the busy share since the previous poll
@@ -178,6 +241,10 @@ class HostCollector:
             ]
         )
         self._rapl(result, tid)
+        virtual = self.probe.virtualization()
+        if virtual is not None:
+            labels = {**tid, "kind": virtual.kind, "technology": virtual.technology}
+            result.samples.append(Sample("sobriety_device_virtualization_info", labels, 1.0))
         facts = self.probe.describe()
         result.samples.append(
             Sample("sobriety_device_info", device_info_labels(self.target, facts), 1.0)
@@ -212,7 +279,7 @@ class HostCollector:
             result.samples.append(
                 Sample(
                     "sobriety_device_power_watts",
-                    {**tid, "source": "measured", "origin": "rapl"},
+                    {**tid, "source": "measured", "origin": "rapl", "basis": "measured"},
                     gained / (now - self._rapl_at),
                 )
             )

@@ -268,7 +268,8 @@ class SnmpCollector:
         origin, values = max(
             by_origin.items(), key=lambda item: (max(r.preference for r in item[1]), item[0])
         )
-        labels = {"target": self.target.id, "source": "measured", "origin": origin}
+        labels = {"target": self.target.id, "source": "measured", "origin": origin,
+                  "basis": "measured"}  # fmt: skip
         readings = [r.value for r in values]
         total = max(readings) if values[0].combine == "max" else sum(readings)
         return [Sample("sobriety_device_power_watts", labels, total)]

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal, Self, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import holidays
 import yaml
 from pydantic import (
     BaseModel,
@@ -32,6 +33,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from sobriety.config.inventory import AssetRecord, DisposalBatch, DisposalRecord, batch_problems
 from sobriety.config.types import (
     ConfigPath,
     Duration,
@@ -61,11 +63,12 @@ RESERVED_LABELS = frozenset(
 )
 DEFAULT_SITE = "default"
 SECRET_FIELDS = ("community", "auth_password", "priv_password")
-SECTIONS = ("settings", "include", "auths", "sites", "targets")
-INCLUDED_SECTIONS = ("auths", "sites", "targets")
+SECTIONS = ("settings", "include", "auths", "sites", "targets", "disposals")
+INCLUDED_SECTIONS = ("auths", "sites", "targets", "disposals")
 _TARGET_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _AUTH_ID = re.compile(r"[A-Za-z0-9_.-]+")
 _SITE_ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_BATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _LABEL = re.compile(r"[a-z_][a-z0-9_]*")
 
 
@@ -73,16 +76,57 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+class MailRouteConfig(_Strict):
+    """Recipients for the alerts whose labels match (first match wins unless `continue`)."""
+
+    match: Mapping[str, str | tuple[str, ...]] = Field(
+        min_length=1, description="label = value or [values]: site, severity, alertname..."
+    )
+    to: tuple[str, ...] = Field(min_length=1)
+    continue_: bool = Field(default=False, alias="continue")
+
+    def values(self) -> dict[str, tuple[str, ...]]:
+        """Each matcher as a tuple of accepted values."""
+        return {k: (v,) if isinstance(v, str) else v for k, v in self.match.items()}
+
+
 class EmailConfig(_Strict):
     """SMTP delivery of alert notifications."""
 
     host: str = Field(min_length=1)
     port: int = Field(default=25, ge=1, le=65535)
+    tls: Literal["none", "starttls", "implicit"] | None = Field(
+        default=None, description="default: implicit on port 465, starttls if set, else none"
+    )
     starttls: bool = False
+    ca_file: ConfigPath | None = Field(default=None, description="the relay's private CA")
     username: str | None = None
     password: Secret = None
     sender: str = Field(min_length=3, alias="from")
-    to: tuple[str, ...] = Field(min_length=1)
+    to: tuple[str, ...] = Field(default=(), description="recipients of alerts no route takes")
+    routes: tuple[MailRouteConfig, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        problems: Problems = []
+        if self.starttls and self.tls not in (None, "starttls"):
+            problems.append((("starttls",), f"contradicts tls: {self.tls}"))
+        if not self.to and not self.routes:
+            problems.append((("to",), "give recipients (to) or routes"))
+        if self.password is not None and not self.username:
+            problems.append((("username",), "a password is given without a username"))
+        if problems:
+            raise FieldProblems(problems)
+        return self
+
+    @property
+    def security(self) -> Literal["none", "starttls", "implicit"]:
+        """How the connection is protected, defaults applied."""
+        if self.tls is not None:
+            return self.tls
+        if self.starttls:
+            return "starttls"
+        return "implicit" if self.port == 465 else "none"
 
 
 class AlertingConfig(_Strict):
@@ -121,6 +165,11 @@ class Settings(_Strict):
         ge=100,
         description="a poll stops walking once it has received this many values "
         "(`varbind_cap` issue): an agent whose tables never end costs one poll's worth",
+    )
+    self_metrics: Literal["aggregate", "per_target"] = Field(
+        default="aggregate",
+        description="polling's own cost (polls, requests, bytes, varbinds, retries, errors, "
+        "issues) summed over targets, or per target (about 17 more series a device)",
     )
     profile_dirs: tuple[ConfigPath, ...] = ()
     shard: str = Field(default="1/1", pattern=r"^\d+/\d+$")
@@ -272,6 +321,19 @@ class SiteConfig(_Strict):
     public_holidays: bool = Field(
         default=True, description="the country's public holidays count as closed (needs country)"
     )
+    school_zone: Literal["A", "B", "C"] | None = Field(
+        default=None,
+        description="French school-holiday zone: its holidays close the site (needs FR)",
+    )
+    subdivision: str | None = Field(
+        default=None,
+        description="the country's subdivision for public holidays (FR: 57, 67, 68 for "
+        "Alsace-Moselle, 971-976 overseas...; the holidays package's codes)",
+    )
+    always_open: bool = Field(
+        default=False,
+        description='open day and night, every day (a server room); `opening_hours: "24/7"`',
+    )
     classes: Mapping[str, ClassOverride] = Field(
         default_factory=dict, description="this site's figures for device classes"
     )
@@ -284,6 +346,32 @@ class SiteConfig(_Strict):
         except (ZoneInfoNotFoundError, ValueError, OSError):
             raise ValueError(f"unknown timezone {value!r}") from None
         return value
+
+    @model_validator(mode="after")
+    def _calendar_places(self) -> Self:
+        problems: Problems = []
+        if self.school_zone is not None and self.country != "FR":
+            problems.append((("school_zone",), "school zones are French: set country: FR"))
+        if self.subdivision is not None:
+            known = holidays.list_supported_countries().get(self.country or "", [])
+            if self.country is None:
+                problems.append((("subdivision",), "a subdivision needs its country"))
+            elif self.subdivision not in known:
+                shown = ", ".join(s for s in known if not s.startswith("Zone"))
+                problems.append(
+                    (("subdivision",), f"unknown in {self.country} (known: {shown or 'none'})")
+                )
+        if problems:
+            raise FieldProblems(problems)
+        return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _round_the_clock(cls, data: object) -> object:
+        """`opening_hours: "24/7"` is `always_open: true`."""
+        if isinstance(data, Mapping) and data.get("opening_hours") in ("24/7", "24x7"):
+            return {**data, "opening_hours": {}, "always_open": True}
+        return data
 
     @field_validator("opening_hours", mode="before")
     @classmethod
@@ -317,6 +405,8 @@ class SiteConfig(_Strict):
         """Whether `at` (aware) falls within the site's opening hours, in its own timezone."""
         if at.tzinfo is None:
             raise ValueError("is_open needs an aware datetime")
+        if self.always_open:
+            return True
         local = at.astimezone(self.zone)
         spans = self.opening_hours.get(WEEKDAYS[local.weekday()], ())
         now = local.time()
@@ -347,16 +437,6 @@ class OutletFeed(_Strict):
     outlet: str = Field(min_length=1)
 
 
-class DisposalRecord(_Strict):
-    """A device handed over for reuse or recycling: it leaves the active fleet, its history
-    stays."""
-
-    date: IsoDate
-    recycler: str = Field(min_length=1, max_length=128)
-    certificate: str = Field(default="", max_length=128)
-    mass_kg: float | None = Field(default=None, gt=0)
-
-
 class TargetConfig(_Strict):
     """One device to poll (kind snmp) or the local host (kind host)."""
 
@@ -379,8 +459,26 @@ class TargetConfig(_Strict):
     )
     poe: PoeFeed | None = Field(default=None, description="the switch port that powers it")
     outlet: OutletFeed | None = Field(default=None, description="the metered PDU outlet")
+    outlets: tuple[OutletFeed, ...] = Field(
+        default=(), description="every metered outlet it is plugged into (A and B feeds)"
+    )
+    fed_by: tuple[str, ...] = Field(
+        default=(),
+        description="the feeders (UPS, PDU, meter) whose measured output includes this device",
+    )
+    ups_topology: Literal["double_conversion", "line_interactive", "standby"] | None = Field(
+        default=None, description="for a UPS: its topology, when its model does not tell"
+    )
+    virtual: Literal["share", "not_counted"] = Field(
+        default="share",
+        description="for a virtual machine or container: book its share of a host (share), "
+        "or nothing when the physical host is monitored too (not_counted)",
+    )
     disposed: DisposalRecord | None = Field(
         default=None, description="handed over: no longer polled, listed in end-of-life exports"
+    )
+    asset: AssetRecord | None = Field(
+        default=None, description="what the asset register knows: tag, faults, software, mass"
     )
     disabled: bool = False
 
@@ -411,7 +509,7 @@ class TargetConfig(_Strict):
         problems: Problems = []
         if self.kind == "snmp":
             for name in ("address", "auth"):
-                if getattr(self, name) is None:
+                if getattr(self, name) is None and self.disposed is None:  # not polled once gone
                     problems.append(((name,), f"an snmp target needs an {name}"))
         else:
             for name in ("address", "auth"):
@@ -419,9 +517,23 @@ class TargetConfig(_Strict):
                     problems.append(((name,), "a host target takes none (it is this machine)"))
         if self.warranty_end is not None and self.warranty_months is not None:
             problems.append((("warranty_months",), "give warranty_end or warranty_months"))
+        if self.outlet is not None and self.outlets:
+            problems.append((("outlets",), "give outlet or outlets, not both"))
+        if self.id in self.fed_by:
+            problems.append((("fed_by",), "a device cannot feed itself"))
         if problems:
             raise FieldProblems(problems)
         return self
+
+    @property
+    def all_outlets(self) -> tuple[OutletFeed, ...]:
+        """Every metered outlet the device is plugged into."""
+        return (self.outlet, *self.outlets) if self.outlet is not None else self.outlets
+
+    @property
+    def feeders(self) -> tuple[str, ...]:
+        """Every feeder whose measurement includes this device: outlets' PDUs and fed_by."""
+        return tuple(dict.fromkeys([*(o.pdu for o in self.all_outlets), *self.fed_by]))
 
 
 class Config(_Strict):
@@ -433,6 +545,7 @@ class Config(_Strict):
     targets: tuple[TargetConfig, ...]
     source_files: tuple[Path, ...]
     base_dir: Path
+    disposals: Mapping[str, DisposalBatch] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _references(self) -> Self:
@@ -497,7 +610,7 @@ def _locate(doc: _Doc, loc: Loc) -> tuple[str, str]:
     """(entry, field) of a location in a file: `targets[3] (id=sw1)`, `labels.Room`."""
     if loc[:1] == ("settings",) and len(loc) > 1:
         return "settings", dotted(loc[1:])
-    if loc[:1] in (("auths",), ("sites",)) and len(loc) > 1:
+    if loc[:1] in (("auths",), ("sites",), ("disposals",)) and len(loc) > 1:
         return f"{loc[0]}.{loc[1]}", dotted(loc[2:])
     if loc[:1] == ("targets",) and len(loc) > 1 and isinstance(loc[1], int):
         entries = doc.data.get("targets")
@@ -597,8 +710,10 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
     sites = _named(report, docs, "sites", _SITE_ID, SiteConfig, context)
     sites.setdefault(DEFAULT_SITE, SiteConfig())
     targets = _targets(report, docs, context)
+    disposals = _named(report, docs, "disposals", _BATCH_ID, DisposalBatch, context)
     _cross_check(report, docs, _defined(docs, "auths"), _defined(docs, "sites") | {DEFAULT_SITE})
     _check_energy_refs(report, docs)
+    _check_disposals(report, docs, disposals, _defined(docs, "disposals"))
     if report.items or settings is None:
         raise ConfigError(report.problems())
     return Config(
@@ -608,6 +723,7 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
         targets=tuple(targets),
         source_files=tuple(Path(doc.label).resolve() for doc in docs),
         base_dir=base_dir,
+        disposals=disposals,
     )
 
 
@@ -645,7 +761,7 @@ def _includes(main: _Doc, path: Path, report: _Report) -> list[_Doc]:
 def _named(
     report: _Report,
     docs: list[_Doc],
-    section: Literal["auths", "sites"],
+    section: Literal["auths", "sites", "disposals"],
     pattern: re.Pattern[str],
     model: type[M],
     context: dict[str, Any],
@@ -753,13 +869,51 @@ def _check_energy_refs(report: _Report, docs: list[_Doc]) -> None:
             name = raw.get("class")
             if isinstance(name, str) and re.fullmatch(r"[a-z0-9_]+", name) and name not in classes:
                 report.add(doc, ("targets", i, "class"), _unknown_class(name, classes))
-            for feed, key in (("poe", "switch"), ("outlet", "pdu")):
-                body = raw.get(feed)
-                ref = body.get(key) if isinstance(body, dict) else None
-                if isinstance(ref, str) and ref not in ids:
-                    report.add(doc, ("targets", i, feed, key), f"no target {ref!r}")
-                elif isinstance(ref, str) and ref == raw.get("id"):
-                    report.add(doc, ("targets", i, feed, key), "a device cannot feed itself")
+            for loc, ref in _feed_refs(raw):
+                if ref not in ids:
+                    report.add(doc, ("targets", i, *loc), f"no target {ref!r}")
+                elif ref == raw.get("id"):
+                    report.add(doc, ("targets", i, *loc), "a device cannot feed itself")
+
+
+def _feed_refs(raw: Mapping[str, Any]) -> list[tuple[Loc, str]]:
+    """Every target a raw target entry names as what feeds it, with where it names it."""
+    refs: list[tuple[Loc, str]] = []
+    for feed, key in (("poe", "switch"), ("outlet", "pdu")):
+        body = raw.get(feed)
+        ref = body.get(key) if isinstance(body, dict) else None
+        if isinstance(ref, str):
+            refs.append(((feed, key), ref))
+    outlets = raw.get("outlets")
+    for j, body in enumerate(outlets if isinstance(outlets, list) else []):
+        ref = body.get("pdu") if isinstance(body, dict) else None
+        if isinstance(ref, str):
+            refs.append((("outlets", j, "pdu"), ref))
+    fed_by = raw.get("fed_by")
+    for j, ref in enumerate(fed_by if isinstance(fed_by, list) else []):
+        if isinstance(ref, str):
+            refs.append((("fed_by", j), ref))
+    return refs
+
+
+def _check_disposals(
+    report: _Report, docs: list[_Doc], batches: Mapping[str, DisposalBatch], defined: set[str]
+) -> None:
+    """Disposal records name a known batch and a route the batch allows."""
+    for doc in docs:
+        entries = doc.data.get("targets")
+        for i, raw in enumerate(entries if isinstance(entries, list) else []):
+            body = raw.get("disposed") if isinstance(raw, dict) else None
+            if not isinstance(body, dict):
+                continue
+            try:
+                record = DisposalRecord.model_validate(body)
+            except ValidationError:
+                continue  # reported with the target
+            if record.batch in defined and record.batch not in batches:
+                continue  # the batch itself is invalid, and reported
+            for field_name, message in batch_problems(record, batches):
+                report.add(doc, ("targets", i, "disposed", field_name), message)
 
 
 def _unknown_class(name: str, classes: set[str]) -> str:

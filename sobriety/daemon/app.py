@@ -21,22 +21,33 @@ from sobriety.alerts.notify import (
     Dispatcher,
     EmailNotifier,
     LogNotifier,
+    MailRoute,
     Notifier,
     WebhookNotifier,
 )
+from sobriety.collectors.base import device_info_labels
 from sobriety.config.load import Config
 from sobriety.config.types import reveal
 from sobriety.daemon.polling import Poller, PollScheduler
 from sobriety.daemon.runtime import Runtime, SnmpTransports, World, build_runtime
 from sobriety.daemon.selfcost import self_samples
-from sobriety.daemon.snapshot import LiveSnapshot
+from sobriety.daemon.snapshot import Entry, LiveSnapshot
 from sobriety.energy.accounting import EnergyTracker
 from sobriety.lifetime.policy import Advisor
 from sobriety.lifetime.tracker import LifetimeTracker
 from sobriety.model import CollectResult, Sample
+from sobriety.reports.eol import EolReport
 from sobriety.store import StateStore
 
 log = logging.getLogger(__name__)
+
+# What a device's last good poll says of it that stays true while it is down.
+KEPT_WHILE_DOWN = frozenset({
+    "sobriety_device_info",
+    "sobriety_entity_manufacture_timestamp_seconds",
+    "sobriety_ups_manufacture_timestamp_seconds",
+})  # fmt: skip
+CHASSIS = ("chassis", "stack")  # the entities whose manufacture date dates the device
 
 
 class Daemon:
@@ -57,18 +68,22 @@ class Daemon:
         )  # fmt: skip
         self.lifetime = LifetimeTracker(self.store)
         self.advisor = Advisor(self.store, self.runtime.policy)
-        self.alerts = AlertEngine(self.runtime.rules, is_open=self._site_open)
+        self.alerts = AlertEngine(
+            self.runtime.rules, is_open=self._site_open, routing=self._routing_labels
+        )
         for key, text in self.store.alert_states().items():
             self.alerts.states[key] = AlertState.from_json(text)
         self.dispatcher = Dispatcher(notifiers(config))
         self.poller = Poller(
             self.snapshot, self.store, clock, settings.max_concurrent_polls,
             enrich=self._enrich, on_result=self._evaluate_target,
+            per_target_bookkeeping=settings.self_metrics == "per_target",
         )  # fmt: skip
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.poll_scheduler = PollScheduler(self.poller, self.scheduler, settings.jitter)
         self.reload_ok = True
         self.reload_at: float | None = None
+        self.identity: dict[str, list[Sample]] = {}  # last good poll's identity, per target
 
     def use(self, runtime: Runtime) -> None:
         """Make `runtime` the running one: every part takes its share of it."""
@@ -77,6 +92,11 @@ class Daemon:
         self.advisor.policy = runtime.policy
         self.alerts.rules = runtime.rules
         self.snapshot.retain(set(runtime.collectors))
+        self.snapshot.kept = frozenset(  # what other devices' readings read between polls
+            feeder
+            for t in runtime.targets.values()
+            for feeder in (*t.feeders, *([t.poe.switch] if t.poe is not None else []))
+        )
         self.poll_scheduler.apply(runtime.plans())
         self.reload_ok = True
         self.reload_at = self.world.clock.now().timestamp()
@@ -90,6 +110,7 @@ class Daemon:
             return list(result.samples)
         now = self.world.clock.now()
         cls = self.energy.class_of(target)
+        self._keep_identity(result)
         result.samples = self.energy.observe(result, now)  # the reading chosen, energy booked
         first = self.poller.first_seen.get(target.id)
         first_seen = first.timestamp() if first is not None else None
@@ -98,9 +119,33 @@ class Daemon:
         state = self.lifetime.states.get(target.id)
         if result.up and state is not None:
             life += self.advisor.advise(
-                target, cls, [*result.samples, *life], state, now.timestamp(), first_seen
-            )
+                target, cls, [*result.samples, *life], state, now.timestamp(), first_seen,
+                self.runtime.config.site_for(target),
+            )  # fmt: skip
         return [*result.samples, *life]
+
+    def _keep_identity(self, result: CollectResult) -> None:
+        """A device that stops answering stays known: what identifies it and dates it (its
+        `device_info`, manufacture dates) is kept from its last good poll and shown while it
+        is down; one that never answered shows what the inventory says."""
+        if result.up:
+            kept = [
+                s
+                for s in result.samples
+                if s.name in KEPT_WHILE_DOWN
+                or (s.name == "sobriety_entity_info" and s.labels.get("class") in CHASSIS)
+            ]
+            if kept:
+                self.identity[result.target] = kept
+            return
+        known = self.identity.get(result.target)
+        if known is None:
+            collector = self.runtime.collectors.get(result.target)
+            if collector is None:
+                return
+            info = device_info_labels(collector.target, {})
+            known = [Sample("sobriety_device_info", info, 1.0)]
+        result.samples = [*known, *result.samples]
 
     def _feed(self, target: str) -> Sequence[Sample] | None:
         """The latest samples of a feeding switch or PDU, if they are recent enough."""
@@ -125,10 +170,20 @@ class Daemon:
         calendar = self.runtime.calendars.get(site or "")
         return calendar.is_open(now) if calendar is not None else None
 
-    def _evaluate_target(self, target: str) -> None:
+    def _routing_labels(self, labels: Mapping[str, str]) -> dict[str, str]:
+        """What a target's alerts carry for routing: its site, class and inventory labels."""
+        target = self.runtime.targets.get(labels.get("target", ""))
+        if target is None:
+            return {}
+        extra = {"site": target.site, **target.labels}
+        if target.device_class:
+            extra["class"] = target.device_class
+        return extra
+
+    def _evaluate_target(self, target: str, samples: Sequence[Sample]) -> None:
         """After a poll: the rules on that target's samples."""
         changes = self.alerts.evaluate(
-            self.snapshot.of(target),
+            samples,
             self.world.clock.now(),
             scope=lambda s: s.labels.get("target") == target,
         )
@@ -164,17 +219,27 @@ class Daemon:
         """The targets with samples in the snapshot."""
         return self.snapshot.targets()
 
-    def eol_rows(self) -> list[list[object]]:
+    def eol_report(self) -> EolReport:
         """The end-of-life list as `sobriety export eol` writes it, from the live store."""
-        from sobriety.reports.tables import eol_rows
+        from sobriety.reports.eol import EolInputs, eol_report, use_by_target
 
         self.store.flush()  # include the polls that just ended
-        return eol_rows(
-            self.runtime.config.targets,
-            self.runtime.classes,
-            self.store.device_facts(),
-            self.store.energy_rows(),
+        use = use_by_target((row.target, row.joules) for row in self.store.energy_rows())
+        runtime = self.runtime
+        return eol_report(
+            EolInputs(
+                runtime.config,
+                runtime.classes,
+                self.store.device_facts(),
+                use,
+                runtime.policy,
+                self.world.clock.now().timestamp(),
+            )
         )
+
+    def entries(self) -> Mapping[str, Entry]:
+        """Every polled target's latest poll."""
+        return self.snapshot.entries()
 
     def samples(self) -> list[Sample]:
         """Everything a scrape shows: the snapshot, the daemon's own state and cost."""
@@ -187,6 +252,7 @@ class Daemon:
         out += self.energy.site_samples()
         out += self.alerts.samples()
         out += self.dispatcher.samples()
+        out += self.poller.bookkeeping_samples()
         kinds: dict[str, int] = {}
         for collector in self.runtime.collectors.values():
             kinds[collector.target.kind] = kinds.get(collector.target.kind, 0) + 1
@@ -225,8 +291,10 @@ def notifiers(config: Config) -> list[Notifier]:
         mail = alerting.email
         out.append(
             EmailNotifier(
-                mail.host, mail.port, mail.sender, mail.to, mail.starttls, mail.username,
-                reveal(mail.password),
+                mail.host, mail.port, mail.sender, mail.to, mail.security == "starttls",
+                mail.username, reveal(mail.password), implicit_tls=mail.security == "implicit",
+                routes=[MailRoute(r.values(), r.to, r.continue_) for r in mail.routes],
+                ca_file=str(mail.ca_file) if mail.ca_file else None,
             )
         )  # fmt: skip
     if alerting.log:

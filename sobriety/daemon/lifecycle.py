@@ -9,17 +9,34 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 
+from sobriety.config.types import split_listen
 from sobriety.daemon.app import Daemon
 from sobriety.daemon.runtime import build_runtime
-from sobriety.errors import ConfigError
+from sobriety.daemon.webguard import Limits
+from sobriety.errors import ConfigError, SobrietyError
 
 log = logging.getLogger(__name__)
 
 EVALUATE_JOB = "daemon:alerts-evaluate"
 RESEND_JOB = "daemon:alerts-resend"
+
+
+class _CancelledIsNotAnError(logging.Filter):
+    """APScheduler logs a job cancelled at stop as "raised an exception" with a traceback;
+    dropping polls in flight at stop is by design, so those records are not errors."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, asyncio.CancelledError)
+
+
+logging.getLogger("apscheduler.executors.default").addFilter(_CancelledIsNotAnError())
 
 
 class Lifecycle:
@@ -73,30 +90,82 @@ class Lifecycle:
         close_factory = getattr(daemon.world.transport_factory, "close", None)
         if callable(close_factory):
             close_factory()
+        log.info("stopped")
 
 
-async def run_daemon(daemon: Daemon, on_ready: Callable[[str], None] | None = None) -> None:
-    """Start, serve HTTP, reload on SIGHUP, stop on SIGTERM/SIGINT."""
+@dataclass(frozen=True)
+class WebOptions:
+    """The exporter-style flags of the HTTP side (`sobriety run --web.*`)."""
+
+    listen: str | None = None  # --web.listen-address; None: the config's settings.listen
+    config_file: Path | None = None  # --web.config.file (exporter-toolkit format)
+    lifecycle: bool = False  # --web.enable-lifecycle: POST /-/reload allowed
+    limits: Limits = field(default_factory=Limits)
+
+
+def listen_address(listen: str) -> tuple[str, int]:
+    """`HOST:PORT`, `[IPv6]:PORT`, or `:PORT` for every interface (the exporters' form);
+    ValueError otherwise."""
+    if listen.startswith(":") and listen[1:].isdigit() and int(listen[1:]) <= 65535:
+        return "", int(listen[1:])
+    return split_listen(listen)
+
+
+class ListenError(SobrietyError, OSError):
+    """The HTTP address could not be bound (in use, not ours, no permission)."""
+
+
+async def run_daemon(
+    daemon: Daemon,
+    on_ready: Callable[[str], None] | None = None,
+    options: WebOptions | None = None,
+) -> None:
+    """Listen, start, reload on SIGHUP (and `POST /-/reload` with the lifecycle flag), stop
+    on SIGTERM/SIGINT. ConfigError for a bad web config and ListenError for an address that
+    cannot be bound, both before anything is polled."""
     from sobriety.daemon.web import WebServer
+    from sobriety.daemon.webconfig import load_web_config
 
+    options = options or WebOptions()
+    web_config = load_web_config(options.config_file)
     lifecycle = Lifecycle(daemon)
-    await lifecycle.start()
-    settings = daemon.runtime.config.settings
-    web = WebServer(daemon, lifecycle.reload, settings.listen_host, settings.listen_port)
+    listen = options.listen or daemon.runtime.config.settings.listen
+    host, port = listen_address(listen)
+
+    async def reload() -> list[str]:
+        problems = await lifecycle.reload()
+        try:
+            web.use_web_config(load_web_config(options.config_file))
+        except ConfigError as exc:
+            log.error("web config not reloaded, keeping the running one:\n%s", exc)
+            problems += [str(p) for p in exc.problems]
+        return problems
+
+    web = WebServer(daemon, reload, host, port, web_config=web_config,
+                    lifecycle=options.lifecycle, limits=options.limits)  # fmt: skip
     try:
         await web.start()
+    except OSError as exc:
+        why = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+        raise ListenError(f"cannot listen on {listen}: {why}") from None
+    try:
+        await lifecycle.start()
         if on_ready is not None:
             on_ready(web.url)
-        loop = asyncio.get_running_loop()
-        stop = asyncio.Event()
-        loop.add_signal_handler(signal.SIGTERM, stop.set)
-        loop.add_signal_handler(signal.SIGINT, stop.set)
-        loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(lifecycle.reload()))
-        try:
-            await stop.wait()
-        finally:
-            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-                loop.remove_signal_handler(sig)
+        await _serve_until_stopped(reload)
     finally:
         await web.stop()
         await lifecycle.stop()
+
+
+async def _serve_until_stopped(reload: Callable[[], object]) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(reload()))  # type: ignore[arg-type]
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.remove_signal_handler(sig)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -99,8 +99,8 @@ class Poller:
     """Polls collectors and publishes what they found.
 
     `enrich` turns a collect result into the samples to publish (the daemon adds the power
-    reading, energy and lifetime figures there); `on_result` is told the target's id once its
-    samples are published (alert evaluation).
+    reading, energy and lifetime figures there); `on_result` is given the target's id and its
+    published samples (alert evaluation).
     """
 
     def __init__(
@@ -111,7 +111,8 @@ class Poller:
         max_concurrent: int = 64,
         *,
         enrich: Callable[[CollectResult], list[Sample]] = published_as_collected,
-        on_result: Callable[[str], None] = lambda target: None,
+        on_result: Callable[[str, Sequence[Sample]], None] = lambda target, samples: None,
+        per_target_bookkeeping: bool = False,
     ) -> None:
         self.snapshot = snapshot
         self.store = store
@@ -119,6 +120,10 @@ class Poller:
         self.enrich = enrich
         self.on_result = on_result
         self.counters: dict[str, TargetCounters] = {}
+        # what polling cost, summed over every target ever polled (a removed target's
+        # counts stay in: the sums never go down); per target only when asked
+        self.total = TargetCounters()
+        self.per_target_bookkeeping = per_target_bookkeeping
         self.last_polled: dict[str, datetime] = {}
         self.first_seen = {
             rec.id: rec.first_seen for rec in store.targets().values() if rec.first_seen
@@ -160,6 +165,7 @@ class Poller:
         counters.add(result)
         log_state_change(counters.last_up, result)
         counters.last_up = result.up
+        self.total.add(result)
         if result.up:
             counters.consecutive_failures = 0
             self.first_seen.setdefault(target, self.clock.now())
@@ -173,7 +179,7 @@ class Poller:
             samples.append(Sample("sobriety_poll_overrun_ratio", {"target": target}, ratio))
         self.snapshot.update(target, samples)
         self.store.record_poll(PollRecord(target, self.clock.now(), result.up, result.reason))
-        self.on_result(target)
+        self.on_result(target, samples)
         self._schedule_flush()
         return result
 
@@ -207,22 +213,35 @@ class Poller:
         samples += [
             Sample("sobriety_poll_duration_seconds", tid, result.duration_seconds),
             Sample("sobriety_last_poll_timestamp_seconds", tid, self.clock.now().timestamp()),
-            Sample("sobriety_polls_total", tid, float(c.polls)),
-            Sample("sobriety_snmp_timeouts_total", tid, float(c.timeouts)),
-            Sample("sobriety_snmp_retries_total", tid, float(c.retries)),
-            Sample("sobriety_snmp_sent_bytes_total", tid, float(c.bytes_sent)),
-            Sample("sobriety_snmp_received_bytes_total", tid, float(c.bytes_received)),
-            Sample("sobriety_snmp_varbinds_total", tid, float(c.varbinds)),
         ]
-        for name, label, counts in (
-            ("sobriety_snmp_requests_total", "type", c.requests),
-            ("sobriety_poll_errors_total", "reason", c.errors),
-            ("sobriety_collect_issues_total", "code", c.issues),
-            ("sobriety_snmp_walk_anomalies_total", "kind", c.anomalies),
-            ("sobriety_snmp_bulk_shrinks_total", "cause", c.shrinks),
-        ):
-            samples += [Sample(name, {**tid, label: k}, float(n)) for k, n in counts.items()]
+        if self.per_target_bookkeeping:
+            samples += bookkeeping_samples(c, tid)
         return samples
+
+    def bookkeeping_samples(self) -> list[Sample]:
+        """What polling cost over all targets (unless it is exposed per target)."""
+        return [] if self.per_target_bookkeeping else bookkeeping_samples(self.total, {})
+
+
+def bookkeeping_samples(c: TargetCounters, tid: Mapping[str, str]) -> list[Sample]:
+    """Polls, requests, bytes, varbinds, retries, errors, issues of one target or of all."""
+    samples = [
+        Sample("sobriety_polls_total", tid, float(c.polls)),
+        Sample("sobriety_snmp_timeouts_total", tid, float(c.timeouts)),
+        Sample("sobriety_snmp_retries_total", tid, float(c.retries)),
+        Sample("sobriety_snmp_sent_bytes_total", tid, float(c.bytes_sent)),
+        Sample("sobriety_snmp_received_bytes_total", tid, float(c.bytes_received)),
+        Sample("sobriety_snmp_varbinds_total", tid, float(c.varbinds)),
+    ]
+    for name, label, counts in (
+        ("sobriety_snmp_requests_total", "type", c.requests),
+        ("sobriety_poll_errors_total", "reason", c.errors),
+        ("sobriety_collect_issues_total", "code", c.issues),
+        ("sobriety_snmp_walk_anomalies_total", "kind", c.anomalies),
+        ("sobriety_snmp_bulk_shrinks_total", "cause", c.shrinks),
+    ):
+        samples += [Sample(name, {**tid, label: k}, float(n)) for k, n in list(counts.items())]
+    return samples
 
 
 @dataclass(frozen=True, slots=True)

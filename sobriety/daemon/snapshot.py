@@ -1,42 +1,76 @@
-"""The live snapshot: the latest samples of every target, swapped whole after each poll.
+"""The live snapshot: the latest samples of every target, each replaced whole after its poll.
 
-A Prometheus scrape reads this and nothing else: scraping never causes device traffic.
+A Prometheus scrape reads this and nothing else: scraping never causes device traffic. An
+update replaces one target's entry in one assignment, so a scrape that copies the mapping
+sees every target either before or after its poll, never half of one, and an update costs the
+same with ten targets or ten thousand.
+
+Once a scrape has rendered an entry, the entry keeps the rendered lines and lets its sample
+objects go (tens of thousands of small objects the garbage collector would walk forever),
+except for targets other devices read between polls (feeders: PoE switches, PDUs, UPSes).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from types import MappingProxyType
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from sobriety.model import Sample
 
+Lines = dict[str, bytes]  # metric name -> its rendered sample lines
+
+
+class Entry:
+    """One target's latest poll: its samples until rendered (or for good, if kept), then its
+    rendered lines."""
+
+    __slots__ = ("keep", "lines", "samples")
+
+    def __init__(self, samples: tuple[Sample, ...], keep: bool) -> None:
+        self.samples: tuple[Sample, ...] | None = samples
+        self.lines: Lines | None = None
+        self.keep = keep
+
+    def rendered(self, render: Callable[[Sequence[Sample]], Lines]) -> Lines:
+        """The entry's lines, rendering them now if needed (from a scrape's worker thread:
+        each assignment is atomic, and the loop only ever replaces entries whole)."""
+        lines = self.lines
+        if lines is None:
+            samples = self.samples or ()
+            lines = self.lines = render(samples)
+            if not self.keep:
+                self.samples = None
+        return lines
+
 
 class LiveSnapshot:
-    """Latest samples per target. Updates replace a target's samples in one assignment."""
+    """Latest samples per target."""
 
     def __init__(self) -> None:
-        self._by_target: MappingProxyType[str, tuple[Sample, ...]] = MappingProxyType({})
+        self._by_target: dict[str, Entry] = {}
+        self.kept: frozenset[str] = frozenset()  # targets whose samples others read
 
     def update(self, target: str, samples: Sequence[Sample]) -> None:
         """Replace the samples of `target`."""
-        current = dict(self._by_target)
-        current[target] = tuple(samples)
-        self._by_target = MappingProxyType(current)
+        self._by_target[target] = Entry(tuple(samples), target in self.kept)
 
     def retain(self, targets: set[str]) -> None:
         """Forget targets that are no longer configured."""
-        self._by_target = MappingProxyType(
-            {t: s for t, s in self._by_target.items() if t in targets}
-        )
+        for gone in [t for t in self._by_target if t not in targets]:
+            del self._by_target[gone]
 
-    def samples(self) -> Iterator[Sample]:
-        """Every sample of every target (a consistent view, even if updated meanwhile)."""
-        view = self._by_target
-        for samples in view.values():
-            yield from samples
+    def entries(self) -> Mapping[str, Entry]:
+        """A consistent copy of every target's entry."""
+        return dict(self._by_target)
 
     def of(self, target: str) -> tuple[Sample, ...]:
-        return self._by_target.get(target, ())
+        """A target's samples, while it keeps them (feeders always do)."""
+        entry = self._by_target.get(target)
+        return (entry.samples or ()) if entry is not None else ()
+
+    def samples(self) -> Iterator[Sample]:
+        """Every sample still held (targets not rendered yet, and feeders)."""
+        for entry in list(self._by_target.values()):
+            yield from entry.samples or ()
 
     def targets(self) -> list[str]:
         return list(self._by_target)

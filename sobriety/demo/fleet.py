@@ -73,6 +73,87 @@ def inventory_fields(name: str, today: date) -> dict[str, str | int]:
     return out
 
 
+# What the college's and the syndicate's asset register says of each device, as GLPI would
+# hold it (made up for the demo, except what is said to come from a recording): asset tags,
+# the identity a device does not report itself, recorded faults and software.
+DEMO_ASSETS: dict[str, dict[str, object]] = {
+    "apc_ap8959eu3": {"number": "SIV-PDU-0003"},
+    "apc_smx750i": {"number": "COL-OND-0001"},
+    "arista_eos": {"number": "SIV-RES-0001"},
+    "aruba-instant": {"number": "COL-WIFI-0004"},
+    "arubaos-cx_6300_vsf_stack": {"number": "COL-RES-0007"},
+    "cisco_16_switch": {"number": "COL-RES-0002"},
+    "eaton-93e-80": {
+        "number": "SIV-OND-0001",
+        "weee_category": 4,  # a floor-standing three-phase cabinet: over 50 cm
+    },
+    "epson-projector_eb-4770w": {
+        "number": "COL-VP-0012",
+        "vendor": "Epson",
+        "model": "EB-4770W",  # the recording's file name; the projector does not say it
+    },
+    "junos_ex": {"number": "COL-RES-0005"},
+    "linux_powermon": {
+        "number": "SIV-SRV-0010",
+        # the recording's own power meter script (nsExtend "powermon") reports power supply 2
+        # as `"condition": "FAILED"`; no shipped profile reads that JSON string yet, so the
+        # register records it, as the technician who saw it would
+        "faults": [{"part": "power supply 2", "note": "condition FAILED (powermon script)"}],
+    },
+    "raritan-pdu_px3": {"number": "SIV-PDU-0001"},
+    "ricoh_mpc3002": {"number": "COL-IMP-0003", "vendor": "Ricoh", "model": "Aficio MP C3002"},
+    "ubiquiti-m5": {"number": "COL-RAD-0001"},
+    "unifi_nanohd": {"number": "COL-WIFI-0009"},
+    "winxp-full-walk": {
+        "number": "COL-PC-0031",
+        "software": "Windows XP",  # sysDescr: "Windows 2000 Version 5.1" is XP
+    },
+}
+
+# A batch already handed over, so the end-of-life list and `sobriety disposal` show one:
+# devices that left the college last month, no longer on the network (made up).
+DEMO_BATCH_ID = "LOT-DEMO-01"
+# (id, class, years since purchase, asset record, disposal record)
+DEMO_DISPOSED: list[tuple[str, str, float, dict[str, object], dict[str, object]]] = [
+    ("cdi-pc-03", "desktop_pc", 11.0,
+     {"number": "COL-PC-0003", "vendor": "Dell", "model": "OptiPlex 790"},
+     {"route": "reuse", "erasure_certificate": "EFF-DEMO-0003"}),
+    ("cdi-ecran-03", "monitor_24in", 11.0, {"number": "COL-ECR-0003"}, {"route": "reuse"}),
+    ("labo-imprimante-02", "printer_laser_a4", 12.5, {"number": "COL-IMP-0002"},
+     {"route": "recycle", "mass_kg": 14.2}),
+]  # fmt: skip
+
+
+def demo_batch(today: date) -> dict[str, object]:
+    """The demo's disposal batch, a month ago."""
+    return {
+        "date": (today - timedelta(days=30)).isoformat(),
+        "operator": "Recyclerie DEEE (exemple)",
+        "recipient": "Association de réemploi (exemple)",
+        "tracking": "BSD-DEMO-0001",
+        "note": "enlèvement au CDI du collège",
+    }
+
+
+def disposed_targets(today: date) -> list[dict[str, object]]:
+    """The inventory entries of the demo batch's devices (gone: no address, not polled)."""
+    out: list[dict[str, object]] = []
+    for tid, cls, years, asset, disposed in DEMO_DISPOSED:
+        bought = today - timedelta(days=round(years * 365.25))
+        out.append(
+            {
+                "id": tid,
+                "kind": "snmp",
+                "site": "college",
+                "class": cls,
+                "purchased": bought.isoformat(),
+                "asset": asset,
+                "disposed": {"batch": DEMO_BATCH_ID, **disposed},
+            }
+        )
+    return out
+
+
 # An illustrative pairing, so the demo shows PoE attribution: the UniFi AP is said to hang
 # from port 3/5 of the Catalyst stack, which delivers 15.4 W there (the two recordings come
 # from different places; in a real inventory this is the AP's switch port).
@@ -80,8 +161,26 @@ DEMO_POE: dict[str, dict[str, str]] = {
     "unifi_nanohd": {"switch": "cisco_16_switch", "group": "3", "port": "5"},
 }
 
+# An illustrative power chain for the server room, so the demo shows feeder accounting: the
+# two PDUs hang from the Eaton UPS, the Linux server and the Arista switch from the PDUs (A
+# and B feeds; no per-outlet metering declared, so their shares come from their own
+# readings). What the UPS and the PDUs measure beyond these is their unattributed load.
+DEMO_FED_BY: dict[str, list[str]] = {
+    "raritan-pdu_px3": ["eaton-93e-80"],
+    "apc_ap8959eu3": ["eaton-93e-80"],
+    "linux_powermon": ["raritan-pdu_px3"],
+    "arista_eos": ["raritan-pdu_px3", "apc_ap8959eu3"],
+}
 
-def demo_config(port: int, listen: str, interval: str, communities: list[str]) -> dict[str, object]:
+
+def site_profiles() -> Path:
+    """The example site profiles (the linux_powermon recording's NET-SNMP-EXTEND meter)."""
+    return data_dir("config") / "example" / "profiles"
+
+
+def demo_config(
+    port: int, listen: str, interval: str, communities: list[str], timeout: str = "2s"
+) -> dict[str, object]:
     """The demo configuration as data: every recording on 127.0.0.1:port, and the host."""
     auths = {name: {"version": "2c", "community": name} for name in sorted(communities)}
     today = datetime.now(UTC).date()
@@ -100,24 +199,31 @@ def demo_config(port: int, listen: str, interval: str, communities: list[str]) -
             target["class"] = device_class
         if name in DEMO_POE:
             target["poe"] = DEMO_POE[name]
+        if name in DEMO_FED_BY:
+            target["fed_by"] = DEMO_FED_BY[name]
         target.update(inventory_fields(name, today))
+        if name in DEMO_ASSETS:
+            target["asset"] = DEMO_ASSETS[name]
         targets.append(target)
-    targets.append(
-        {"id": "localhost", "kind": "host", "site": "college", "class": "server_rack_2s"}
-    )
+    targets += disposed_targets(today)
+    # the machine the demo runs on: a desktop unless it finds itself virtual (then a share
+    # of a host, whatever this class says)
+    targets.append({"id": "localhost", "kind": "host", "site": "college", "class": "desktop_pc"})
     return {
         "settings": {
             "listen": listen,
             "data_dir": ".",
             "interval": interval,
-            "timeout": "2s",
+            "timeout": timeout,
             "retries": 1,
+            "profile_dirs": [str(site_profiles())],
         },
         "sites": {
             "college": {
                 "name": "Collège de démonstration",
                 "timezone": "Europe/Paris",
                 "country": "FR",
+                "school_zone": "C",
                 "opening_hours": dict.fromkeys(("mon", "tue", "thu", "fri"), COLLEGE_HOURS)
                 | {"wed": ["07:45-12:15"]},
             },
@@ -125,22 +231,24 @@ def demo_config(port: int, listen: str, interval: str, communities: list[str]) -
                 "name": "Salle serveurs intercommunale",
                 "timezone": "Europe/Paris",
                 "country": "FR",
+                "opening_hours": "24/7",
             },
         },
         "auths": auths,
         "targets": targets,
+        "disposals": {DEMO_BATCH_ID: demo_batch(today)},
     }
 
 
 def write_demo_config(
-    folder: Path, port: int, listen: str, interval: str, communities: list[str]
-) -> Path:
+    folder: Path, port: int, listen: str, interval: str, communities: list[str],
+    timeout: str = "2s",
+) -> Path:  # fmt: skip
     """Write `demo.yaml` into `folder` and return its path."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "demo.yaml"
-    text = yaml.safe_dump(
-        demo_config(port, listen, interval, communities), sort_keys=False, allow_unicode=True
-    )
+    config = demo_config(port, listen, interval, communities, timeout)
+    text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
     path.write_text(
         "# Written by `sobriety demo`: the bundled recordings served by snmpsim on loopback.\n"
         + text,
@@ -149,8 +257,10 @@ def write_demo_config(
     return path
 
 
-def run_demo(folder: Path, listen: str, interval: str) -> int:
-    """Start snmpsim, the daemon on the demo config; stop both on Ctrl-C or SIGTERM."""
+def run_demo(folder: Path, listen: str, interval: str, timeout: str = "2s") -> int:
+    """Start snmpsim, the daemon on the demo config; stop both on Ctrl-C or SIGTERM.
+
+    ListenError if the HTTP address cannot be bound (snmpsim is stopped again)."""
     from sobriety.daemon.app import Daemon
     from sobriety.daemon.lifecycle import run_daemon
     from sobriety.demo.snmpsim_agent import SnmpsimAgent
@@ -164,7 +274,9 @@ def run_demo(folder: Path, listen: str, interval: str) -> int:
     )
     agent.start()
     try:
-        config = write_demo_config(folder, agent.port, listen, interval, agent.communities())
+        config = write_demo_config(
+            folder, agent.port, listen, interval, agent.communities(), timeout
+        )
 
         def ready(url: str) -> None:
             print(

@@ -15,8 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sobriety.config.types import read_section
 from sobriety.errors import ConfigError, ConfigProblem
+from sobriety.lifetime.classfigures import EndOfLifeFigures
 
-Model = Literal["constant", "cpu_linear", "printer_state", "switch", "ups_loss"]
+Model = Literal[
+    "constant", "cpu_linear", "printer_state", "power_state", "switch", "ups_loss", "vcpu_share"
+]
 
 
 class PowerFigures(BaseModel):
@@ -45,6 +48,7 @@ class DeviceClass(ClassOverride):
     model: Model = "constant"
     can_be_off: bool = False
     source: str = Field(min_length=1)
+    end_of_life: EndOfLifeFigures | None = None  # service life, wear, WEEE hand-over facts
 
     def with_override(self, override: ClassOverride | PowerFigures | None) -> DeviceClass:
         """This class with the figures `override` sets (a site's or a target's)."""

@@ -1,26 +1,24 @@
-"""Power per device: measured where something reports it, estimated from observed state where not.
+"""Power readings and what measures them: PoE ports, PDU outlets, the device's own sensors.
 
-Order of preference (docs/energy.md), first that exists:
-1. the PoE port that powers the device (`targets[].poe`): the switch's per-port watts, or 0 W
-   when the switch says the port delivers nothing;
-2. the metered PDU outlet it is plugged into (`targets[].outlet`);
-3. the device's own measured power (ENTITY-SENSOR supplies, ENERGY-OBJECT-MIB, a declared
-   meter, RAPL), less what it passes on to monitored powered devices (a switch's PoE);
-4. a UPS's own losses: input true power − output power, both measured;
-5. the class model driven by observed state, labelled estimated, with its band.
-A device that does not answer and has no feed reading gets no reading: it is never assumed on.
+`energy/choose.py` says in which order they are preferred; `energy/models.py` holds the
+estimates on observed state; `energy/ups.py` a UPS's own losses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sobriety.config.load import TargetConfig
 from sobriety.energy.classes import DeviceClass
 from sobriety.model import Sample
 
 MEASURED, ESTIMATED = "measured", "estimated"
+# What a reading rests on: a measurement, an estimate from a state the device reported, or
+# an estimate with no observed state at all (a class figure taken on trust).
+BASES = ("measured", "state", "assumed")
+
+Feeds = Callable[[str], Sequence[Sample] | None]  # a feeder's latest samples, if fresh
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +30,15 @@ class PowerReading:
     origin: str  # the MIB object, feed or model
     low: float
     high: float
+    basis: str = "assumed"  # measured | state | assumed
 
     @classmethod
-    def measured(cls, watts: float, origin: str) -> PowerReading:
-        return cls(watts, MEASURED, origin, watts, watts)
+    def measured(
+        cls, watts: float, origin: str, low: float | None = None, high: float | None = None
+    ) -> PowerReading:
+        """A measurement; a band only where it is derived (volts × amps without a power factor)."""
+        return cls(watts, MEASURED, origin, watts if low is None else low,
+                   watts if high is None else high, "measured")  # fmt: skip
 
 
 def values(samples: Iterable[Sample], name: str, **labels: str) -> list[float]:
@@ -56,43 +59,105 @@ def states(samples: Iterable[Sample], name: str, **labels: str) -> set[str]:
     }
 
 
-def from_feed(
-    target: TargetConfig, feeder: Callable[[str], Sequence[Sample] | None]
-) -> PowerReading | None:
-    """The reading of the switch port or PDU outlet that powers `target`, if fresh."""
-    if target.poe is not None:
-        samples = feeder(target.poe.switch)
-        if samples is not None:
-            where = {"group": target.poe.group, "port": target.poe.port}
-            watts = values(samples, "sobriety_poe_port_power_watts", **where)
-            if watts:
-                return PowerReading.measured(watts[0], "poe-port")
-            status = states(samples, "sobriety_poe_port_detection_status", **where)
-            if status and "deliveringPower" not in status:
-                return PowerReading.measured(0.0, "poe-port-off")
-    if target.outlet is not None:
-        samples = feeder(target.outlet.pdu)
-        if samples is not None:
-            watts = values(samples, "sobriety_pdu_outlet_power_watts", outlet=target.outlet.outlet)
-            if watts:
-                return PowerReading.measured(watts[0], "pdu-outlet")
+@dataclass(frozen=True)
+class Fleet:
+    """What energy needs to know of the configured fleet, indexed once per configuration."""
+
+    targets: Mapping[str, TargetConfig]
+    powered: Mapping[str, tuple[TargetConfig, ...]] = field(default_factory=dict)  # by switch
+
+    @classmethod
+    def of(cls, targets: Iterable[TargetConfig]) -> Fleet:
+        by_id = {t.id: t for t in targets}
+        powered: dict[str, list[TargetConfig]] = {}
+        for t in by_id.values():
+            if t.poe is not None:
+                powered.setdefault(t.poe.switch, []).append(t)
+        return cls(by_id, {k: tuple(v) for k, v in powered.items()})
+
+
+# PoE class maxima at the PSE (IEEE 802.3af/at/bt): what a port reports when it gives its
+# allocation instead of a measurement (Cisco's first-generation Catalyst: consumption =
+# allocated, max drawn 0).
+POE_CLASS_MAXIMA_W = (4.0, 7.0, 15.4, 30.0, 45.0, 60.0, 75.0, 90.0)
+
+
+def port_is_allocation(samples: Sequence[Sample], group: str, port: str) -> bool:
+    """Whether a PoE port's "consumption" is its class allocation rather than a measurement."""
+    where = {"group": group, "port": port}
+    watts = values(samples, "sobriety_poe_port_power_watts", **where)
+    if not watts or watts[0] <= 0:
+        return False
+    allocated = values(samples, "sobriety_poe_port_allocated_watts", **where)
+    drawn = values(samples, "sobriety_poe_port_max_drawn_watts", **where)
+    if allocated and drawn:
+        return abs(watts[0] - allocated[0]) < 1e-6 and drawn[0] == 0
+    return any(abs(watts[0] - m) < 1e-6 for m in POE_CLASS_MAXIMA_W) and _all_at_maxima(samples)
+
+
+def _all_at_maxima(samples: Sequence[Sample]) -> bool:
+    """Every delivering port of the switch sits exactly on a class maximum (no measurement
+    ever lands on 4.0, 7.0, 15.4 or 30.0 W on every port)."""
+    delivering = [
+        s.value for s in samples if s.name == "sobriety_poe_port_power_watts" and s.value > 0
+    ]
+    return bool(delivering) and all(
+        any(abs(w - m) < 1e-6 for m in POE_CLASS_MAXIMA_W) for w in delivering
+    )
+
+
+def from_poe(target: TargetConfig, cls: DeviceClass | None, feeds: Feeds) -> PowerReading | None:
+    """The reading of the PoE port that powers `target`, if its switch was polled recently."""
+    if target.poe is None:
+        return None
+    samples = feeds(target.poe.switch)
+    if samples is None:
+        return None
+    where = {"group": target.poe.group, "port": target.poe.port}
+    watts = values(samples, "sobriety_poe_port_power_watts", **where)
+    if watts and port_is_allocation(samples, target.poe.group, target.poe.port):
+        return allocation_estimate(watts[0], cls, target.device_class or "")
+    if watts:
+        return PowerReading.measured(watts[0], "poe-port")
+    status = states(samples, "sobriety_poe_port_detection_status", **where)
+    if status and "deliveringPower" not in status:
+        return PowerReading.measured(0.0, "poe-port-off")
     return None
 
 
-def delivered_to_monitored(
-    samples: Sequence[Sample], powered: Iterable[TargetConfig], switch: str
-) -> float:
-    """PoE watts this switch delivers to devices that count them as their own."""
+def allocation_estimate(allocated: float, cls: DeviceClass | None, name: str) -> PowerReading:
+    """A powered device whose port reports only its allocation: its class estimate, the
+    allocation (capped by the class maximum) as the upper bound."""
+    high = min(allocated, cls.max_watts) if cls is not None and cls.max_watts else allocated
+    if cls is None or cls.typical_watts is None:
+        return PowerReading(high / 2, ESTIMATED, "poe-allocation", 0.0, high, "assumed")
+    typical = min(cls.typical_watts, high)
+    low = min(cls.idle_watts if cls.idle_watts is not None else 0.0, typical)
+    return PowerReading(typical, ESTIMATED, f"class:{name}:poe-allocation", low, high, "state")
+
+
+def from_outlets(target: TargetConfig, feeds: Feeds) -> PowerReading | None:
+    """The sum of every metered outlet the device is plugged into; all must be read."""
+    outlets = target.all_outlets
+    if not outlets:
+        return None
     total = 0.0
-    for pd in powered:
-        if pd.poe is not None and pd.poe.switch == switch:
-            where = {"group": pd.poe.group, "port": pd.poe.port}
-            total += sum(values(samples, "sobriety_poe_port_power_watts", **where))
-    return total
+    for feed in outlets:
+        samples = feeds(feed.pdu)
+        watts = values(samples or (), "sobriety_pdu_outlet_power_watts", outlet=feed.outlet)
+        if not watts:
+            return None  # one supply unread: a half-counted dual-supply server is worse
+        total += watts[0]
+    return PowerReading.measured(total, "pdu-outlet" if len(outlets) == 1 else "pdu-outlets")
+
+
+def from_feed(target: TargetConfig, cls: DeviceClass | None, feeds: Feeds) -> PowerReading | None:
+    """What feeds the device and measures (or allocates) it."""
+    return from_poe(target, cls, feeds) or from_outlets(target, feeds)
 
 
 def own_measured(samples: Sequence[Sample], passed_on: float) -> PowerReading | None:
-    """The device's own measured power, less what it passes on; or a UPS's losses."""
+    """The device's own measured power, less what it passes on to monitored devices."""
     own = [
         s
         for s in samples
@@ -103,61 +168,59 @@ def own_measured(samples: Sequence[Sample], passed_on: float) -> PowerReading | 
         if passed_on > 0:
             return PowerReading.measured(max(own[0].value - passed_on, 0.0), f"{origin}-minus-poe")
         return PowerReading.measured(own[0].value, origin)
-    inputs = values(samples, "sobriety_ups_input_power_watts")
-    outputs = values(samples, "sobriety_ups_output_power_watts")
-    if inputs and outputs and sum(inputs) > 0 and sum(inputs) >= sum(outputs):
-        return PowerReading.measured(sum(inputs) - sum(outputs), "ups-input-minus-output")
-    return None
+    return supply_volts_amps(samples, passed_on)
 
 
-def estimate(cls: DeviceClass, name: str, samples: Sequence[Sample], unattributed_poe: float
-             ) -> PowerReading | None:  # fmt: skip
-    """The class model on what the poll observed; None when the class gives no figure."""
-    typical = cls.typical_watts if cls.typical_watts is not None else cls.idle_watts
-    if typical is None:
+def supply_volts_amps(samples: Sequence[Sample], passed_on: float) -> PowerReading | None:
+    """Power supplies that report volts and amps but no watts (Arista's PSU sensors).
+
+    Output V × A is the DC each supply delivers: a lower bound of what it draws. Input
+    V × A is apparent power: an upper bound of the real power (power factor ≤ 1). The reading
+    is the middle of the two, with both as its band; with one side only, that side.
+    """
+    sides: dict[str, float] = {}
+    for direction in ("input", "output"):
+        volts = _sensors(samples, "sobriety_supply_sensor_volts", direction)
+        amps = _sensors(samples, "sobriety_supply_sensor_amperes", direction)
+        if volts and len(volts) == len(amps):  # one of each per supply, in entity order
+            sides[direction] = sum(v * a for v, a in zip(volts, amps, strict=True))
+    if not sides:
         return None
-    low = cls.idle_watts if cls.idle_watts is not None else typical * 0.5
-    high = cls.max_watts if cls.max_watts is not None else typical * 1.5
-    origin, watts = f"class:{name}", typical
-    if cls.model == "cpu_linear":
-        load = values(samples, "sobriety_host_cpu_load_ratio")
-        if load and cls.idle_watts is not None and cls.max_watts is not None:
-            ratio = min(max(load[0], 0.0), 1.0)
-            watts = cls.idle_watts + (cls.max_watts - cls.idle_watts) * ratio
-            origin = f"class:{name}:cpu"
-    elif cls.model == "printer_state":
-        status = states(samples, "sobriety_printer_status")
-        if status & {"printing", "warmup"}:
-            watts, origin = high, f"class:{name}:printing"
-        elif "idle" in status:
-            watts, origin = typical, f"class:{name}:idle"
-    elif cls.model == "switch" and unattributed_poe > 0:
-        # the class figure excludes PoE; what the switch delivers to devices nobody counts
-        # is measured (pethMainPseConsumptionPower) and stays on the switch
-        watts, origin = typical + unattributed_poe, f"class:{name}+poe"
-        low, high = low + unattributed_poe, high + unattributed_poe
-    return PowerReading(watts, ESTIMATED, origin, min(low, watts), max(high, watts))
+    low = sides.get("output", sides.get("input", 0.0)) - passed_on
+    high = sides.get("input", sides.get("output", 0.0)) - passed_on
+    low, high = max(min(low, high), 0.0), max(high, low, 0.0)
+    return PowerReading.measured((low + high) / 2, "supply-volts-amps", low, high)
 
 
-def choose(
-    target: TargetConfig,
-    cls: DeviceClass | None,
-    up: bool,
+def _sensors(samples: Sequence[Sample], name: str, direction: str) -> list[float]:
+    """Sensor values of one direction (the sensor's name says it: "Input current sensor",
+    "Output voltage sensor"), in entity order: a supply's sensors sit side by side."""
+    found = [
+        (int(s.labels.get("entity", "0") or 0), s.value)
+        for s in samples
+        if s.name == name and direction in s.labels.get("name", "").lower()
+    ]
+    return [value for _, value in sorted(found)]
+
+
+def delivered_to_monitored(
     samples: Sequence[Sample],
-    feeder: Callable[[str], Sequence[Sample] | None],
-    powered: Mapping[str, TargetConfig],
-) -> PowerReading | None:
-    """The best reading for one device now (module docstring: the order)."""
-    fed = from_feed(target, feeder)
-    if fed is not None:
-        return fed
-    if not up:
-        return None
-    passed_on = delivered_to_monitored(samples, powered.values(), target.id)
-    mine = own_measured(samples, passed_on)
-    if mine is not None:
-        return mine
-    if cls is None:
-        return None
-    pse = sum(values(samples, "sobriety_poe_consumption_watts"))
-    return estimate(cls, target.device_class or "", samples, max(pse - passed_on, 0.0))
+    powered: Iterable[TargetConfig],
+    booked: Callable[[str], float | None],
+) -> float:
+    """PoE watts this switch passes to devices that count them as their own: the port's
+    measurement, or, where the port reports an allocation, what the device is booked at."""
+    total = 0.0
+    for pd in powered:
+        if pd.poe is None:
+            continue
+        where = {"group": pd.poe.group, "port": pd.poe.port}
+        watts = values(samples, "sobriety_poe_port_power_watts", **where)
+        if not watts:
+            continue
+        if port_is_allocation(samples, pd.poe.group, pd.poe.port):
+            mine = booked(pd.id)
+            total += mine if mine is not None else 0.0
+        else:
+            total += watts[0]
+    return total

@@ -1,9 +1,12 @@
-"""When a site is open: weekly opening hours, its own closures (an .ics) and public holidays.
+"""When a site is open: weekly opening hours, its own closures (an .ics), school holidays and
+public holidays.
 
 After-hours waste and the slower off-hours cadence both ask the same question, so it is
-answered here once. A closure is a whole local day: an all-day event of the site's iCalendar
-file (school holidays, `DTEND` exclusive as RFC 5545 says), or a public holiday of the
-site's country (the `holidays` package).
+answered here once. A closure is a whole local day: an event of the site's iCalendar file
+(`DTEND` exclusive as RFC 5545 says; recurring events (RRULE, RDATE, EXDATE) expanded by
+`recurring-ical-events`), a school holiday of the site's French school zone, or a public
+holiday of the site's country and subdivision (both from the `holidays` package). A site
+open round the clock (`always_open`, a server room) is never closed.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 
 import holidays
 import icalendar
+import recurring_ical_events
 
 from sobriety.config.load import SiteConfig
 from sobriety.errors import ConfigError, ConfigProblem
@@ -22,16 +26,22 @@ from sobriety.errors import ConfigError, ConfigProblem
 MAX_CLOSURE_DAYS = 400  # one event longer than this is a mistake in the file, not a holiday
 
 
+# How far recurring closures are expanded: a school year either side of now is plenty, and
+# an endless RRULE (no UNTIL, no COUNT) stays bounded.
+EXPAND_FROM, EXPAND_TO = date(2000, 1, 1), date(2100, 1, 1)
+
+
 def read_closures(path: Path) -> frozenset[date]:
     """Days covered by the events of an iCalendar file; ConfigError if it cannot be read."""
     try:
         calendar = icalendar.Calendar.from_ical(path.read_bytes())
+        events = recurring_ical_events.of(calendar).between(EXPAND_FROM, EXPAND_TO)
     except (OSError, ValueError) as exc:
         raise ConfigError(
             [ConfigProblem(str(path), "-", "-", f"not a readable .ics: {exc}")]
         ) from None
     days: set[date] = set()
-    for event in calendar.walk("VEVENT"):
+    for event in events:
         start = event.get("DTSTART")
         if start is None:
             continue
@@ -54,12 +64,21 @@ def _day(value: date | datetime) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
-@lru_cache(maxsize=64)
-def _public(country: str, year: int) -> frozenset[date]:
+@lru_cache(maxsize=256)
+def _public(country: str, subdivision: str | None, year: int) -> frozenset[date]:
     try:
-        return frozenset(holidays.country_holidays(country, years=year))
+        return frozenset(holidays.country_holidays(country, subdiv=subdivision, years=year))
     except NotImplementedError:
         return frozenset()
+
+
+@lru_cache(maxsize=64)
+def _school(zone: str, year: int) -> frozenset[date]:
+    """French school holidays of a zone (A, B or C) in a year, from the holidays package."""
+    days = holidays.country_holidays(
+        "FR", subdiv=f"Zone {zone}", years=year, categories=("school",)
+    )
+    return frozenset(days)
 
 
 class SiteCalendar:
@@ -76,14 +95,22 @@ class SiteCalendar:
         return cls(site, closures)
 
     def holiday(self, day: date) -> bool:
-        """A closure of the site's own calendar, or a public holiday of its country."""
+        """A closure of the site's own calendar, a school holiday of its zone, or a public
+        holiday of its country (and subdivision)."""
+        site = self.site
         if day in self.closures:
             return True
-        country = self.site.country
-        return bool(self.site.public_holidays and country and day in _public(country, day.year))
+        if site.school_zone is not None and day in _school(site.school_zone, day.year):
+            return True
+        country = site.country
+        return bool(
+            site.public_holidays and country and day in _public(country, site.subdivision, day.year)
+        )
 
     def state(self, at: datetime) -> str:
         """`open`, `after_hours` (outside the weekly hours) or `holiday` at an aware time."""
+        if self.site.always_open:
+            return "open"
         local = at.astimezone(self.site.zone)
         if self.holiday(local.date()):
             return "holiday"

@@ -1,43 +1,61 @@
-"""End-of-life policy as data: keep, reuse, repair or recycle each device, with reasons.
+"""End-of-life policy as data, following the waste hierarchy: keep, reuse (in place or
+elsewhere), service, repair, recycle, the least destructive first.
 
-The rules (`collectors/eol-policy.yaml`, or a site's file) test facts the daemon observed
-and the inventory holds (`facts()`); every rule that holds fires; the recommendation is the
-strongest fired action (recycle > repair > reuse > keep), `keep` with "no rule fired" when
-none does. Disposed devices (inventory `disposed:`) are out of the active fleet.
+Rules (`collectors/eol-policy.yaml`, or a site's file) test the facts of `facts.py`. A rule
+either says what a fact *needs* (a failed power supply needs at least a repair) or *rules out*
+routes (a device a repairer gave up on cannot be repaired). The recommendation is the least
+destructive action at or above the strongest need that no fired rule rules out; recycling is
+what is left when every route above the need is closed, never a need by age alone. Every
+fired rule is a reason. An unknown fact fires no rule (unless the rule asks for `unknown`);
+a device with no need is kept if it was seen working, and has no recommendation if it never
+answered. Disposed devices (inventory `disposed:`) are out of the active fleet.
 """
 
 from __future__ import annotations
 
+import re
+import string
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from sobriety.config.load import TargetConfig
+from sobriety.config.load import SiteConfig, TargetConfig
 from sobriety.config.types import read_section
 from sobriety.energy.classes import DeviceClass
-from sobriety.energy.readings import values
 from sobriety.errors import ConfigError, ConfigProblem
-from sobriety.lifetime.tracker import SECONDS_PER_YEAR, age_of, warranty_end
+from sobriety.lifetime.facts import (
+    FACTS,
+    FactInputs,
+    FactValue,
+    FreeOsThreshold,
+    device_facts,
+    identity,
+)
+from sobriety.lifetime.support import (
+    SupportTable,
+    load_support,
+    parse_entries,
+    validation_problems,
+)
 from sobriety.model import Sample
 from sobriety.store import LifetimeState, StateStore
 
-Action = Literal["keep", "reuse", "repair", "recycle"]
-ACTIONS: tuple[Action, ...] = ("keep", "reuse", "repair", "recycle")  # weakest first
-FACTS = (
-    "age_years",
-    "age_over_life",
-    "life_left_years",
-    "lifetime_years",
-    "warranty_expired",
-    "warranty_days_left",
-    "boots_per_month",
-    "power_ratio",
-    "ups_battery_replace",
-    "measured",
-)
+Action = Literal["keep", "reuse", "service", "repair", "recycle"]
+ACTIONS: tuple[Action, ...] = ("keep", "reuse", "service", "repair", "recycle")  # gentlest first
+_RULE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+DEFAULT_KEEP = "no fault, no wear past its rating and no end of support known"
+NOT_OBSERVED = "never answered a poll: only what the inventory says is known"
 
 
 class Test(BaseModel):
@@ -61,41 +79,117 @@ class Test(BaseModel):
         )
 
 
+def _condition(value: object) -> object:
+    if isinstance(value, bool | dict | Test) or value == "unknown":
+        return value
+    raise ValueError("a test: {gt: 1} (numbers), true or false (flags), or unknown")
+
+
+Condition = Annotated[Test | bool | Literal["unknown"], BeforeValidator(_condition)]
+
+
 class Rule(BaseModel):
-    """One rule: when every condition holds, recommend `action` because of `reason`."""
+    """When every condition holds: this fact `need`s at least that action, or `rule_out`s
+    those routes; `reason` says why, with facts in braces ({lamp_hours:.0f})."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    action: Action
-    reason: str = Field(min_length=1, max_length=120)
-    when: Mapping[str, Test | bool] = Field(min_length=1)
+    id: str = Field(pattern=_RULE_ID.pattern, max_length=48)
+    need: Action | None = None
+    rule_out: tuple[Action, ...] = ()
+    reason: str = Field(min_length=1, max_length=400)
+    when: Mapping[str, Condition] = Field(min_length=1)
 
-    def fires(self, facts: Mapping[str, float | bool | None]) -> bool:
+    @field_validator("rule_out")
+    @classmethod
+    def _not_recycling(cls, value: tuple[Action, ...]) -> tuple[Action, ...]:
+        if "recycle" in value:
+            raise ValueError("recycling cannot be ruled out: it is what is left")
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Self:
+        if (self.need is None) == (not self.rule_out):
+            raise ValueError("give either need (an action) or rule_out (a list of actions)")
+        return self
+
+    def fires(self, facts: Mapping[str, FactValue]) -> bool:
         for name, test in self.when.items():
             value = facts.get(name)
+            if test == "unknown":
+                if value is not None:
+                    return False
+                continue
             if value is None:
                 return False  # an unknown fact never fires a rule
             if isinstance(test, bool):
-                if bool(value) is not test:
+                if not isinstance(value, bool) or value is not test:
                     return False
-            elif isinstance(value, bool) or not test.holds(float(value)):
+            elif isinstance(test, Test) and (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not test.holds(float(value))
+            ):
                 return False
         return True
 
+    def placeholders(self) -> list[str]:
+        return [name for _, name, _, _ in string.Formatter().parse(self.reason) if name]
 
-class Policy(BaseModel):
-    """An ordered list of rules."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """A fired rule's reason: its template and the fact values it shows."""
+
+    rule: str
+    text: str
+    values: Mapping[str, FactValue] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, object]:
+        return {"rule": self.rule, "text": self.text, "values": dict(self.values)}
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    """The action (None: unknown, the device was never observed) and every reason."""
+
+    action: Action | None
+    reasons: tuple[Reason, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Ordered rules, the free-OS threshold they may test, and the support table."""
 
     rules: tuple[Rule, ...]
+    free_os: FreeOsThreshold | None = None
+    support: SupportTable = field(default_factory=SupportTable)
 
-    def recommend(self, facts: Mapping[str, float | bool | None]) -> tuple[Action, list[str]]:
+    def recommend(self, facts: Mapping[str, FactValue]) -> Recommendation:
         fired = [rule for rule in self.rules if rule.fires(facts)]
-        if not fired:
-            return "keep", ["no rule fired"]
-        action = max((r.action for r in fired), key=ACTIONS.index)
-        return action, [r.reason for r in fired]
+        needs = [rule for rule in fired if rule.need is not None]
+        closed = {action for rule in fired for action in rule.rule_out}
+        level = max((ACTIONS.index(r.need) for r in needs if r.need is not None), default=0)
+        observed = facts.get("observed") is True
+        action: Action | None = None
+        if needs or observed:
+            index = level
+            while ACTIONS[index] in closed:  # recycle is never closed: the walk ends there
+                index += 1
+            action = ACTIONS[index]
+        strongest = [r for r in needs if r.need is not None and ACTIONS.index(r.need) == level]
+        outs = [r for r in fired if r.rule_out]
+        rest = [r for r in fired if r not in strongest and r not in outs]
+        reasons = [self._reason(r, facts) for r in (*strongest, *outs, *rest)]
+        if level == 0 and observed and action == "keep":
+            reasons.insert(0, Reason("default_keep", DEFAULT_KEEP))
+        if not observed:
+            reasons.append(Reason("not_observed", NOT_OBSERVED))
+        return Recommendation(action, tuple(reasons))
+
+    @staticmethod
+    def _reason(rule: Rule, facts: Mapping[str, FactValue]) -> Reason:
+        return Reason(rule.id, rule.reason, {name: facts.get(name) for name in rule.placeholders()})
 
 
 def builtin_policy_path() -> Path:
@@ -104,90 +198,108 @@ def builtin_policy_path() -> Path:
     return data_dir("collectors") / "eol-policy.yaml"
 
 
-def load_policy(path: Path | None = None) -> Policy:
-    """The policy in `path` (default: the shipped one); ConfigError names file, rule, field."""
-    path = path or builtin_policy_path()
-    entries = read_section(path, "rules")
+def _rule_problems(path: Path, index: int, rule: Rule) -> list[ConfigProblem]:
+    """Facts a rule names that do not exist, or tests that do not fit the fact's kind."""
+    where = f"rules[{index}] (id={rule.id})"
+    out: list[ConfigProblem] = []
+    known = ", ".join(FACTS)
+    for name, test in rule.when.items():
+        if name not in FACTS:
+            out.append(
+                ConfigProblem(str(path), where, f"when.{name}", f"unknown fact (known: {known})")
+            )
+            continue
+        kind = FACTS[name][0]
+        if isinstance(test, bool) and kind != "flag":
+            out.append(
+                ConfigProblem(
+                    str(path),
+                    where,
+                    f"when.{name}",
+                    f"a {kind} fact: test it with gt, ge, lt, le, eq or unknown",
+                )
+            )
+        if isinstance(test, Test) and kind != "number":
+            out.append(
+                ConfigProblem(
+                    str(path),
+                    where,
+                    f"when.{name}",
+                    f"a {kind} fact: test it with true, false or unknown",
+                )
+            )
+    for name in rule.placeholders():
+        if name not in FACTS:
+            out.append(ConfigProblem(str(path), where, "reason", f"{{{name}}} is not a fact"))
+    return out  # fmt: skip
+
+
+def _parse_rules(path: Path, entries: object) -> tuple[list[Rule], list[ConfigProblem]]:
     if not isinstance(entries, list) or not entries:
-        raise ConfigError([ConfigProblem(str(path), "-", "rules", "a list of rules")])
+        return [], [ConfigProblem(str(path), "-", "rules", "a list of rules")]
     rules: list[Rule] = []
     problems: list[ConfigProblem] = []
+    seen: set[str] = set()
     for i, entry in enumerate(entries):
         try:
             rule = Rule.model_validate(entry)
         except ValidationError as exc:
-            problems += [
-                ConfigProblem(
-                    str(path), f"rules[{i}]", ".".join(map(str, e["loc"])) or "-", e["msg"]
-                )
-                for e in exc.errors()
-            ]
+            problems += validation_problems(path, f"rules[{i}]", exc)
             continue
-        problems += [
-            ConfigProblem(
-                str(path),
-                f"rules[{i}]",
-                f"when.{name}",
-                f"unknown fact (known: {', '.join(FACTS)})",
+        if rule.id in seen:
+            problems.append(
+                ConfigProblem(str(path), f"rules[{i}]", "id", f"duplicate rule id {rule.id!r}")
             )
-            for name in rule.when
-            if name not in FACTS
-        ]
+        seen.add(rule.id)
+        problems += _rule_problems(path, i, rule)
         rules.append(rule)
+    return rules, problems  # fmt: skip
+
+
+def load_policy(path: Path | None = None, support_path: Path | None = None) -> Policy:
+    """The policy in `path` (default: the shipped one) with the support table; ConfigError
+    naming the file, the rule and the field of every problem at once."""
+    path = path or builtin_policy_path()
+    rules, problems = _parse_rules(path, read_section(path, "rules"))
+    free_os: FreeOsThreshold | None = None
+    raw_free_os = read_section(path, "free_os")
+    if raw_free_os is not None:
+        try:
+            free_os = FreeOsThreshold.model_validate(raw_free_os)
+        except ValidationError as exc:
+            problems += validation_problems(path, "free_os", exc)
+    extra, support_problems = parse_entries(path, read_section(path, "support"), "support")
+    problems += support_problems
+    try:
+        support = load_support(support_path, extra)
+    except ConfigError as exc:
+        problems += exc.problems
+        support = SupportTable()
     if problems:
         raise ConfigError(problems)
-    return Policy(rules=tuple(rules))
+    return Policy(rules=tuple(rules), free_os=free_os, support=support)
 
 
-def facts(
-    target: TargetConfig,
-    cls: DeviceClass | None,
-    samples: Sequence[Sample],
-    state: LifetimeState | None,
-    at: float,
-    first_seen: float | None,
-) -> dict[str, float | bool | None]:
-    """What the rules can test, for one device now; None where it is unknown."""
-    age = age_of(target, samples, first_seen)
-    age_years = (at - age.start) / SECONDS_PER_YEAR if age is not None else None
-    life = cls.lifetime_years if cls is not None else None
-    end = warranty_end(target)
-    power = [s for s in samples if s.name == "sobriety_device_power_watts"]
-    typical = cls.typical_watts if cls is not None else None
-    tracked = (at - first_seen) if first_seen is not None else None
-    boots = state.boots if state is not None else None
-    replace = values(samples, "sobriety_ups_battery_replace_needed")
-    return {
-        "age_years": age_years,
-        "age_over_life": age_years / life if age_years is not None and life else None,
-        "life_left_years": life - age_years if age_years is not None and life else None,
-        "lifetime_years": life,
-        "warranty_expired": (at >= end) if end is not None else None,
-        "warranty_days_left": (end - at) / 86_400 if end is not None else None,
-        "boots_per_month": (
-            boots / (tracked / (30 * 86_400))
-            if boots is not None and tracked and tracked >= 86_400
-            else None
-        ),
-        "power_ratio": power[0].value / typical if power and typical else None,
-        "ups_battery_replace": (replace[0] == 1) if replace else None,
-        "measured": (power[0].labels.get("source") == "measured") if power else None,
-    }
+def evaluate(policy: Policy, inputs: FactInputs) -> tuple[dict[str, FactValue], Recommendation]:
+    """The facts of one device and what the policy makes of them."""
+    facts = device_facts(inputs, policy.support, policy.free_os)
+    return facts, policy.recommend(facts)
 
 
-def recommendation_samples(target: str, action: Action, reasons: Sequence[str]) -> list[Sample]:
-    """`sobriety_device_eol_recommendation{action}`: 1 for the recommended action, 0 else."""
+def recommendation_samples(target: str, recommendation: Recommendation) -> list[Sample]:
+    """`sobriety_device_eol_recommendation{action}` (1 for the recommended action, 0 else) and
+    one `sobriety_device_eol_reason_info{reason}` per fired rule (its id)."""
     out = [
         Sample(
             "sobriety_device_eol_recommendation",
             {"target": target, "action": a},
-            float(a == action),
+            float(a == recommendation.action),
         )
         for a in ACTIONS
     ]
     out += [
-        Sample("sobriety_device_eol_reason_info", {"target": target, "reason": r}, 1.0)
-        for r in reasons
+        Sample("sobriety_device_eol_reason_info", {"target": target, "reason": r.rule}, 1.0)
+        for r in recommendation.reasons
     ]
     return out
 
@@ -211,45 +323,29 @@ class Advisor:
         state: LifetimeState,
         at: float,
         first_seen: float | None,
+        site: SiteConfig | None = None,
     ) -> list[Sample]:
         """The end-of-life recommendation of one device; its facts are written to the store."""
-        known = facts(target, cls, samples, state, at, first_seen)
-        action, reasons = self.policy.recommend(known)
-        info = next((s.labels for s in samples if s.name == "sobriety_device_info"), {})
-        age = next((s for s in samples if s.name == "sobriety_device_age_seconds"), None)
+        inputs = FactInputs(target, cls, samples, state, at, first_seen, site)
+        facts, recommendation = evaluate(self.policy, inputs)
         power = next((s for s in samples if s.name == "sobriety_device_power_watts"), None)
         self.store.record_device_facts(
             target.id,
             at,
             {
-                **known,
-                "vendor": info.get("vendor", ""),
-                "model": info.get("model", ""),
-                "serial": info.get("serial", ""),
-                "age_source": age.labels.get("source") if age is not None else None,
+                **facts,
+                **identity(samples, target),
                 "boots": state.boots,
                 "power_on_seconds": state.power_on_seconds,
-                "power_watts": power.value if power is not None else None,
                 "power_source": power.labels.get("source") if power is not None else None,
-                "wear": wear_summary(samples),
-                "action": action,
-                "reasons": reasons,
+                "battery_replaced": _battery_replaced(samples),
+                "action": recommendation.action,
+                "reasons": [r.as_json() for r in recommendation.reasons],
             },
         )
-        return recommendation_samples(target.id, action, reasons)
+        return recommendation_samples(target.id, recommendation)
 
 
-def wear_summary(samples: Sequence[Sample]) -> str:
-    """The wear signals a device gives, as one short text for the end-of-life list."""
-    parts = []
-    for s in samples:
-        if s.name == "sobriety_printer_marker_lifetime_count_total":
-            parts.append(f"{int(s.value)} {s.labels.get('unit', '')}".strip())
-        elif s.name == "sobriety_projector_lamp_seconds":
-            parts.append(f"lamp {s.value / 3600:.0f} h")
-        elif s.name == "sobriety_ups_battery_replace_needed" and s.value == 1:
-            parts.append("battery to replace")
-        elif s.name == "sobriety_ups_battery_replaced_timestamp_seconds":
-            day = datetime.fromtimestamp(s.value, UTC).date().isoformat()
-            parts.append(f"battery replaced {day}")
-    return "; ".join(parts)
+def _battery_replaced(samples: Sequence[Sample]) -> float | None:
+    said = [s.value for s in samples if s.name == "sobriety_ups_battery_replaced_timestamp_seconds"]
+    return said[0] if said else None

@@ -9,7 +9,9 @@ no uptime (a timeout, an agent without sysUpTime) is never a reboot.
 
 Age, first source that exists: the inventory's purchase or commissioning date, the chassis's
 ENTITY-MIB entPhysicalMfgDate, a vendor's manufacture date (APC UPS), else the day sobriety
-first saw the device answer; the source is a label.
+first saw the device answer; the source is a label. That last one is a lower bound, not an
+age: no expected end of life or amortised embodied carbon is derived from it. The expected
+end of life uses the class's sourced service life, never its accounting period.
 """
 
 from __future__ import annotations
@@ -120,6 +122,29 @@ def warranty_end(target: TargetConfig) -> float | None:
     return None
 
 
+def life_samples(
+    tid: dict[str, str], cls: DeviceClass | None, age: Age | None, at: float
+) -> list[Sample]:
+    """Expected end of life (sourced service life) and embodied carbon, amortised over the
+    class's accounting period; nothing that needs an age when the age is unknown."""
+    out: list[Sample] = []
+    if cls is None:
+        return out
+    if cls.embodied_kgco2e is not None:
+        out.append(Sample("sobriety_device_embodied_carbon_grams", tid, cls.embodied_kgco2e * 1000))
+    if age is None:
+        return out
+    service_life = cls.end_of_life.service_life_years if cls.end_of_life is not None else None
+    if service_life is not None:
+        expected = age.start + service_life * SECONDS_PER_YEAR
+        out.append(Sample("sobriety_device_expected_end_of_life_timestamp_seconds", tid, expected))
+    if cls.embodied_kgco2e is not None and cls.lifetime_years is not None:
+        lived = min(max(at - age.start, 0.0) / (cls.lifetime_years * SECONDS_PER_YEAR), 1.0)
+        amortised = cls.embodied_kgco2e * 1000 * lived
+        out.append(Sample("sobriety_device_embodied_carbon_amortised_grams", tid, amortised))
+    return out
+
+
 class LifetimeTracker:
     """Keeps each target's reboots and power-on time, and says its age and life figures."""
 
@@ -172,16 +197,5 @@ class LifetimeTracker:
         if end is not None:
             out.append(Sample("sobriety_device_warranty_end_timestamp_seconds", tid, end))
             out.append(Sample("sobriety_device_warranty_left_seconds", tid, end - at))
-        if cls is not None and cls.lifetime_years is not None and age is not None:
-            expected = age.start + cls.lifetime_years * SECONDS_PER_YEAR
-            out.append(
-                Sample("sobriety_device_expected_end_of_life_timestamp_seconds", tid, expected)
-            )
-            if cls.embodied_kgco2e is not None:
-                grams = cls.embodied_kgco2e * 1000
-                lived = min(max(at - age.start, 0.0) / (cls.lifetime_years * SECONDS_PER_YEAR), 1.0)
-                out.append(Sample("sobriety_device_embodied_carbon_grams", tid, grams))
-                out.append(
-                    Sample("sobriety_device_embodied_carbon_amortised_grams", tid, grams * lived)
-                )
-        return out
+        known_age = age if age is not None and age.source != "first_seen" else None
+        return out + life_samples(tid, cls, known_age, at)

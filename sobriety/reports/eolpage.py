@@ -1,101 +1,244 @@
-"""`/reports/end-of-life`: the recycling planner's page. Plain HTML, no script needed.
+"""`/reports/end-of-life`: the recycling planner's page, in French by default (`?lang=en`).
 
-Filters (site, class, action) are a GET form, sorting is a link per column header, and the
-same rows download as CSV or ODS with the same filters (`/reports/end-of-life.csv`, `.ods`).
-Everything is rendered on the server from what `sobriety export eol` writes.
+A summary per action and per site (devices, known mass, embodied carbon at stake) above the
+list, the fleet's age by class as an SVG, then the list with the recommendation and its
+reasons first. Filters (site, class, action) are a plain GET form, sorting is a link per
+column header, and the CSV and ODS downloads carry the same filters and language. Rendered
+on the server from what `sobriety export eol` writes; no script.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import date
 from urllib.parse import urlencode
 
-from sobriety.reports.tables import EOL_COLUMNS
+from sobriety.reports.agechart import age_chart, chart_legend
+from sobriety.reports.eol import (
+    EOL_COLUMNS,
+    ROW_ACTIONS,
+    EolReport,
+    Row,
+    Tally,
+    action_text,
+    reason_lines,
+    summary,
+    worded,
+)
+from sobriety.reports.i18n import LANGS, N_, Lang
+from sobriety.reports.writers import cell_text
 
 SHOWN = (
-    "site", "class", "target", "vendor", "model", "serial", "age_years", "age_source",
-    "warranty_end", "boots", "wear", "use_kwh", "embodied_kgco2e", "recommendation",
-    "reasons", "mass_kg",
+    "target", "recommendation", "reasons", "site", "class", "model", "age_years",
+    "warranty_end", "wear", "use_kwh", "embodied_kgco2e", "weee_category", "mass_kg",
+    "data_media",
 )  # fmt: skip
 FILTERS = ("site", "class", "recommendation")
+KEPT = (*FILTERS, "sort", "desc", "lang")
+_BY_ID = {c.id: c for c in EOL_COLUMNS}
 STYLE = """
-body{font-family:system-ui,sans-serif;margin:1.5rem;color:#1b1b1b}
-table{border-collapse:collapse;font-size:.9rem}
-th,td{border:1px solid #ccc;padding:.3rem .5rem;vertical-align:top}
-td.reasons{min-width:22rem}td.wear{min-width:9rem}
+body{font-family:system-ui,sans-serif;margin:1rem 1.2rem;color:#1b1b1b;line-height:1.35}
+h1{font-size:1.5rem;margin:.2rem 0}h2{font-size:1.15rem;margin:1.2rem 0 .4rem}
+.scroll{overflow-x:auto;max-width:100%}
+table{border-collapse:collapse;font-size:.85rem}
+th,td{border:1px solid #ccc;padding:.25rem .45rem;vertical-align:top}
 th{background:#eef3ee;text-align:left}th a{color:inherit}
-td.recycle{background:#fde2e2}td.repair{background:#fff3cd}td.reuse{background:#e2f0fd}
-form{margin:1rem 0}label{margin-right:1rem}
+td.num{text-align:right;white-space:nowrap}
+#eol td.reasons{min-width:20rem;max-width:34rem}#eol td.target{white-space:nowrap}
+#eol td.reasons ul{margin:0;padding-left:1rem}
+td.recycle{background:#f3e5f5}td.repair{background:#fde2e2}td.service{background:#fff3cd}
+td.reuse{background:#e2f0fd}td.keep{background:#e6f4ea}td.disposed{background:#eee}
+form{margin:.6rem 0;display:flex;flex-wrap:wrap;gap:.4rem 1rem;align-items:center}
+#age-chart{max-width:960px;width:100%;min-width:600px;height:auto}
+.legend{display:flex;flex-wrap:wrap;gap:.2rem 1rem;font-size:.85rem;margin:.2rem 0 0;
+list-style:none;padding:0}
+.swatch{display:inline-block;width:.8rem;height:.8rem;border-radius:50%;margin-right:.3rem;
+vertical-align:-.1rem}.dash{display:inline-block;width:0;height:.9rem;margin-right:.35rem;
+border-left:2px dashed #555;vertical-align:-.15rem}
+.summaries{display:flex;flex-wrap:wrap;gap:0 2rem}
 """
 
 
-def filtered(rows: Sequence[Sequence[object]], query: Mapping[str, str]) -> list[Sequence[object]]:
-    """Rows matching the query's filters, sorted by its `sort` column (`desc=1` reverses)."""
-    index = {name: i for i, name in enumerate(EOL_COLUMNS)}
+def parse_lang(query: Mapping[str, str]) -> Lang:
+    code = query.get("lang", "fr")
+    return Lang(code if code in LANGS else "fr")
+
+
+def filtered(report: EolReport, query: Mapping[str, str]) -> EolReport:
+    """The report with only the rows matching the query's filters, sorted by its `sort`
+    column (`desc=1` reverses; unknown values last)."""
     kept = [
         row
-        for row in rows
-        if all(not query.get(f) or str(row[index[f]]) == query[f] for f in FILTERS)
+        for row in report.rows
+        if all(not query.get(f) or str(row.get(f) or "") == query[f] for f in FILTERS)
     ]
     sort = query.get("sort")
-    if sort in index:
-        column = index[sort]
+    if sort in _BY_ID:
 
-        def key(row: Sequence[object]) -> tuple[int, float, str]:
-            value = row[column]
-            if isinstance(value, int | float) and not isinstance(value, bool):
+        def key(row: Row) -> tuple[int, float, str]:
+            value = row.get(str(sort))
+            if isinstance(value, bool):
                 return (0, float(value), "")
+            if isinstance(value, int | float):
+                return (0, float(value), "")
+            if isinstance(value, date):
+                return (0, float(value.toordinal()), "")
+            if value is None or value == "":
+                return (2, 0.0, "")
             return (1, 0.0, str(value))
 
-        kept.sort(key=key, reverse=query.get("desc") == "1")
-    return kept
+        known = [r for r in kept if key(r)[0] < 2]
+        unknown = [r for r in kept if key(r)[0] == 2]
+        known.sort(key=key, reverse=query.get("desc") == "1")
+        kept = known + unknown
+    return replace(report, rows=kept)
 
 
-def render_page(rows: Sequence[Sequence[object]], query: Mapping[str, str]) -> str:
-    """The whole page."""
-    index = {name: i for i, name in enumerate(EOL_COLUMNS)}
-    shown = filtered(rows, query)
+def _tally_cells(lang: Lang, tally: Tally) -> str:
+    mass = lang.number(tally.mass_kg, 0, True)
+    carbon = lang.number(tally.embodied_kgco2e, 0, True)
+    return (
+        f'<td class="num">{tally.devices}</td><td class="num">{mass}</td>'
+        f'<td class="num">{tally.mass_unknown}</td><td class="num">{carbon}</td>'
+        f'<td class="num">{tally.embodied_unknown}</td>'
+    )
+
+
+def _summaries(lang: Lang, report: EolReport) -> str:
+    by_action, by_site = summary(report.rows)
     e = html.escape
+    heads = "".join(
+        f"<th>{e(lang(h))}</th>"
+        for h in (N_("Devices"), N_("Known mass (kg)"), N_("of unknown mass"),
+                  N_("Embodied carbon at stake (kgCO2e)"), N_("of unknown embodied carbon"))
+    )  # fmt: skip
+    lines = []
+    for action in (*ROW_ACTIONS, ""):
+        if action in by_action:
+            word = action_text(lang, action) or lang("no recommendation")
+            lines.append(f'<tr><th class="{e(action)}">{e(word)}</th>'
+                         f"{_tally_cells(lang, by_action[action])}</tr>")  # fmt: skip
+    actions = [a for a in (*ROW_ACTIONS, "") if any(a in s for s in by_site.values())]
+    site_heads = "".join(f"<th>{e(action_text(lang, a) or lang('no recommendation'))}</th>"
+                         for a in actions)  # fmt: skip
+    site_lines = []
+    for site, tallies in sorted(by_site.items()):
+        name = report.site_names.get(site, site)
+        counts = "".join(f'<td class="num">{tallies[a].devices if a in tallies else 0}</td>'
+                         for a in actions)  # fmt: skip
+        mass = lang.number(sum(t.mass_kg for t in tallies.values()), 0, True)
+        carbon = lang.number(sum(t.embodied_kgco2e for t in tallies.values()), 0, True)
+        site_lines.append(f"<tr><th>{e(name)}</th>{counts}<td class=\"num\">{mass}</td>"
+                          f'<td class="num">{carbon}</td></tr>')  # fmt: skip
+    return (
+        '<section id="summary" class="summaries">'
+        f'<div><h2>{e(lang("Summary by recommendation"))}</h2><div class="scroll">'
+        f'<table id="summary-actions"><thead><tr><th>{e(lang("Recommendation"))}</th>{heads}'
+        f"</tr></thead><tbody>{''.join(lines)}</tbody></table></div></div>"
+        f'<div><h2>{e(lang("Summary by site"))}</h2><div class="scroll">'
+        f'<table id="summary-sites"><thead><tr><th>{e(lang("Site"))}</th>{site_heads}'
+        f"<th>{e(lang('Known mass (kg)'))}</th><th>{e(lang('Embodied carbon (kgCO2e)'))}</th>"
+        f"</tr></thead><tbody>{''.join(site_lines)}</tbody></table></div></div></section>"
+    )
+
+
+def _filters(lang: Lang, report: EolReport, query: Mapping[str, str]) -> str:
+    e = html.escape
+    labels = {
+        "site": lang("Site"),
+        "class": lang("Class"),
+        "recommendation": lang("Recommendation"),
+    }
     selects = []
     for name in FILTERS:
-        choices = sorted({str(r[index[name]]) for r in rows if str(r[index[name]])})
-        options = ['<option value="">all</option>'] + [
-            f'<option value="{e(c)}"{" selected" if query.get(name) == c else ""}>{e(c)}</option>'
-            for c in choices
-        ]
-        label = "action" if name == "recommendation" else name
-        selects.append(
-            f'<label>{label} <select name="{name}" id="filter-{name}">{"".join(options)}</select>'
-            "</label>"
-        )
-    keep = {k: v for k, v in query.items() if k in (*FILTERS, "sort", "desc") and v}
-    filters_only = {k: v for k, v in keep.items() if k in FILTERS}
+        choices = sorted({str(r.get(name)) for r in report.rows if r.get(name)})
+        options = [f'<option value="">{e(lang("all"))}</option>']
+        for choice in choices:
+            if name == "site":
+                shown = report.site_names.get(choice, choice)
+            elif name == "recommendation":
+                shown = action_text(lang, choice) or choice
+            else:
+                shown = choice
+            chosen = " selected" if query.get(name) == choice else ""
+            options.append(f'<option value="{e(choice)}"{chosen}>{e(shown)}</option>')
+        selects.append(f'<label>{e(labels[name])} <select name="{name}" id="filter-{name}">'
+                       f'{"".join(options)}</select></label>')  # fmt: skip
+    return (
+        f'<form method="get" action="">{"".join(selects)}'
+        f'<input type="hidden" name="lang" value="{lang.code}">'
+        f'<button type="submit" id="apply">{e(lang("filter"))}</button></form>'
+    )
+
+
+def _list(lang: Lang, report: EolReport, shown: EolReport, query: Mapping[str, str]) -> str:
+    e = html.escape
+    filters_only = {k: v for k, v in query.items() if k in (*FILTERS, "lang") and v}
     head = []
     for name in SHOWN:
         desc = "1" if query.get("sort") == name and query.get("desc") != "1" else ""
         link = urlencode({**filters_only, "sort": name, **({"desc": desc} if desc else {})})
-        head.append(f'<th><a href="?{e(link)}">{e(name)}</a></th>')
+        title = _BY_ID[name].title(lang)
+        head.append(f'<th class="col-{name}"><a href="?{e(link)}">{e(title)}</a></th>')
+    index = {c.id: i for i, c in enumerate(EOL_COLUMNS)}
     body = []
-    for row in shown:
+    for row in shown.rows:
+        words = worded(lang, shown, row)
         cells = []
         for name in SHOWN:
-            value = row[index[name]]
-            css = f' class="{e(str(value))}"' if name == "recommendation" else f' class="{name}"'
-            cells.append(f"<td{css}>{e(str(value))}</td>")
+            column = _BY_ID[name]
+            value = words[index[name]]
+            if name == "site":
+                value = report.site_names.get(str(row.get("site")), value)
+            text = cell_text(lang, column, value)  # type: ignore[arg-type]
+            css = str(row.get("recommendation") or "none") if name == "recommendation" else name
+            if column.kind in ("number", "integer"):
+                css += " num"
+            if name == "reasons":
+                items = "".join(f"<li>{e(line)}</li>" for line in reason_lines(lang, shown, row))
+                cells.append(f'<td class="reasons"><ul>{items}</ul></td>')
+                continue
+            cells.append(f'<td class="{e(css)}">{e(text)}</td>')
         body.append(f"<tr>{''.join(cells)}</tr>")
-    downloads = urlencode(filters_only)
-    suffix = f"?{downloads}" if downloads else ""
     return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        "<title>sobriety: end of life</title>"
-        f"<style>{STYLE}</style></head><body>"
-        "<h1>End-of-life list</h1>"
-        f'<p id="count">{len(shown)} of {len(rows)} devices</p>'
-        f'<form method="get" action="">{"".join(selects)}'
-        '<button type="submit" id="apply">filter</button></form>'
-        f'<p><a id="csv" href="/reports/end-of-life.csv{e(suffix)}">CSV</a> · '
-        f'<a id="ods" href="/reports/end-of-life.ods{e(suffix)}">ODS</a></p>'
-        f'<table id="eol"><thead><tr>{"".join(head)}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table></body></html>"
+        f'<div class="scroll"><table id="eol"><thead><tr>{"".join(head)}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
     )
+
+
+def render_page(report: EolReport, query: Mapping[str, str]) -> str:
+    """The whole page."""
+    lang = parse_lang(query)
+    shown = filtered(report, query)
+    e = html.escape
+    downloads = urlencode({k: v for k, v in query.items() if k in (*FILTERS, "lang") and v})
+    suffix = f"?{downloads}" if downloads else ""
+    other = "en" if lang.code == "fr" else "fr"
+    switch = urlencode({**{k: v for k, v in query.items() if k in KEPT}, "lang": other})
+    sites = ", ".join(e(n) for _, n in sorted(report.site_names.items()) if _has_rows(report, _))
+    count = lang("{shown} of {total} devices").format(shown=len(shown.rows), total=len(report.rows))
+    return (
+        f'<!doctype html><html lang="{lang.code}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{e(lang('sobriety: end of life'))}</title>"
+        f"<style>{STYLE}</style></head><body>"
+        f"<h1>{e(lang('End of life of the fleet'))}</h1>"
+        f'<p id="sites">{e(lang("Sites:"))} {sites} · '
+        f'<a id="lang" href="?{e(switch)}" hreflang="{other}">'
+        f"{'English' if other == 'en' else 'Français'}</a></p>"
+        f"{_summaries(lang, report)}"
+        f'<section id="ages"><h2>{e(lang("Age of the fleet by class"))}</h2>'
+        f'<div class="scroll">{age_chart(report.rows, lang)}</div>{chart_legend(lang)}</section>'
+        f'<section id="list"><h2>{e(lang("Devices"))}</h2>'
+        f"{_filters(lang, report, query)}"
+        f'<p><a id="csv" href="/reports/end-of-life.csv{e(suffix)}">CSV</a> · '
+        f'<a id="ods" href="/reports/end-of-life.ods{e(suffix)}">ODS</a> · '
+        f'<span id="count">{e(count)}</span></p>'
+        f"{_list(lang, report, shown, query)}</section></body></html>"
+    )
+
+
+def _has_rows(report: EolReport, site: str) -> bool:
+    return any(r.get("site") == site for r in report.rows)

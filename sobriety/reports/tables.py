@@ -1,9 +1,10 @@
-"""Reports from the stored state: energy over a date range, the end-of-life list, open data.
+"""Reports from the stored state: energy over a date range and open data (the end-of-life list
+is `eol.py`).
 
 Rows come from the daily energy bookings (`StateStore.energy_days`), summed over the range,
-so a report over all days equals the counters the daemon exposes. Formats: CSV (UTF-8, one
-header line), JSON (an object with the columns and rows) and ODS (OpenDocument spreadsheet,
-what public bodies' office suites open), written with odfpy.
+so a report over all days equals the counters the daemon exposes. They are written by
+`writers.py` (CSV, JSON, ODS, in French by default). The open-data package is a machine
+format: fixed English field names, plain UTF-8 CSV, a Frictionless descriptor.
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from sobriety.config.load import TargetConfig
-from sobriety.energy.classes import DeviceClass
-from sobriety.lifetime.tracker import warranty_end
-from sobriety.store import EnergyDay, EnergyRow
+from sobriety.lifetime.tracker import SECONDS_PER_YEAR, age_of
+from sobriety.reports.i18n import N_, Lang
+from sobriety.reports.writers import Column, Table, Value
+from sobriety.store import EnergyDay
 
 JOULES_PER_KWH = 3.6e6
 ENERGY_UNITS = {"kwh": "kWh", "gco2e": "gCO2e", "cost": "the site's currency (EUR)"}
@@ -96,145 +96,32 @@ def energy_rows(days: Iterable[EnergyDay]) -> list[list[object]]:
     return rows
 
 
-def write_table(path: Path, fmt: str, columns: Sequence[str], rows: Sequence[Sequence[object]],
-                meta: dict[str, object]) -> None:  # fmt: skip
-    """Write a report table as csv, json or ods."""
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows(rows)
-        path.write_text(buffer.getvalue(), encoding="utf-8")
-    elif fmt == "json":
-        body = {
-            **meta,
-            "columns": list(columns),
-            "rows": [dict(zip(columns, r, strict=True)) for r in rows],
-        }
-        path.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    elif fmt == "ods":
-        _write_ods(path, columns, rows, str(meta.get("title", "report")))
-    else:
-        raise ValueError(f"unknown format {fmt!r} (csv, json, ods)")
-
-
-def ods_bytes(columns: Sequence[str], rows: Sequence[Sequence[object]], title: str) -> bytes:
-    """The table as an ODS document, in memory (for downloads)."""
-    buffer = io.BytesIO()
-    _ods(columns, rows, title).write(buffer)
-    return buffer.getvalue()
-
-
-def _write_ods(
-    path: Path, columns: Sequence[str], rows: Sequence[Sequence[object]], title: str
-) -> None:
-    _ods(columns, rows, title).save(str(path))
-
-
-def _ods(columns: Sequence[str], rows: Sequence[Sequence[object]], title: str) -> Any:
-    from odf.opendocument import OpenDocumentSpreadsheet
-    from odf.table import Table, TableCell, TableRow
-    from odf.text import P
-
-    doc = OpenDocumentSpreadsheet()
-    table = Table(name=title[:31])
-    for values in (list(columns), *rows):
-        tr = TableRow()
-        for value in values:
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                cell = TableCell(valuetype="float", value=value)
-            else:
-                cell = TableCell(valuetype="string")
-            cell.addElement(P(text=str(value)))
-            tr.addElement(cell)
-        table.addElement(tr)
-    doc.spreadsheet.addElement(table)
-    return doc
-
-
-# --- end of life ------------------------------------------------------------------------------
-
-EOL_COLUMNS = (
-    "site",
-    "class",
-    "target",
-    "vendor",
-    "model",
-    "serial",
-    "age_years",
-    "age_source",
-    "warranty_end",
-    "warranty_expired",
-    "boots",
-    "power_on_days",
-    "wear",
-    "use_kwh",
-    "embodied_kgco2e",
-    "recommendation",
-    "reasons",
-    "mass_kg",
-    "disposed",
-    "recycler",
-    "certificate",
+ENERGY_LEVEL_WORDS = {"device": N_("device"), "class": N_("class"), "site": N_("site")}
+ENERGY_TABLE: tuple[Column, ...] = (
+    Column("level", N_("Level"), width_cm=2),
+    Column("site", N_("Site"), width_cm=2.5),
+    Column("class", N_("Class"), width_cm=3.5),
+    Column("target", N_("Device"), width_cm=4.5),
+    Column("kwh", N_("Energy"), "number", N_("kWh"), 6, 2.6),
+    Column("measured_kwh", N_("Measured energy"), "number", N_("kWh"), 6, 2.6),
+    Column("estimated_kwh", N_("Estimated energy"), "number", N_("kWh"), 6, 2.6),
+    Column("measured_share", N_("Measured share"), "number", N_("0 to 1"), 4, 2.4),
+    Column("open_kwh", N_("Energy while open"), "number", N_("kWh"), 6, 2.6),
+    Column("after_hours_kwh", N_("Energy after hours"), "number", N_("kWh"), 6, 2.6),
+    Column("holiday_kwh", N_("Energy on closed days"), "number", N_("kWh"), 6, 2.6),
+    Column("gco2e", N_("Carbon"), "number", N_("gCO2e"), 3, 2.4),
+    Column("cost", N_("Cost"), "number", N_("the site's currency"), 4, 2.4),
 )
 
 
-def eol_rows(
-    targets: Sequence[TargetConfig],
-    classes: Mapping[str, DeviceClass],
-    facts: Mapping[str, tuple[float, Mapping[str, object]]],
-    energy: Iterable[EnergyRow],
-) -> list[list[object]]:
-    """One row per configured device (disposed ones too), what a recycling planner needs."""
-    use: dict[str, float] = {}
-    for row in energy:
-        use[row.target] = use.get(row.target, 0.0) + row.joules
-    rows: list[list[object]] = []
-    for t in sorted(targets, key=lambda t: (t.site, t.device_class or "", t.id)):
-        cls = classes.get(t.device_class or "")
-        known = facts.get(t.id, (0.0, {}))[1]
-        end = warranty_end(t)
-        age = known.get("age_years")
-        power_on = known.get("power_on_seconds")
-        disposed = t.disposed
-        if disposed is not None:
-            action, reasons = "disposed", f"handed to {disposed.recycler} on {disposed.date}"
-        elif known:
-            action = str(known.get("action", ""))
-            reasons = "; ".join(str(r) for r in known.get("reasons", []) or [])  # type: ignore[attr-defined]
-        else:
-            action, reasons = "", "not polled yet"
-        mass = disposed.mass_kg if disposed is not None and disposed.mass_kg else None
-        rows.append(
-            [
-                t.site,
-                t.device_class or "",
-                t.id,
-                known.get("vendor", ""),
-                known.get("model", ""),
-                known.get("serial", ""),
-                round(float(age), 2) if isinstance(age, int | float) else "",
-                known.get("age_source") or "",
-                datetime.fromtimestamp(end, UTC).date().isoformat() if end is not None else "",
-                ""
-                if known.get("warranty_expired") is None
-                else bool(known.get("warranty_expired")),
-                known.get("boots", ""),
-                round(float(power_on) / 86_400, 1) if isinstance(power_on, int | float) else "",
-                known.get("wear", ""),
-                round(use.get(t.id, 0.0) / JOULES_PER_KWH, 3),
-                cls.embodied_kgco2e if cls is not None and cls.embodied_kgco2e is not None else "",
-                action,
-                reasons,
-                mass
-                if mass is not None
-                else (cls.mass_kg if cls and cls.mass_kg is not None else ""),
-                disposed.date.isoformat() if disposed is not None else "",
-                disposed.recycler if disposed is not None else "",
-                disposed.certificate if disposed is not None else "",
-            ]
-        )
-    return rows
+def energy_table(rows: Sequence[Sequence[object]], lang: Lang, meta: dict[str, object]) -> Table:
+    """The energy rows as a table to write, in `lang`."""
+    worded: list[list[Value]] = []
+    for row in rows:
+        level = str(row[0])
+        line = [lang(ENERGY_LEVEL_WORDS.get(level, level)), *row[1:]]
+        worded.append(line)  # type: ignore[arg-type]
+    return Table(ENERGY_TABLE, worded, N_("Energy"), meta)
 
 
 # --- open data --------------------------------------------------------------------------------
@@ -264,17 +151,22 @@ OPENDATA_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("cost_eur", "number", "Electricity cost, euros"),
     ("keep", "integer", "Devices recommended: keep"),
     ("reuse", "integer", "Devices recommended: reuse"),
+    ("service", "integer", "Devices recommended: service"),
     ("repair", "integer", "Devices recommended: repair"),
     ("recycle", "integer", "Devices recommended: recycle"),
 )  # fmt: skip
+RECOMMENDATIONS = ("keep", "reuse", "service", "repair", "recycle")
 
 
 def opendata_rows(
     targets: Sequence[TargetConfig],
     facts: Mapping[str, tuple[float, Mapping[str, object]]],
-    energy: Iterable[EnergyRow],
+    energy: Iterable[EnergyDay],
+    at: float,
 ) -> list[list[object]]:
-    """Per site and class aggregates only: no serial, address, name or per-person data."""
+    """Per site and class aggregates only: no serial, address, name or per-person data.
+    Unknown stays unknown: a mean age of no known age, a measured share of no energy, are
+    empty cells, never 0. A device that never answered counts with its inventory age."""
     groups: dict[tuple[str, str], dict[str, float]] = {}
 
     def group(site: str, cls: str) -> dict[str, float]:
@@ -288,7 +180,7 @@ def opendata_rows(
             continue
         g["devices"] += 1
         known = facts.get(t.id, (0.0, {}))[1]
-        age = known.get("age_years")
+        age = known.get("age_years") if known else _inventory_age(t, at)
         if isinstance(age, int | float):
             ages.setdefault((t.site, t.device_class or ""), []).append(float(age))
             for lo, hi in AGE_BUCKETS:
@@ -297,7 +189,7 @@ def opendata_rows(
         else:
             g["age_unknown"] += 1
         action = known.get("action")
-        if action in ("keep", "reuse", "repair", "recycle"):
+        if action in RECOMMENDATIONS:
             g[str(action)] += 1
     measured: dict[tuple[str, str], float] = {}
     for row in energy:
@@ -306,29 +198,48 @@ def opendata_rows(
         g["gco2e"] += row.gco2e
         g["cost_eur"] += row.cost
         if row.source == "measured":
-            measured[(row.site, row.device_class)] = (
-                measured.get((row.site, row.device_class), 0.0) + row.joules
-            )
+            key = (row.site, row.device_class)
+            measured[key] = measured.get(key, 0.0) + row.joules
     table: list[list[object]] = []
     for (site, cls), g in sorted(groups.items()):
         known_ages = ages.get((site, cls), [])
-        g["mean_age_years"] = sum(known_ages) / len(known_ages) if known_ages else 0.0
         total = g["kwh"] * JOULES_PER_KWH
-        g["measured_share"] = measured.get((site, cls), 0.0) / total if total else 0.0
+        computed: dict[str, float | None] = {
+            **g,
+            "mean_age_years": sum(known_ages) / len(known_ages) if known_ages else None,
+            "measured_share": measured.get((site, cls), 0.0) / total if total else None,
+        }
         line: list[object] = [site, cls]
         for name, kind, _ in OPENDATA_FIELDS[2:]:
-            value = g[name]
-            line.append(int(value) if kind == "integer" else round(value, 4))
+            value = computed[name]
+            if value is None:
+                line.append(None)
+            else:
+                line.append(int(value) if kind == "integer" else round(value, 4))
         table.append(line)
     return table
 
 
-def write_opendata(folder: Path, rows: Sequence[Sequence[object]], publisher: str) -> Path:
-    """`fleet-by-site.csv` and its Frictionless Data Package descriptor, Licence Ouverte 2.0."""
+def _inventory_age(target: TargetConfig, at: float) -> float | None:
+    age = age_of(target, (), None)
+    return (at - age.start) / SECONDS_PER_YEAR if age is not None else None
+
+
+def write_opendata(
+    folder: Path,
+    rows: Sequence[Sequence[object]],
+    publisher: str,
+    period: tuple[str | None, str | None] = (None, None),
+) -> Path:
+    """`fleet-by-site.csv` and its Frictionless Data Package descriptor, Licence Ouverte 2.0.
+    The energy figures cover `period` (ISO days, inclusive) when one is given."""
     folder.mkdir(parents=True, exist_ok=True)
-    columns = [name for name, _, _ in OPENDATA_FIELDS]
-    write_table(folder / "fleet-by-site.csv", "csv", columns, rows, {})
-    package = {
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([name for name, _, _ in OPENDATA_FIELDS])
+    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    (folder / "fleet-by-site.csv").write_text(buffer.getvalue(), encoding="utf-8")
+    package: dict[str, object] = {
         "profile": "tabular-data-package",
         "name": "sobriety-fleet-by-site",
         "title": "Energy and lifetime of a public IT fleet, per site and device class",
@@ -359,6 +270,8 @@ def write_opendata(folder: Path, rows: Sequence[Sequence[object]], publisher: st
             }
         ],
     }
+    if period != (None, None):
+        package["temporal"] = {"start": period[0], "end": period[1]}  # of the energy figures
     path = folder / "datapackage.json"
     path.write_text(json.dumps(package, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path

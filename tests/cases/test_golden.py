@@ -135,6 +135,7 @@ def test_entity_sensor_supply_power_without_optics() -> None:
         "target": "arubaos-cx_6300_vsf_stack",
         "source": "measured",
         "origin": "entity-sensor",
+        "basis": "measured",
     }
     assert not samples_named("arista_eos", "sobriety_supply_unit_power_watts")
     assert not samples_named("arista_eos", "sobriety_device_power_watts")

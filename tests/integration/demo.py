@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
@@ -12,10 +13,31 @@ from aiohttp import web
 from sobriety.daemon.app import Daemon
 from sobriety.daemon.lifecycle import Lifecycle
 from sobriety.daemon.web import WebServer
-from sobriety.demo.fleet import write_demo_config
+from sobriety.demo.fleet import DEMO_DISPOSED, write_demo_config
 from sobriety.demo.snmpsim_agent import SnmpsimAgent
 from sobriety.resources import data_dir
 from tests.integration.test_daemon import ALL_TARGETS, free_tcp_port, up_by_target, wait_for
+
+INVENTORY = len(ALL_TARGETS) + len(DEMO_DISPOSED)  # polled devices and the batch handed over
+
+
+@dataclass(frozen=True)
+class EolDemo:
+    """The demo daemon once every polled device has its end-of-life recommendation."""
+
+    server: WebServer
+    daemon: Daemon
+    config: Path
+    tmp: Path
+
+    @property
+    def page(self) -> str:
+        return f"{self.server.url}/reports/end-of-life"
+
+
+def advised(metrics: dict[str, dict[str, float]]) -> bool:
+    """Every polled device has its recommendation series (5 actions each)."""
+    return len(metrics.get("sobriety_device_eol_recommendation", {})) == 5 * len(ALL_TARGETS)
 
 
 def all_up(metrics: dict[str, dict[str, float]]) -> bool:
@@ -25,9 +47,12 @@ def all_up(metrics: dict[str, dict[str, float]]) -> bool:
 
 
 @contextlib.asynccontextmanager
-async def demo_daemon(tmp_path: Path, interval: str = "2s") -> AsyncIterator[WebServer]:
-    """The daemon on the demo fleet, every target up; stopped with its agent afterwards."""
-    agent = SnmpsimAgent(data_dir("recordings"), work_dir=tmp_path / "snmpsim")
+async def demo_daemon(
+    tmp_path: Path, interval: str = "2s", agent: SnmpsimAgent | None = None
+) -> AsyncIterator[WebServer]:
+    """The daemon on the demo fleet, every target up; stopped with its agent afterwards
+    (give the agent to stop and restart it meanwhile)."""
+    agent = agent or SnmpsimAgent(data_dir("recordings"), work_dir=tmp_path / "snmpsim")
     agent.start()
     try:
         config = write_demo_config(

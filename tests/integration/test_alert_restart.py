@@ -39,7 +39,16 @@ def rule_file(path: Path, raise_: float, clear: float) -> None:
 
 def daemon(config: Path, log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "sobriety", "run", "--config", str(config)],
+        # POST /-/reload below: the lifecycle API is off unless asked for, as in Prometheus
+        [
+            sys.executable,
+            "-m",
+            "sobriety",
+            "run",
+            "--config",
+            str(config),
+            "--web.enable-lifecycle",
+        ],
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
     )

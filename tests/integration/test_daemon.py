@@ -97,8 +97,14 @@ async def test_daemon_polls_everything_and_survives_the_agent_dying(tmp_path: Pa
                     and all(v == 1 for v in up_by_target(m).values())
                     # the AP's feed is read once the switch has been polled after it
                     and any(
-                        'target="unifi_nanohd"' in k and "poe-port" in k
+                        'target="unifi_nanohd"' in k and "poe-allocation" in k
                         for k in m.get("sobriety_device_power_watts", {})
+                    )
+                    # the server room's feeders, once their loads have been polled
+                    and all(
+                        f'target="{feeder}"'
+                        in str(m.get("sobriety_feeder_unattributed_power_watts", {}))
+                        for feeder in ("eaton-93e-80", "raritan-pdu_px3", "apc_ap8959eu3")
                     )
                 ),
                 timeout=60,
@@ -116,10 +122,29 @@ async def test_daemon_polls_everything_and_survives_the_agent_dying(tmp_path: Pa
             powered = {k.split('target="')[1].split('"')[0]: k for k in power}
             assert set(powered) == ALL_TARGETS
             assert all('source="measured"' in k or 'source="estimated"' in k for k in power)
-            ap = powered["unifi_nanohd"]  # the demo's PoE pairing: the port's 15.4 W
-            assert 'origin="poe-port"' in ap and 'source="measured"' in ap
-            assert power[ap] == 15.4
+            # the demo's PoE pairing: the Catalyst reports the port's 802.3af allocation
+            # (consumption = allocated = 15.4 W, max drawn 0): an estimate within the AP's class
+            ap = powered["unifi_nanohd"]
+            assert 'source="estimated"' in ap and "poe-allocation" in ap
+            assert power[ap] <= 14.4
+            assert not any('source="measured"' in k and "poe" in k for k in power)
             assert 'origin="entity-sensor"' in powered["arubaos-cx_6300_vsf_stack"]
+            # what a domain expert would sign (issue 14's acceptance, on the demo)
+            site = metrics["sobriety_site_power_watts"]
+            assert sum(w for k, w in site.items() if 'site="datacentre"' in k) >= 11_400
+            bands = metrics["sobriety_device_power_band_watts"]
+            eaton = power[powered["eaton-93e-80"]]
+            assert "ups-curve" in powered["eaton-93e-80"] and 300 <= eaton <= 2500
+            low = bands['{bound="low",target="eaton-93e-80"}']
+            high = bands['{bound="high",target="eaton-93e-80"}']
+            assert low < eaton < high
+            assert 5 <= power[powered["apc_smx750i"]] <= 25
+            assert power[powered["localhost"]] < 60  # a container in a VM: a share of a host
+            assert 'source="measured"' in powered["linux_powermon"]
+            assert power[powered["linux_powermon"]] == 340
+            assert bands['{bound="low",target="epson-projector_eb-4770w"}'] == 0.5  # standby
+            waste = metrics.get("sobriety_site_waste_energy_joules_total", {})
+            assert all("source=" in k for k in waste)
             async with aiohttp.ClientSession() as session:
                 async with session.get(f"{web.url}/metrics") as resp:
                     live_text = await resp.text()
@@ -152,34 +177,44 @@ async def test_daemon_polls_everything_and_survives_the_agent_dying(tmp_path: Pa
 
 
 def check_exports(config: Path, tmp_path: Path) -> None:
-    """What the demo fleet's state exports: the end-of-life list and the open-data package."""
+    """What the demo fleet's state exports: the end-of-life list (French by default, the DEEE
+    columns, the batch handed over) and the open-data package."""
     import csv
     import json
 
     from frictionless import validate
 
     from sobriety.cli import main
-    from tests.unit.test_accounting import ods_rows
+    from sobriety.demo.fleet import DEMO_DISPOSED
+    from sobriety.reports.eol import EOL_COLUMNS
+    from sobriety.reports.i18n import Lang
+    from tests.tables import ods_cells, read_csv
 
+    fr = Lang("fr")
+    inventory = ALL_TARGETS | {tid for tid, *_ in DEMO_DISPOSED}
     out = {fmt: tmp_path / f"eol.{fmt}" for fmt in ("csv", "json", "ods")}
     for fmt, path in out.items():
         args = ["export", "eol", "--config", str(config), "--format", fmt, "--out", str(path)]
         assert main(args) == 0
-    with out["csv"].open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    assert {r["target"] for r in rows} == ALL_TARGETS
+    rows = read_csv(out["csv"], EOL_COLUMNS, fr)
+    assert {r["target"] for r in rows} == inventory
+    words = {fr(w) for w in ("keep", "reuse", "service", "repair", "recycle", "handed over")}
     for row in rows:  # every device has a recommendation and its reasons
-        assert row["recommendation"] in {"keep", "reuse", "repair", "recycle"}, row
+        assert row["recommendation"] in words, row
         assert row["reasons"], row
     by = {r["target"]: r for r in rows}
-    assert by["winxp-full-walk"]["recommendation"] == "recycle"  # 19 years for a 6-year class
-    assert by["winxp-full-walk"]["age_source"] == "inventory"
-    assert by["ricoh_mpc3002"]["wear"].startswith("271871 sheets")
-    assert "warranty ends within 90 days" in by["arubaos-cx_6300_vsf_stack"]["reasons"]
+    xp = by["winxp-full-walk"]
+    assert xp["recommendation"] == fr("reuse")  # 19 years old: reuse, not recycling
+    assert xp["reasons"].startswith("Windows XP ne reçoit plus de mise à jour de sécurité")
+    assert xp["age_source"] == fr("inventory")
+    assert by["ricoh_mpc3002"]["wear"].startswith("271\u202f871 pages")
+    assert "la garantie prend fin dans" in by["arubaos-cx_6300_vsf_stack"]["reasons"]
+    assert by["cdi-pc-03"]["batch"] == "LOT-DEMO-01" and by["cdi-pc-03"]["route"] == "réemploi"
     assert json.loads(out["json"].read_text())["rows"][0]["target"] == rows[0]["target"]
-    sheet = ods_rows(out["ods"])
-    assert sheet[0][:3] == ["site", "class", "target"]
-    assert [r[2] for r in sheet[1:]] == [r["target"] for r in rows]
+    sheet = ods_cells(out["ods"])
+    assert [text for _, _, text in sheet[0][:3]] == ["Site", "Nom du site", "Classe"]
+    index = [c.id for c in EOL_COLUMNS].index("target")
+    assert [r[index][2] for r in sheet[1:]] == [r["target"] for r in rows]
 
     folder = tmp_path / "opendata"
     assert main(["export", "opendata", "--config", str(config), "--out", str(folder)]) == 0
@@ -189,11 +224,12 @@ def check_exports(config: Path, tmp_path: Path) -> None:
     assert package["licenses"][0]["name"] == "etalab-2.0"
     text = (folder / "fleet-by-site.csv").read_text(encoding="utf-8")
     private = {r["serial"] for r in rows if r["serial"]} | {"127.0.0.1", "<private>"}
-    private |= ALL_TARGETS  # device names never leave the daemon
+    private |= inventory  # device names never leave the daemon
     assert not [p for p in private if p in text]
     with (folder / "fleet-by-site.csv").open(encoding="utf-8") as handle:
         table = list(csv.DictReader(handle))
     assert sum(int(r["devices"]) for r in table) == len(ALL_TARGETS)
+    assert sum(int(r["disposed"]) for r in table) == len(DEMO_DISPOSED)
 
 
 def test_demo_command_end_to_end(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -12,9 +13,11 @@ import aiohttp
 import pytest
 import yaml
 
+from sobriety.demo.snmpsim_agent import SnmpsimAgent
+from sobriety.resources import data_dir
 from tests.conftest import require_tool
 from tests.integration.demo import demo_daemon
-from tests.integration.test_daemon import free_tcp_port
+from tests.integration.test_daemon import ALL_TARGETS, free_tcp_port
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,10 +63,51 @@ async def instant(url: str, expr: str) -> list[object]:
     return result
 
 
+# Panels about something failing: they have data only while it fails (checked with targets
+# really down, below).
+WHEN_DOWN = {"Targets down", "Targets down, with reason"}
+
+
+def strip_fallbacks(expr: str) -> str:
+    """The query without `or vector(0)` / `or on() vector(0)`: a fallback that always returns
+    a series would make any panel look fine, whatever the daemon exposes."""
+    return re.sub(r"\s*or\s+(on\s*\(\s*\)\s*)?vector\(\s*0\s*\)", "", expr)
+
+
+async def empty_panels(url: str, boards: dict[str, dict[str, object]], skip: set[str]) -> list[str]:
+    """Every panel query (fallbacks stripped) that returns no series from Prometheus."""
+    empty = []
+    for name, board in boards.items():
+        for title, expr in panel_queries(board):
+            if title not in skip and not await instant(url, concrete(strip_fallbacks(expr))):
+                empty.append(f"{name}: {title}: {expr}")
+    return empty
+
+
+async def value_of(url: str, expr: str) -> list[tuple[dict[str, str], float]]:
+    return [
+        (r["metric"], float(r["value"][1]))  # type: ignore[index]
+        for r in await instant(url, concrete(strip_fallbacks(expr)))
+    ]
+
+
+def panel(boards: dict[str, dict[str, object]], title: str) -> str:
+    (expr,) = [e for b in boards.values() for t, e in panel_queries(b) if t == title]
+    return expr
+
+
 async def test_every_panel_query_returns_series(tmp_path: Path) -> None:
     assert len(BOARDS) == 3
+    boards = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in BOARDS}
+    assert not [
+        f"{name}: {title}"
+        for name, b in boards.items()
+        for title, expr in panel_queries(b)
+        if strip_fallbacks(expr) != expr
+    ], "panels with `or vector(0)`: give the stat a no-value instead"
     prom: subprocess.Popen[bytes] | None = None
-    async with demo_daemon(tmp_path) as server:
+    agent = SnmpsimAgent(data_dir("recordings"), work_dir=tmp_path / "snmpsim")
+    async with demo_daemon(tmp_path, agent=agent) as server:
         try:
             prom_port = free_tcp_port()
             prom_config = tmp_path / "prometheus.yml"
@@ -93,16 +137,42 @@ async def test_every_panel_query_returns_series(tmp_path: Path) -> None:
                     pass
                 assert time.monotonic() < deadline, "prometheus did not collect samples"
                 await asyncio.sleep(1)
-            empty = []
-            for path in BOARDS:
-                board = json.loads(path.read_text(encoding="utf-8"))
-                for title, expr in panel_queries(board):
-                    if not await instant(url, concrete(expr)):
-                        empty.append(f"{path.name}: {title}: {expr}")
+            empty = await empty_panels(url, boards, skip=WHEN_DOWN)
             assert not empty, "panels with no data:\n" + "\n".join(empty)
+            # the check bites: a panel whose metric was renamed shows up empty
+            renamed = json.loads(json.dumps(boards["fleet-energy.json"]).replace(
+                "sobriety_site_power_watts", "sobriety_site_powr_watts"))  # fmt: skip
+            assert await empty_panels(url, {"copy": renamed}, skip=WHEN_DOWN) == [
+                f"copy: Site power by source: {panel({'c': renamed}, 'Site power by source')}"
+            ]
             # the recording rules the dashboards can use are computed too
-            assert await instant(url, "sobriety:site_power_watts:sum")
+            assert await instant(url, "sobriety:site_device_power_watts:sum")
+            assert await value_of(url, panel(boards, "Targets down")) == []  # all up
+            await down_devices_stay_visible(url, boards, agent)
         finally:
             if prom is not None:
                 prom.terminate()
                 prom.wait(10)
+
+
+async def down_devices_stay_visible(
+    url: str, boards: dict[str, dict[str, object]], agent: SnmpsimAgent
+) -> None:
+    """Every SNMP agent killed: the down panels count them, and each down device still has
+    its identity (device_info), so the panels that join on it still see it."""
+    snmp_targets = ALL_TARGETS - {"localhost"}
+    agent.stop()
+    deadline = time.monotonic() + 90  # measured: ~15 s (2 s timeout, 1 retry, backoff)
+    while True:
+        down = await value_of(url, panel(boards, "Targets down"))
+        if down and down[0][1] == len(snmp_targets):
+            break
+        assert time.monotonic() < deadline, f"targets down panel: {down}"
+        await asyncio.sleep(1)
+    rows = await value_of(url, panel(boards, "Targets down, with reason"))
+    assert {labels["target"] for labels, _ in rows} == snmp_targets
+    assert {labels["reason"] for labels, _ in rows} == {"timeout"}
+    up = await value_of(url, panel(boards, "Targets up"))
+    assert up[0][1] == 1  # the host
+    infos = await instant(url, 'sobriety_device_info{target="eaton-93e-80"}')
+    assert infos and infos[0]["metric"]["model"], infos  # type: ignore[index]

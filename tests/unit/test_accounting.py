@@ -93,8 +93,8 @@ class World:
 
     def joules(self, target: str, source: str = "measured") -> float:
         return sum(
-            t.joules for (tgt, _, _, src), t in self.tracker.totals.items()
-            if tgt == target and src == source
+            t.joules for key, t in self.tracker.totals.items()
+            if key.target == target and key.source == source and not key.device
         )  # fmt: skip
 
 
@@ -175,9 +175,60 @@ def test_a_reset_pdu_energy_counter_never_makes_negative_energy(world: World) ->
     assert seen == [0.0, 3600.0, 7200.0, 10_800.0]
 
 
-async def test_a_poe_fed_ap_takes_the_port_watts_and_the_switch_drops_as_much(
-    world: World,
-) -> None:
+def bands(samples: Sequence[Sample]) -> tuple[float, float]:
+    found = {
+        s.labels["bound"]: s.value for s in samples if s.name == "sobriety_device_power_band_watts"
+    }
+    return found["low"], found["high"]
+
+
+def switch_samples(target: str, ports: dict[str, tuple[float, float, float]]) -> list[Sample]:
+    """A PoE switch's group 1 delivering `sum` of its ports: port -> (watts, allocated, max
+    drawn), as CISCO-POWER-ETHERNET-EXT gives them."""
+    out = [Sample("sobriety_poe_consumption_watts", {"target": target, "group": "1"},
+                  sum(w for w, _, _ in ports.values()))]  # fmt: skip
+    for port, (watts, allocated, drawn) in ports.items():
+        where = {"target": target, "group": "1", "port": port}
+        out += [
+            Sample("sobriety_poe_port_power_watts", where, watts),
+            Sample("sobriety_poe_port_allocated_watts", where, allocated),
+            Sample("sobriety_poe_port_max_drawn_watts", where, drawn),
+        ]
+    return out
+
+
+def test_a_measured_poe_port_is_the_ap_and_the_switch_drops_as_much(world: World) -> None:
+    switch = switch_samples("cisco", {"5": (6.2, 15.4, 9.8), "6": (3.3, 15.4, 4.0)})
+    world.feeds["cisco"] = switch
+    world.config = world.config.model_copy(
+        update={
+            "targets": tuple(
+                t.model_copy(update={"poe": t.poe.model_copy(update={"group": "1"})})
+                if t.id == "ap" and t.poe is not None
+                else t
+                for t in world.config.targets
+            )
+        }
+    )
+    world.tracker.configure(world.config, world.tracker.classes, world.tracker.calendars)
+    ap = world.poll("ap", MONDAY, up=True)
+    (ap_power,) = [s for s in ap if s.name == "sobriety_device_power_watts"]
+    assert (ap_power.value, ap_power.labels["source"], ap_power.labels["origin"]) == (
+        6.2,
+        "measured",
+        "poe-port",
+    )
+    with_ap = world.poll("cisco", MONDAY, samples=switch)
+    (switch_power,) = [s for s in with_ap if s.name == "sobriety_device_power_watts"]
+    # switch_access_48p: 45 W without PoE, plus what its PSE delivers (9.5 W), less the AP's
+    assert switch_power.value == pytest.approx(45 + 9.5 - 6.2)
+    assert switch_power.labels["source"] == "estimated"
+
+
+async def test_a_poe_allocation_is_not_a_measurement(world: World) -> None:
+    """The Catalyst 3750 reports consumption = allocated = 15,400 mW and max drawn 0 on the
+    AP's port: the 802.3af class allocation. The AP is its class estimate, capped by its class
+    maximum (wifi_ap_enterprise: 14.4 W), never 15.4 W measured."""
     recording = next((ROOT / "recordings").glob("cisco_16_switch.snmprec*"))
     switch = (await poll_recording(recording)).samples
     switch = [
@@ -188,24 +239,26 @@ async def test_a_poe_fed_ap_takes_the_port_watts_and_the_switch_drops_as_much(
     world.feeds["cisco"] = switch
     ap = world.poll("ap", MONDAY, up=True)
     (ap_power,) = [s for s in ap if s.name == "sobriety_device_power_watts"]
-    assert (ap_power.value, ap_power.labels["source"], ap_power.labels["origin"]) == (
-        15.4,
-        "measured",
-        "poe-port",
-    )
+    assert ap_power.labels["source"] == "estimated"
+    assert ap_power.labels["origin"] == "class:wifi_ap_enterprise:poe-allocation"
+    assert ap_power.value == 8.0  # the class's typical figure
+    assert bands(ap) == (5.5, 14.4)  # capped by the class maximum, not the 15.4 W allocation
     with_ap = world.poll("cisco", MONDAY, samples=switch)
     (switch_power,) = [s for s in with_ap if s.name == "sobriety_device_power_watts"]
-    # switch_access_48p: 45 W without PoE, plus the 30 W its PSE delivers, less the AP's 15.4
-    assert switch_power.value == pytest.approx(45 + 30 - 15.4)
-    assert switch_power.labels["source"] == "estimated"
-    # without the AP declared, the switch keeps all of its PoE: it drops by exactly 15.4 W
+    # 45 W without PoE; the PSE's 30 W are allocations too: 14.6 W left to unmonitored ports,
+    # booked at half (somewhere between 0 and the allocation), the allocation as the bound
+    assert switch_power.labels["origin"] == "class:switch_access_48p+poe-allocation"
+    assert switch_power.value == pytest.approx(45 + (30 - 15.4) / 2)
+    # the class band (idle 45 W; no maximum: 1.5 x typical), widened by the allocation left
+    assert bands(with_ap) == pytest.approx((45, 45 * 1.5 + 30 - 15.4))
+    # without the AP declared, the switch keeps every allocation of its PSE
     world.config = world.config.model_copy(
         update={"targets": tuple(t for t in world.config.targets if t.id != "ap")}
     )
     world.tracker.configure(world.config, world.tracker.classes, world.tracker.calendars)
     alone = world.poll("cisco", MONDAY + timedelta(minutes=1), samples=switch)
     (alone_power,) = [s for s in alone if s.name == "sobriety_device_power_watts"]
-    assert alone_power.value - switch_power.value == pytest.approx(15.4)
+    assert alone_power.value - switch_power.value == pytest.approx(15.4 / 2)
 
 
 def test_a_school_week_after_hours_and_holiday_by_hand(world: World) -> None:
@@ -215,7 +268,7 @@ def test_a_school_week_after_hours_and_holiday_by_hand(world: World) -> None:
     at = MONDAY
     for minute in range(7 * 24 * 60 + 1):
         world.poll("pc", at + timedelta(minutes=minute), up=True)
-    (pc,) = [t for (tgt, *_), t in world.tracker.totals.items() if tgt == "pc"]
+    (pc,) = [t for key, t in world.tracker.totals.items() if key.target == "pc"]
     kwh = {period: j / 3.6e6 for period, j in pc.by_period.items()}
     assert kwh["open"] == pytest.approx(0.175 * 31)
     assert kwh["holiday"] == pytest.approx(0.175 * 24)
@@ -275,10 +328,12 @@ def ods_rows(path: Path) -> list[list[str]]:
 
 
 def test_export_energy_csv_json_ods_sum_to_the_metrics(world: World, tmp_path: Path) -> None:
-    import csv
     import json
 
     from sobriety.cli import main
+    from sobriety.reports.i18n import Lang
+    from sobriety.reports.tables import ENERGY_TABLE
+    from tests.tables import number, ods_cells, read_csv
 
     for minute in range(2 * 24 * 60 + 1):  # two days: the desktop and the metered server
         at = MONDAY + timedelta(minutes=minute)
@@ -299,24 +354,27 @@ def test_export_energy_csv_json_ods_sum_to_the_metrics(world: World, tmp_path: P
         assert (
             main(["export", "energy", "--config", config, "--format", fmt, "--out", str(out)]) == 0
         )
-    with outputs["csv"].open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    (site,) = [r for r in rows if r["level"] == "site"]
-    assert float(site["kwh"]) == pytest.approx(site_kwh, abs=1e-5)
-    assert float(site["kwh"]) == pytest.approx(0.175 * 48 + 0.120 * 48, abs=1e-5)
-    devices = {r["target"]: r for r in rows if r["level"] == "device"}
-    assert float(devices["meter"]["measured_share"]) == 1.0
-    assert float(devices["pc"]["estimated_kwh"]) == pytest.approx(0.175 * 48, abs=1e-5)
+    # French by default: headers with units, ";", decimal commas (tests/tables.py reads it)
+    fr = Lang("fr")
+    rows = read_csv(outputs["csv"], ENERGY_TABLE, fr)
+    (site,) = [r for r in rows if r["level"] == fr("site")]
+    assert number(site["kwh"]) == pytest.approx(site_kwh, abs=1e-5)
+    assert number(site["kwh"]) == pytest.approx(0.175 * 48 + 0.120 * 48, abs=1e-5)
+    devices = {r["target"]: r for r in rows if r["level"] == fr("device")}
+    assert number(devices["meter"]["measured_share"]) == 1.0
+    assert number(devices["pc"]["estimated_kwh"]) == pytest.approx(0.175 * 48, abs=1e-5)
     data = json.loads(outputs["json"].read_text(encoding="utf-8"))
-    assert [r["kwh"] for r in data["rows"]] == [float(r["kwh"]) for r in rows]
-    ods = ods_rows(outputs["ods"])
-    assert ods[0] == list(data["columns"])
-    assert [float(r[4]) for r in ods[1:]] == [float(r["kwh"]) for r in rows]
+    assert [r["kwh"] for r in data["rows"]] == [number(r["kwh"]) for r in rows]
+    ods = ods_cells(outputs["ods"])
+    assert [text for _, _, text in ods[0]] == [c.title(fr) for c in ENERGY_TABLE]
+    assert data["columns"] == [c.id for c in ENERGY_TABLE]  # JSON: stable ids
+    assert all(kind == "float" for kind, _, _ in (r[4] for r in ods[1:]))
+    assert [float(r[4][1]) for r in ods[1:]] == [number(r["kwh"]) for r in rows]
     # a range: the first day only
     one = tmp_path / "day.csv"
     args = ["export", "energy", "--config", config, "--out", str(one), "--from", "2026-01-05",
-            "--to", "2026-01-05"]  # fmt: skip
+            "--to", "2026-01-05", "--lang", "en"]  # fmt: skip
     assert main(args) == 0
-    with one.open(encoding="utf-8") as handle:
-        (day_site,) = [r for r in csv.DictReader(handle) if r["level"] == "site"]
-    assert float(day_site["kwh"]) == pytest.approx((0.175 + 0.120) * 24, abs=1e-5)
+    en = Lang("en")
+    (day_site,) = [r for r in read_csv(one, ENERGY_TABLE, en) if r["level"] == en("site")]
+    assert number(day_site["kwh"]) == pytest.approx((0.175 + 0.120) * 24, abs=1e-5)

@@ -1,4 +1,5 @@
-"""The end-of-life policy: rules as data, the strongest action wins, every reason is kept."""
+"""The end-of-life policy: rules as data, the waste hierarchy (the least destructive action
+the facts allow wins), every reason kept, unknown facts firing nothing."""
 
 from __future__ import annotations
 
@@ -7,39 +8,146 @@ from pathlib import Path
 import pytest
 
 from sobriety.errors import ConfigError
-from sobriety.lifetime.policy import load_policy
+from sobriety.lifetime.policy import ACTIONS, load_policy, recommendation_samples
+
+POLICY = load_policy()
+SEEN = {"observed": True}
 
 
-def test_the_shipped_policy_recommends_with_reasons() -> None:
-    policy = load_policy()
-    assert policy.recommend({}) == ("keep", ["no rule fired"])
-    old = {"life_left_years": -3.0, "age_over_life": 1.5, "warranty_expired": True}
-    assert policy.recommend(old) == (
-        "reuse",
-        ["past its class's expected life and out of warranty: offer it for reuse"],
+def rules_of(facts: dict[str, object]) -> list[str]:
+    return [r.rule for r in POLICY.recommend(facts).reasons]  # type: ignore[arg-type]
+
+
+def test_a_device_never_seen_has_no_invented_recommendation() -> None:
+    recommendation = POLICY.recommend({})
+    assert recommendation.action is None
+    assert [r.rule for r in recommendation.reasons] == ["not_observed"]
+
+
+def test_a_working_device_with_nothing_against_it_is_kept_and_says_why() -> None:
+    recommendation = POLICY.recommend(SEEN)
+    assert recommendation.action == "keep"
+    assert recommendation.reasons[0].rule == "default_keep"
+
+
+def test_repair_wins_over_recycling_when_a_repair_route_is_known() -> None:
+    facts = {**SEEN, "open_faults": 1.0, "fault_list": "power supply 2",
+             "age_over_service_life": 2.6, "service_life_years": 4.0,
+             "service_life_source": "x", "warranty_expired": True}  # fmt: skip
+    recommendation = POLICY.recommend(facts)
+    assert recommendation.action == "repair"
+    assert [r.rule for r in recommendation.reasons] == ["fault", "past_service_life"]
+    assert recommendation.reasons[0].values == {"fault_list": "power supply 2"}
+
+
+def test_recycling_is_what_is_left_when_every_route_above_the_need_is_closed() -> None:
+    facts = {**SEEN, "open_faults": 1.0, "fault_list": "board", "repairable": False}
+    recommendation = POLICY.recommend(facts)
+    assert recommendation.action == "recycle"
+    assert [r.rule for r in recommendation.reasons] == ["fault", "not_repairable"]
+    # a closed repair route does not close reuse when only reuse is needed
+    unsupported = {**SEEN, "support_ended": True, "free_os_candidate": False,
+                   "support_product": "X", "support_end": "2014-04-08",
+                   "repairable": False}  # fmt: skip
+    assert POLICY.recommend(unsupported).action == "reuse"
+
+
+def test_the_strongest_need_is_met_and_the_others_are_said() -> None:
+    facts = {**SEEN, "ups_battery_replace": True, "support_ended": True,
+             "free_os_candidate": False, "support_product": "X",
+             "support_end": "2014-04-08", "warranty_days_left": 30.0}  # fmt: skip
+    recommendation = POLICY.recommend(facts)
+    assert recommendation.action == "service"  # service > reuse > keep
+    assert [r.rule for r in recommendation.reasons] == [
+        "ups_battery_test", "support_ended", "warranty_ending",
+    ]  # fmt: skip
+
+
+def test_an_unknown_fact_fires_nothing_and_unknown_can_be_asked_for() -> None:
+    assert POLICY.recommend({**SEEN, "support_ended": None}).action == "keep"
+    assert "age_unknown" in rules_of({**SEEN, "age_years": None, "seen_years": 0.4})
+    assert "age_unknown" not in rules_of({**SEEN, "age_years": 3.0, "seen_years": 0.4})
+    assert "age_unknown" not in rules_of({**SEEN, "age_years": None})  # never seen answering
+
+
+def test_wear_against_the_rating_not_age() -> None:
+    barely = {**SEEN, "lamp_hours": 79.0, "lamp_rated_hours": 2500.0, "lamp_wear": 79 / 2500,
+              "lamp_hours_per_year": 7.0, "age_over_service_life": 1.6,
+              "service_life_years": 7.0, "service_life_source": "x"}  # fmt: skip
+    recommendation = POLICY.recommend(barely)
+    assert recommendation.action == "keep"
+    assert {"lamp_barely_used", "rarely_used", "past_service_life"} <= {
+        r.rule for r in recommendation.reasons
+    }
+    worn = {**SEEN, "lamp_hours": 2600.0, "lamp_rated_hours": 2500.0, "lamp_wear": 1.04}
+    assert POLICY.recommend(worn).action == "service"
+
+
+def test_free_os_reuse_for_a_pc_whose_os_is_unsupported() -> None:
+    base = {**SEEN, "support_ended": True, "free_os_candidate": True, "software": "Windows XP",
+            "support_end": "2014-04-08", "free_os_name": "Xubuntu"}  # fmt: skip
+    assert rules_of({**base, "meets_free_os": True})[0] == "free_os"
+    assert rules_of({**base, "meets_free_os": False, "free_os_shortfall": ["memory"]})[0] == (
+        "free_os_short"
     )
-    ancient = {**old, "age_over_life": 2.5, "ups_battery_replace": True}
-    action, reasons = policy.recommend(ancient)
-    assert action == "recycle"  # recycle > repair > reuse
-    assert len(reasons) == 3
-    ending = {"warranty_days_left": 45.0, "boots_per_month": 9.0}
-    assert policy.recommend(ending) == (
-        "repair",
-        ["reboots more than 4 times a month", "warranty ends within 90 days"],
-    )
-    # an unknown fact never fires a rule: no invented recommendation
-    assert policy.recommend({"warranty_expired": True, "life_left_years": None})[0] == "keep"
+    assert rules_of({**base, "meets_free_os": None})[0] == "free_os_unknown"
+    assert POLICY.recommend({**base, "meets_free_os": False}).action == "reuse"
+
+
+def test_metrics_carry_every_action_and_the_fired_rules() -> None:
+    recommendation = POLICY.recommend({**SEEN, "open_faults": 2.0, "fault_list": "x"})
+    samples = recommendation_samples("t", recommendation)
+    actions = {s.labels["action"]: s.value for s in samples if "action" in s.labels}
+    assert actions == {a: float(a == "repair") for a in ACTIONS}
+    reasons = [s.labels["reason"] for s in samples if "reason" in s.labels]
+    assert reasons == ["fault"]
 
 
 def test_a_bad_policy_names_file_rule_and_field_for_every_problem(tmp_path: Path) -> None:
     path = tmp_path / "policy.yaml"
     path.write_text(
+        "free_os: {name: x, processors: 0, memory_gib: 2, storage_gb: 20, source: s}\n"
+        "support:\n"
+        "  - {product: X, ends: 2020-01-01, source: s}\n"
         "rules:\n"
-        "  - {action: scrap, reason: x, when: {age_years: {gt: 1}}}\n"
-        "  - {action: keep, reason: y, when: {age_yaers: {gt: 1}}}\n"
+        "  - {id: a, need: scrap, reason: x, when: {age_years: {gt: 1}}}\n"
+        "  - {id: b, need: keep, reason: y, when: {age_yaers: {gt: 1}}}\n"
+        "  - {id: c, need: keep, reason: 'z {nothing}', when: {support_ended: {gt: 1}}}\n"
+        "  - {id: c, need: keep, rule_out: [repair], reason: w, when: {repairable: true}}\n"
+        "  - {id: e, rule_out: [recycle], reason: v, when: {age_years: 3}}\n"
     )
     with pytest.raises(ConfigError) as caught:
         load_policy(path)
-    problems = [(p.entry, p.field) for p in caught.value.problems]
-    assert problems == [("rules[0]", "action"), ("rules[1]", "when.age_yaers")]
-    assert "unknown fact" in caught.value.problems[1].message
+    problems = {(p.entry, p.field) for p in caught.value.problems}
+    assert problems == {
+        ("rules[0]", "need"),
+        ("rules[1] (id=b)", "when.age_yaers"),
+        ("rules[2] (id=c)", "when.support_ended"),
+        ("rules[2] (id=c)", "reason"),
+        ("rules[3]", "-"),
+        ("rules[4]", "rule_out"),
+        ("rules[4]", "when.age_years"),
+        ("free_os", "processors"),
+        ("support[0]", "-"),
+    }, problems
+    messages = {p.message for p in caught.value.problems}
+    assert any("unknown fact" in m for m in messages)
+    assert any("{nothing} is not a fact" in m for m in messages)
+    assert any("recycling cannot be ruled out" in m for m in messages)
+    assert all(p.file == str(path) for p in caught.value.problems)
+
+
+def test_a_site_policy_adds_support_entries_before_the_shipped_ones(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "support:\n"
+        "  - {product: IOS 12.2, firmware: '^12\\.2', vendor: cisco, ends: 2018-07-31,\n"
+        "     source: the site's support contract}\n"
+        "rules:\n"
+        "  - {id: only, need: keep, reason: x, when: {support_ended: true}}\n"
+    )
+    policy = load_policy(path)
+    found = policy.support.lookup({"vendor": "Cisco", "firmware": "12.2(55)SE10"})
+    assert found is not None and found.product == "IOS 12.2"
+    assert policy.support.lookup({"software": "Windows XP SP3"}) is not None  # shipped
+    assert policy.support.lookup({"vendor": "Cisco", "firmware": "15.2"}) is None

@@ -87,7 +87,12 @@ async def test_entity_sensor_scale_precision_sentinel_status_and_optics() -> Non
     assert supplies == {"1": 63.0, "2": 1250.0, "8": 77.0}
     (power,) = named(samples, "sobriety_device_power_watts")
     assert power.value == 63 + 1250 + 77
-    assert power.labels == {"target": "t", "source": "measured", "origin": "entity-sensor"}
+    assert power.labels == {
+        "target": "t",
+        "source": "measured",
+        "origin": "entity-sensor",
+        "basis": "measured",
+    }
     (temp,) = named(samples, "sobriety_sensor_temperature_celsius")
     assert temp.value == 41.5
 

@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import gzip
+from collections.abc import Mapping
 from pathlib import Path
 
+import aiohttp
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sobriety.daemon.selfcost import SelfCost, self_samples
-from sobriety.exposition import new_registry, render, render_text
+from sobriety.daemon.snapshot import Entry, LiveSnapshot
+from sobriety.daemon.web import WebServer
+from sobriety.exposition import (
+    OPEN_METRICS,
+    TEXT,
+    Format,
+    ScrapeCache,
+    _Families,
+    families,
+    new_registry,
+    render,
+    render_text,
+)
 from sobriety.gen.metric_docs import with_table
 from sobriety.metrics import METRICS
 from sobriety.model import Sample
@@ -60,3 +77,110 @@ def test_readme_metric_table_is_generated_from_the_catalogue() -> None:
     assert readme == with_table(readme), (
         "README metric table drifted: python -m sobriety.gen.metric_docs"
     )
+
+
+def device(target: str, polls: float) -> tuple[Sample, ...]:
+    return (
+        Sample("sobriety_target_up", {"target": target}, 1.0),
+        Sample("sobriety_polls_total", {"target": target}, polls),
+        Sample("sobriety_device_info", {"target": target, "model": "EX3400"}, 1.0),
+    )
+
+
+@pytest.mark.parametrize("fmt", [TEXT, OPEN_METRICS], ids=["text", "openmetrics"])
+def test_a_scrape_renders_only_the_targets_that_changed(fmt: Format) -> None:
+    cache = ScrapeCache()
+    snapshot = LiveSnapshot()
+    snapshot.kept = frozenset({"sw1"})  # a feeder: others read its samples between polls
+    for i in range(50):
+        snapshot.update(f"sw{i}", device(f"sw{i}", 1.0))
+    own = [Sample("sobriety_process_cpu_seconds_total", {}, 2.0)]
+    first = b"".join(cache.body(snapshot.entries(), lambda: own, fmt, chunk=100))
+    assert cache.renders == 50
+    assert snapshot.of("sw2") == () and len(snapshot.of("sw1")) == 3  # rendered: let go
+    snapshot.update("sw7", device("sw7", 2.0))  # one poll since
+    second = b"".join(cache.body(snapshot.entries(), lambda: own, fmt))
+    assert cache.renders == 51
+    # the same body a one-shot rendering of everything gives (line order within a family
+    # aside), every family once
+    devices = [s for i in range(50) for s in device(f"sw{i}", 2.0 if i == 7 else 1.0)]
+    whole = fmt.encoder(_Families(families([*own, *devices])))
+    assert sorted(second.splitlines()) == sorted(whole.splitlines())
+    assert second.count(b"# TYPE") == 4
+    assert first != second
+    snapshot.retain({f"sw{i}" for i in range(50)} - {"sw3"})  # a reload removed it
+    third = b"".join(cache.body(snapshot.entries(), lambda: own, fmt))
+    assert b'target="sw3"' not in third and cache.renders == 51
+
+
+async def test_metrics_are_streamed_and_gzipped_when_asked() -> None:
+    class Daemon:
+        ready = True
+
+        def __init__(self) -> None:
+            self.snapshot = LiveSnapshot()
+            for i in range(2000):
+                self.snapshot.update(f"sw{i}", device(f"sw{i}", float(i)))
+
+        def entries(self) -> Mapping[str, Entry]:
+            return self.snapshot.entries()
+
+        def daemon_samples(self) -> list[Sample]:
+            return [Sample("sobriety_process_cpu_seconds_total", {}, 2.0)]
+
+        def targets(self) -> list[str]:
+            return []
+
+        def eol_rows(self) -> list[list[object]]:
+            return []
+
+    async def no_reload() -> list[str]:
+        return []
+
+    server = WebServer(Daemon(), no_reload, "127.0.0.1", 0)
+    await server.start()
+    try:
+        async with aiohttp.ClientSession(auto_decompress=False) as session:
+            async with session.get(
+                f"{server.url}/metrics", headers={"Accept-Encoding": "gzip"}
+            ) as resp:
+                assert resp.headers["Content-Encoding"] == "gzip"
+                raw = await resp.read()
+            async with session.get(
+                f"{server.url}/metrics", headers={"Accept-Encoding": "identity"}
+            ) as resp:
+                assert "Content-Encoding" not in resp.headers
+                plain = await resp.read()
+    finally:
+        await server.stop()
+
+    def steady(body: bytes) -> list[bytes]:  # the HTTP counters moved by the first request
+        return [line for line in body.split(b"\n") if b"sobriety_http_" not in line]
+
+    assert steady(gzip.decompress(raw)) == steady(plain)
+    assert len(raw) * 5 < len(plain)
+    assert plain.count(b"sobriety_target_up{") == 2000
+
+
+label_values = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=20
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(label_values, min_size=1, max_size=4),
+    number=st.floats(allow_nan=True, allow_infinity=True) | st.integers(-(2**62), 2**62),
+)
+def test_sample_lines_are_the_librarys_own(values: list[str], number: float) -> None:
+    """Our fast line rendering writes exactly what prometheus_client writes, both formats."""
+    samples = [
+        Sample("sobriety_device_info", {"target": v, "model": v[::-1], "serial": "x"}, 1.0)
+        for v in values
+    ] + [Sample("sobriety_target_up", {"target": "t"}, float(number))]
+    for fmt in (TEXT, OPEN_METRICS):
+        library = fmt.encoder(_Families(families(samples)))
+        snapshot = LiveSnapshot()
+        snapshot.update("t", samples)
+        ours = b"".join(ScrapeCache().body(snapshot.entries(), list, fmt))
+        assert ours == library

@@ -8,13 +8,21 @@ import pytest
 
 from sobriety.clock import ManualClock
 from sobriety.collectors.base import TargetRef
-from sobriety.collectors.host import CpuTimes, HostCollector, PsutilProbe, RaplZone
+from sobriety.collectors.host import (
+    CpuTimes,
+    HostCollector,
+    PsutilProbe,
+    RaplZone,
+    Virtualization,
+    detect_virtualization,
+)
 
 
 class FakeProbe:
     def __init__(self) -> None:
         self.cpu = CpuTimes(busy=100.0, total=400.0)
         self.zones = [RaplZone("intel-rapl:0", "package-0", 900_000_000, 999_999_999)]
+        self.virtual: Virtualization | None = None
         self.fail = False
 
     def cpu_times(self) -> CpuTimes:
@@ -43,6 +51,9 @@ class FakeProbe:
     def describe(self) -> dict[str, str]:
         return {"vendor": "Linux", "model": "x86_64", "firmware": "6.1"}
 
+    def virtualization(self) -> Virtualization | None:
+        return self.virtual
+
 
 def values(result: object) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     return {s.key(): s.value for s in result.samples}  # type: ignore[attr-defined]
@@ -57,7 +68,12 @@ async def test_cpu_load_is_the_busy_share_between_polls_and_rapl_wraps() -> None
     assert v[("sobriety_host_cpu_load_ratio", (("target", "localhost"),))] == pytest.approx(0.25)
     assert (
         "sobriety_device_power_watts",
-        (("origin", "rapl"), ("source", "measured"), ("target", "localhost")),
+        (
+            ("basis", "measured"),
+            ("origin", "rapl"),
+            ("source", "measured"),
+            ("target", "localhost"),
+        ),
     ) not in v  # one reading is not yet a rate
 
     probe.cpu = CpuTimes(busy=160.0, total=480.0)  # 60 busy of 80 seconds
@@ -75,7 +91,12 @@ async def test_cpu_load_is_the_busy_share_between_polls_and_rapl_wraps() -> None
     assert second[key] == pytest.approx(joules)
     power = (
         "sobriety_device_power_watts",
-        (("origin", "rapl"), ("source", "measured"), ("target", "localhost")),
+        (
+            ("basis", "measured"),
+            ("origin", "rapl"),
+            ("source", "measured"),
+            ("target", "localhost"),
+        ),
     )
     assert second[power] == pytest.approx(joules / 10)
     assert second[("sobriety_host_processes", (("target", "localhost"),))] == 123
@@ -105,3 +126,29 @@ def test_real_probe_reads_rapl_from_an_injected_sysfs(tmp_path: Path) -> None:
     mem_total, mem_used = probe.memory()
     assert 0 < mem_used <= mem_total
     assert probe.cpu_count() >= 1
+
+
+def test_virtualization_is_detected_from_files_a_real_machine_has(tmp_path: Path) -> None:
+    assert detect_virtualization(tmp_path) is None  # nothing says virtual: physical
+    (tmp_path / "proc").mkdir()
+    (tmp_path / "proc" / "cpuinfo").write_text("processor\t: 0\nflags\t\t: fpu vme hypervisor\n")
+    assert detect_virtualization(tmp_path) == Virtualization("vm", "unknown")
+    dmi = tmp_path / "sys" / "class" / "dmi" / "id"
+    dmi.mkdir(parents=True)
+    (dmi / "sys_vendor").write_text("QEMU\n")
+    assert detect_virtualization(tmp_path) == Virtualization("vm", "kvm")
+    (tmp_path / "proc" / "1").mkdir()
+    (tmp_path / "proc" / "1" / "cgroup").write_text("0::/kubepods/besteffort/pod1/abc\n")
+    assert detect_virtualization(tmp_path) == Virtualization("container", "kubernetes")
+    (tmp_path / ".dockerenv").write_text("")
+    assert detect_virtualization(tmp_path) == Virtualization("container", "docker")
+
+
+async def test_a_virtual_host_says_so() -> None:
+    probe = FakeProbe()
+    probe.virtual = Virtualization("container", "docker")
+    result = await HostCollector(TargetRef("h", "host"), probe, ManualClock()).collect()
+    info = [s for s in result.samples if s.name == "sobriety_device_virtualization_info"]
+    assert [dict(s.labels) for s in info] == [
+        {"target": "h", "kind": "container", "technology": "docker"}
+    ]

@@ -1,0 +1,171 @@
+"""The facts the end-of-life rules test: unknown stays unknown, wear against ratings,
+scheduled service, vendor support, the free-OS threshold, the energy payback bound."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from sobriety.config.load import SiteConfig, TargetConfig
+from sobriety.energy.classes import load_classes
+from sobriety.lifetime.facts import FACTS, FactInputs, device_facts
+from sobriety.lifetime.policy import evaluate, load_policy
+from sobriety.lifetime.support import SupportTable
+from sobriety.model import Sample
+from sobriety.store import LifetimeState
+
+CLASSES = load_classes()
+POLICY = load_policy()
+NOW = datetime(2026, 12, 1, tzinfo=UTC).timestamp()
+YEAR = 365.25 * 86_400
+STATE = LifetimeState("t", 100.0, NOW, 0, 1000.0, None, 0)
+
+
+def target(**fields: object) -> TargetConfig:
+    return TargetConfig.model_validate({"id": "t", "address": "127.0.0.1", "auth": "a", **fields})
+
+
+def facts_of(
+    t: TargetConfig,
+    cls: str | None,
+    samples: list[Sample],
+    first_seen: float | None = NOW - 86_400 * 10,
+    site: SiteConfig | None = None,
+) -> dict[str, object]:
+    inputs = FactInputs(t, CLASSES.get(cls or ""), samples, STATE, NOW, first_seen, site)
+    return device_facts(inputs, POLICY.support, POLICY.free_os)  # type: ignore[return-value]
+
+
+def s(name: str, value: float, **labels: str) -> Sample:
+    return Sample(name, {"target": "t", **labels}, value)
+
+
+def test_every_fact_is_catalogued() -> None:
+    facts = facts_of(target(), "desktop_pc", [])
+    assert set(facts) == set(FACTS)
+
+
+def test_an_age_from_first_seen_is_not_an_age() -> None:
+    facts = facts_of(target(), "switch_core", [], first_seen=NOW - 0.5 * YEAR)
+    assert facts["age_years"] is None and facts["age_source"] is None
+    assert facts["seen_years"] == pytest.approx(0.5)
+    inputs = FactInputs(target(), CLASSES["switch_core"], [], STATE, NOW, NOW - 0.5 * YEAR)
+    _, recommendation = evaluate(POLICY, inputs)
+    assert recommendation.action == "keep"
+    assert "age_unknown" in [r.rule for r in recommendation.reasons]
+    bought = facts_of(target(purchased="2015-06-01"), "switch_core", [])
+    assert bought["age_source"] == "inventory" and bought["life_start"] == "2015-06-01"
+    assert bought["age_years"] == pytest.approx(11.5, abs=0.01)
+
+
+def test_service_life_is_the_sourced_one_not_the_accounting_period() -> None:
+    assert facts_of(target(purchased="2015-01-01"), "switch_core", [])["service_life_years"] is None
+    desktop = facts_of(target(purchased="2014-12-01"), "desktop_pc", [])
+    assert desktop["service_life_years"] == 6 and "ICO2" in str(desktop["service_life_source"])
+    assert desktop["age_over_service_life"] == pytest.approx(2.0, abs=0.01)
+
+
+def test_lamp_wear_against_the_class_rating_or_the_model_s_own() -> None:
+    lamp = [s("sobriety_projector_lamp_seconds", 79 * 3600)]
+    facts = facts_of(target(purchased="2015-09-01"), "projector_classroom", lamp)
+    assert facts["lamp_hours"] == pytest.approx(79)
+    assert facts["lamp_rated_hours"] == 2500
+    assert facts["lamp_wear"] == pytest.approx(79 / 2500)
+    assert facts["lamp_hours_per_year"] == pytest.approx(79 / 11.25, rel=0.01)
+    own = target(asset={"rated": {"lamp_hours": 4000, "source": "datasheet"}})
+    assert facts_of(own, "projector_classroom", lamp)["lamp_rated_hours"] == 4000
+
+
+def test_printed_pages_count_sheets_and_impressions_only() -> None:
+    samples = [
+        s("sobriety_printer_marker_lifetime_count_total", 271871, marker="1", unit="sheets"),
+        s("sobriety_printer_marker_lifetime_count_total", 99, marker="2", unit="hours"),
+    ]
+    rated = target(asset={"rated": {"pages": 250000, "source": "datasheet"}})
+    facts = facts_of(rated, "mfp_a3_office", samples)
+    assert facts["pages"] == 271871 and facts["pages_wear"] == pytest.approx(271871 / 250000)
+    assert facts_of(target(), "mfp_a3_office", samples)["pages_wear"] is None  # no rating known
+
+
+def test_a_large_ups_is_due_for_batteries_fans_and_capacitors() -> None:
+    rating = [s("sobriety_ups_rated_power_watts", 72090)]
+    facts = facts_of(target(commissioned="2016-09-01"), "ups", rating)
+    assert facts["service_due_parts"] == ["battery", "fans", "capacitors"]
+    assert facts["service_since"] == ["no replacement recorded since commissioning"]
+    records = {"serviced": {"battery": "2024-03-01", "fans": "2024-03-01"}}
+    serviced = target(commissioned="2016-09-01", asset=records)
+    assert facts_of(serviced, "ups", rating)["service_due_parts"] == ["capacitors"]
+
+
+def test_a_small_ups_s_own_battery_test_beats_the_schedule() -> None:
+    ok = [s("sobriety_ups_battery_replace_needed", 0)]
+    facts = facts_of(target(purchased="2019-01-01"), "ups", ok)
+    assert facts["service_due_parts"] == []  # fans and capacitors: large units only
+    assert facts["service_planned_parts"] == ["battery"]
+    assert facts_of(target(purchased="2019-01-01"), "ups", [])["service_due_parts"] == ["battery"]
+    replaced = [*ok, s("sobriety_ups_battery_replaced_timestamp_seconds", NOW - YEAR)]
+    assert facts_of(target(purchased="2019-01-01"), "ups", replaced)["service_planned"] == 0
+    # no age known (only first seen): no interval can be counted, nothing is claimed
+    assert facts_of(target(), "ups", [])["service_due"] == 0
+
+
+def test_vendor_support_from_the_register_or_the_table() -> None:
+    xp = facts_of(target(asset={"software": "Windows XP Professional"}), "desktop_pc", [])
+    assert xp["support_end"] == "2014-04-08" and xp["support_ended"] is True
+    assert "Microsoft" in str(xp["support_source"])
+    own = facts_of(target(asset={"support_end": "2027-06-30", "software": "EOS"}), None, [])
+    assert own["support_ended"] is False and own["support_source"] == "inventory"
+    assert own["support_days_left"] == pytest.approx(211, abs=1)
+    nothing = facts_of(target(), "desktop_pc", [])
+    assert nothing["support_end"] is None and nothing["support_ended"] is None
+    table = SupportTable(POLICY.support.entries)
+    assert table.lookup({"vendor": "Cisco"}) is None
+
+
+def test_the_free_os_threshold_from_host_resources_or_the_register() -> None:
+    xp_box = [s("sobriety_host_processors", 1), s("sobriety_host_memory_bytes", 1_038_925_824),
+              s("sobriety_host_storage_bytes", 119_250_886_656)]  # fmt: skip
+    short = facts_of(target(), "desktop_pc", xp_box)
+    assert short["meets_free_os"] is False
+    assert short["free_os_shortfall"] == ["processors", "memory"]
+    enough = target(asset={"hardware": {"processors": 4, "memory_gib": 8, "storage_gb": 256}})
+    assert facts_of(enough, "desktop_pc", [])["meets_free_os"] is True
+    partial = target(asset={"hardware": {"processors": 4}})
+    assert facts_of(partial, "desktop_pc", [])["meets_free_os"] is None  # unknown, not false
+    assert facts_of(enough, "server_rack_2s", [])["meets_free_os"] is None  # not a PC
+
+
+def test_energy_payback_is_a_lower_bound_on_the_site_s_grid() -> None:
+    power = [s("sobriety_device_power_watts", 175, source="estimated", origin="class")]
+    facts = facts_of(target(), "server_rack_2s", power, site=SiteConfig(grid_gco2e_per_kwh=46.1))
+    # 900 kgCO2e / (175 W x 8766 h x 46.1 g/kWh) = 12.7 years
+    assert facts["replacement_payback_years"] == pytest.approx(12.73, abs=0.01)
+    assert facts["power_measured"] is False
+    coal = facts_of(target(), "server_rack_2s", power, site=SiteConfig(grid_gco2e_per_kwh=820))
+    assert coal["replacement_payback_years"] == pytest.approx(0.72, abs=0.01)
+    assert (
+        facts_of(target(), "switch_core", power, site=SiteConfig())["replacement_payback_years"]
+        is None
+    )  # no embodied figure for the class
+
+
+def test_faults_and_a_repairer_s_verdict_come_from_the_register() -> None:
+    t = target(asset={"faults": [{"part": "power supply 2", "note": "FAILED"},
+                                 {"part": "fan", "fixed": "2026-01-10"}],
+                      "repairable": True})  # fmt: skip
+    facts = facts_of(t, "server_rack_2s", [])
+    assert facts["open_faults"] == 1 and facts["fault_list"] == "power supply 2 (FAILED)"
+    assert facts_of(target(), "server_rack_2s", [])["open_faults"] is None
+
+
+def test_a_device_that_never_answered_gets_facts_from_the_inventory_only() -> None:
+    t = target(purchased="2012-01-01", warranty_months=36,
+               asset={"faults": [{"part": "lamp housing"}]})  # fmt: skip
+    facts, recommendation = evaluate(
+        POLICY, FactInputs(t, CLASSES["projector_classroom"], (), None, NOW, None)
+    )
+    assert facts["observed"] is False and facts["warranty_expired"] is True
+    assert facts["age_years"] == pytest.approx(14.9, abs=0.05)
+    assert recommendation.action == "repair"
+    assert recommendation.reasons[-1].rule == "not_observed"
