@@ -373,7 +373,7 @@ class SnmpCollector:
                 tables.append(columns)
                 self._refreshed.update(identity)
             self.state.markers[marker] = seen
-        await self._walk(tables, fresh)
+        await self._walk(merged_walks(tables), fresh)
 
     async def _walk(self, tables: Iterable[list[Oid]], fresh: RawData) -> None:
         """Walk each table's columns together, within the poll's budget. A walk that fails
@@ -415,6 +415,16 @@ class SnmpCollector:
             scalars={**self.state.identity.scalars, **fresh.scalars},
             columns={**self.state.identity.columns, **fresh.columns},
         )
+
+
+def merged_walks(tables: Iterable[list[Oid]]) -> list[list[Oid]]:
+    """The column lists to walk, those of one table entry together whichever profile asks
+    for them (a radio profile's columns beside its vendor profile's: one walk, not two)."""
+    by_entry: dict[Oid, list[Oid]] = {}
+    for columns in tables:
+        if columns:
+            by_entry.setdefault(columns[0][:-1], []).extend(columns)
+    return list(by_entry.values())
 
 
 def _identity_part(profiles: Iterable[Profile], raw: RawData) -> RawData:

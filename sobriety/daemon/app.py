@@ -36,6 +36,7 @@ from sobriety.energy.accounting import EnergyTracker
 from sobriety.lifetime.policy import Advisor
 from sobriety.lifetime.tracker import LifetimeTracker
 from sobriety.model import CollectResult, Sample
+from sobriety.radio.tracker import RadioTracker
 from sobriety.reports.eol import EolReport
 from sobriety.store import StateStore
 
@@ -66,6 +67,9 @@ class Daemon:
             config, self.runtime.classes, self.runtime.calendars, self.store, self._feed,
             now=clock.now,
         )  # fmt: skip
+        self.radio = RadioTracker(
+            config, self.runtime.calendars, self.store, self._feed, now=clock.now
+        )
         self.lifetime = LifetimeTracker(self.store)
         self.advisor = Advisor(self.store, self.runtime.policy)
         self.alerts = AlertEngine(
@@ -89,6 +93,7 @@ class Daemon:
         """Make `runtime` the running one: every part takes its share of it."""
         self.runtime = runtime
         self.energy.configure(runtime.config, runtime.classes, runtime.calendars)
+        self.radio.configure(runtime.config, runtime.calendars)
         self.advisor.policy = runtime.policy
         self.alerts.rules = runtime.rules
         self.snapshot.retain(set(runtime.collectors))
@@ -112,6 +117,7 @@ class Daemon:
         cls = self.energy.class_of(target)
         self._keep_identity(result)
         result.samples = self.energy.observe(result, now)  # the reading chosen, energy booked
+        result.samples += self.radio.observe(target, result, now)  # EIRP, bound, on-time
         first = self.poller.first_seen.get(target.id)
         first_seen = first.timestamp() if first is not None else None
         tolerance = max(30.0, 0.1 * self.runtime.config.interval_for(target))
@@ -250,6 +256,7 @@ class Daemon:
         settings = self.runtime.config.settings
         out = self_samples(self.world.self_probe, settings.self_watts_per_cpu)
         out += self.energy.site_samples()
+        out += self.radio.site_samples()
         out += self.alerts.samples()
         out += self.dispatcher.samples()
         out += self.poller.bookkeeping_samples()
