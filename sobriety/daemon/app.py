@@ -38,6 +38,7 @@ from sobriety.lifetime.tracker import LifetimeTracker
 from sobriety.model import CollectResult, Sample
 from sobriety.radio.tracker import RadioTracker
 from sobriety.reports.eol import EolReport
+from sobriety.reports.radio import RadioReport
 from sobriety.store import StateStore
 
 log = logging.getLogger(__name__)
@@ -242,6 +243,17 @@ class Daemon:
                 self.world.clock.now().timestamp(),
             )
         )
+
+    def radio_report(self) -> RadioReport:
+        """The radio transmitters as `/reports/radio` shows them, from the live state."""
+        from sobriety.reports.radio import month_of, radio_report
+
+        self.store.flush()  # include the polls that just ended
+        now = self.world.clock.now()
+        config = self.runtime.config
+        firsts = [month_of(now, site.timezone)[0] for site in config.sites.values()]
+        first = min(firsts).isoformat() if firsts else None
+        return radio_report(config, self.radio.facts(), self.store.radio_days(first), now)
 
     def entries(self) -> Mapping[str, Entry]:
         """Every polled target's latest poll."""

@@ -27,6 +27,8 @@ from sobriety.exposition import Renderable, ScrapeCache, negotiate
 from sobriety.model import Sample
 from sobriety.reports.eol import EolReport, eol_table
 from sobriety.reports.eolpage import filtered, parse_lang, render_page
+from sobriety.reports.radio import RadioReport
+from sobriety.reports.radiopage import render_radio_page
 from sobriety.reports.writers import csv_text, ods_bytes
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,9 @@ class Served(Protocol):
 
     def eol_report(self) -> EolReport:
         """The end-of-life list."""
+
+    def radio_report(self) -> RadioReport:
+        """The radio transmitters, their EIRP, field bound and hours on this month."""
 
 
 class WebServer:
@@ -87,6 +92,7 @@ class WebServer:
         self.app.router.add_get("/reports/end-of-life", self.eol_page)
         self.app.router.add_get("/reports/end-of-life.csv", self.eol_csv)
         self.app.router.add_get("/reports/end-of-life.ods", self.eol_ods)
+        self.app.router.add_get("/reports/radio", self.radio_page)
         self._runner: web.AppRunner | None = None
         self._context: ssl.SSLContext | None = None
 
@@ -187,7 +193,8 @@ class WebServer:
             f"<!doctype html><html><head><title>sobriety</title></head><body>"
             f"<h1>sobriety {html.escape(__version__)}</h1>"
             '<p><a href="/metrics">/metrics</a> · '
-            '<a href="/reports/end-of-life">end-of-life list</a></p>'
+            '<a href="/reports/end-of-life">end-of-life list</a> · '
+            '<a href="/reports/radio">radio transmitters</a></p>'
             f"<h2>Targets</h2><ul>{items}</ul>"
             "</body></html>"
         )
@@ -195,6 +202,10 @@ class WebServer:
 
     async def eol_page(self, request: web.Request) -> web.Response:
         page = render_page(self.daemon.eol_report(), dict(request.query))
+        return web.Response(text=page, content_type="text/html", charset="utf-8")
+
+    async def radio_page(self, request: web.Request) -> web.Response:
+        page = render_radio_page(self.daemon.radio_report(), dict(request.query))
         return web.Response(text=page, content_type="text/html", charset="utf-8")
 
     async def eol_csv(self, request: web.Request) -> web.Response:

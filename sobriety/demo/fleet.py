@@ -161,6 +161,13 @@ DEMO_POE: dict[str, dict[str, str]] = {
     "unifi_nanohd": {"switch": "cisco_16_switch", "group": "3", "port": "5"},
 }
 
+# Where the college's radios are (made up for the demo): the report page groups them by room.
+DEMO_ROOMS: dict[str, str] = {
+    "aruba-instant": "CDI",
+    "unifi_nanohd": "Salle 12",
+    "ubiquiti-m5": "Toiture (liaison vers le gymnase)",
+}
+
 # An illustrative power chain for the server room, so the demo shows feeder accounting: the
 # two PDUs hang from the Eaton UPS, the Linux server and the Arista switch from the PDUs (A
 # and B feeds; no per-outlet metering declared, so their shares come from their own
@@ -201,6 +208,8 @@ def demo_config(
             target["poe"] = DEMO_POE[name]
         if name in DEMO_FED_BY:
             target["fed_by"] = DEMO_FED_BY[name]
+        if name in DEMO_ROOMS:
+            target["labels"] = {"room": DEMO_ROOMS[name]}
         target.update(inventory_fields(name, today))
         if name in DEMO_ASSETS:
             target["asset"] = DEMO_ASSETS[name]
@@ -221,14 +230,18 @@ def demo_config(
         "sites": {
             "college": {
                 "name": "Collège de démonstration",
+                "type": "college",
                 "timezone": "Europe/Paris",
                 "country": "FR",
                 "school_zone": "C",
                 "opening_hours": dict.fromkeys(("mon", "tue", "thu", "fri"), COLLEGE_HOURS)
                 | {"wed": ["07:45-12:15"]},
+                # where people are from a transmitter, for the field bound (radio report)
+                "radio": {"distances_m": {"référence": 1.0, "AP au plafond, élève assis": 2.2}},
             },
             "datacentre": {
                 "name": "Salle serveurs intercommunale",
+                "type": "datacentre",
                 "timezone": "Europe/Paris",
                 "country": "FR",
                 "opening_hours": "24/7",
