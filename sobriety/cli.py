@@ -443,6 +443,7 @@ def _export(args: argparse.Namespace) -> int:
     from sobriety.reports.eol import eol_table
     from sobriety.reports.exports import Stored, build_eol_report, only_site
     from sobriety.reports.i18n import Lang
+    from sobriety.reports.radio import radio_opendata_rows
     from sobriety.reports.tables import energy_rows, energy_table, opendata_rows, write_opendata
     from sobriety.reports.writers import write_table
 
@@ -483,7 +484,8 @@ def _export(args: argparse.Namespace) -> int:
         else:
             at = datetime.now(UTC).timestamp()
             lines = opendata_rows(scoped.targets, stored.facts, stored.days, at)
-            write_opendata(args.out, lines, args.publisher or "", period)
+            radios = radio_opendata_rows(scoped, stored.radios, stored.radio_days)
+            write_opendata(args.out, lines, args.publisher or "", period, radios)
             count = len(lines)
     except ConfigError as exc:
         for problem in exc.problems:

@@ -3,22 +3,26 @@ state: the tables are built here, the command line only parses and reports."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sobriety.config.load import Config
 from sobriety.energy.classes import load_classes
 from sobriety.lifetime.policy import load_policy
 from sobriety.reports.eol import EolInputs, EolReport, eol_report, use_by_target
-from sobriety.store import EnergyDay, StateStore
+from sobriety.store import EnergyDay, RadioDay, StateStore
 
 
 @dataclass(frozen=True, slots=True)
 class Stored:
-    """What the store holds for a report: facts per device and the energy of a period."""
+    """What the store holds for a report: facts per device and the energy of a period; the
+    radios' last facts and their on-time over the period."""
 
     facts: dict[str, tuple[float, dict[str, object]]]
     days: list[EnergyDay]
+    radios: dict[tuple[str, str], dict[str, object]] = field(default_factory=dict)
+    radio_days: list[RadioDay] = field(default_factory=list)
 
     @classmethod
     def read(
@@ -26,7 +30,11 @@ class Stored:
     ) -> Stored:
         if store is None:
             return cls({}, [])
-        return cls(store.device_facts(), store.energy_days(first, last, site))
+        radios = {(r.target, r.radio): json.loads(r.facts or "{}") for r in store.radio_rows()}
+        return cls(
+            store.device_facts(), store.energy_days(first, last, site), radios,
+            store.radio_days(first, last, site),
+        )  # fmt: skip
 
 
 def only_site(config: Config, site: str | None) -> Config:

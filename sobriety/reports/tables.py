@@ -225,26 +225,55 @@ def _inventory_age(target: TargetConfig, at: float) -> float | None:
     return (at - age.start) / SECONDS_PER_YEAR if age is not None else None
 
 
+def _write_csv(path: Path, fields: Sequence[tuple[str, str, str]],
+               rows: Sequence[Sequence[object]]) -> None:  # fmt: skip
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([name for name, _, _ in fields])
+    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+
+
+def _resource(
+    name: str, fields: Sequence[tuple[str, str, str]], key: list[str]
+) -> dict[str, object]:
+    return {
+        "name": name,
+        "path": f"{name}.csv",
+        "profile": "tabular-data-resource",
+        "format": "csv",
+        "mediatype": "text/csv",
+        "encoding": "utf-8",
+        "schema": {
+            "fields": [{"name": n, "type": k, "description": d} for n, k, d in fields],
+            "primaryKey": key,
+        },
+    }
+
+
 def write_opendata(
     folder: Path,
     rows: Sequence[Sequence[object]],
     publisher: str,
     period: tuple[str | None, str | None] = (None, None),
+    radio_rows: Sequence[Sequence[object]] = (),
 ) -> Path:
-    """`fleet-by-site.csv` and its Frictionless Data Package descriptor, Licence Ouverte 2.0.
-    The energy figures cover `period` (ISO days, inclusive) when one is given."""
+    """`fleet-by-site.csv`, `radio-by-site.csv` (reports/radio.py) and their Frictionless
+    Data Package descriptor, Licence Ouverte 2.0. The energy and on-time figures cover
+    `period` (ISO days, inclusive) when one is given."""
+    from sobriety.reports.radio import OPENDATA_RADIO_FIELDS
+
     folder.mkdir(parents=True, exist_ok=True)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([name for name, _, _ in OPENDATA_FIELDS])
-    writer.writerows(["" if v is None else v for v in row] for row in rows)
-    (folder / "fleet-by-site.csv").write_text(buffer.getvalue(), encoding="utf-8")
+    _write_csv(folder / "fleet-by-site.csv", OPENDATA_FIELDS, rows)
+    _write_csv(folder / "radio-by-site.csv", OPENDATA_RADIO_FIELDS, radio_rows)
     package: dict[str, object] = {
         "profile": "tabular-data-package",
         "name": "sobriety-fleet-by-site",
-        "title": "Energy and lifetime of a public IT fleet, per site and device class",
+        "title": "Energy and lifetime of a public IT fleet, per site and device class; its "
+        "radio transmitters per site",
         "description": "Aggregates published by sobriety: no serial numbers, addresses, device "
-        "names or per-person data.",
+        "names, rooms, positions or per-person data. EIRP figures are estimates from what the "
+        "transmitters declare, not measurements of exposure.",
         "publisher": publisher,
         "licenses": [
             {
@@ -254,20 +283,8 @@ def write_opendata(
             }
         ],
         "resources": [
-            {
-                "name": "fleet-by-site",
-                "path": "fleet-by-site.csv",
-                "profile": "tabular-data-resource",
-                "format": "csv",
-                "mediatype": "text/csv",
-                "encoding": "utf-8",
-                "schema": {
-                    "fields": [
-                        {"name": n, "type": k, "description": d} for n, k, d in OPENDATA_FIELDS
-                    ],
-                    "primaryKey": ["site", "class"],
-                },
-            }
+            _resource("fleet-by-site", OPENDATA_FIELDS, ["site", "class"]),
+            _resource("radio-by-site", OPENDATA_RADIO_FIELDS, ["site"]),
         ],
     }
     if period != (None, None):

@@ -85,3 +85,35 @@ async def test_metrics_give_the_m5_bound_labelled_estimate(eol_demo: EolDemo) ->
     unknown = metrics["sobriety_radio_unknown_info"]
     assert any("unifi_nanohd" in k and 'reason="antenna_gain_unknown"' in k for k in unknown)
     assert not any("unifi_nanohd" in k for k in metrics["sobriety_radio_eirp_dbm"])
+
+
+async def test_open_data_has_per_site_radio_aggregates_and_no_room(eol_demo: EolDemo) -> None:
+    import csv
+    import io
+
+    from frictionless import validate
+
+    from sobriety.cli import main
+
+    eol_demo.daemon.store.flush()
+    folder = eol_demo.tmp / "opendata-radio"
+    assert main(["export", "opendata", "--config", str(eol_demo.config), "--out", str(folder)]) == 0
+    report = validate(folder / "datapackage.json")
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
+    text = (folder / "radio-by-site.csv").read_text(encoding="utf-8")
+    private = {"CDI", "Salle 12", "Toiture", "ubiquiti-m5", "unifi_nanohd", "aruba-instant",
+               "ECA-Ultimo", "68:28:cf", "127.0.0.1"}  # fmt: skip
+    assert not [p for p in private if p in text]
+    rows = {r["site"]: r for r in csv.DictReader(io.StringIO(text))}
+    assert set(rows) == {"college"}
+    college = rows["college"]
+    # Aruba Instant 8 radios, UniFi 2 (one per band), airMAX 1; only the airMAX's gain known
+    assert (college["site_type"], college["radios"], college["wifi_radios"]) == (
+        "college",
+        "11",
+        "10",
+    )
+    assert (college["eirp_known"], college["eirp_min_dbm"], college["eirp_max_dbm"]) == (
+        "1", "43.0", "43.0",
+    )  # fmt: skip
+    assert float(college["on_hours_teaching"]) + float(college["on_hours_outside"]) > 0

@@ -374,3 +374,28 @@ async def test_the_same_radios_during_teaching_fire_nothing(tmp_path: Path) -> N
         assert teaching.value == pytest.approx(6 * 19 * 60)
     finally:
         await lifecycle.stop()
+
+
+def test_open_data_rows_leave_an_unknown_eirp_range_empty(tmp_path: Path) -> None:
+    from sobriety.reports.radio import radio_opendata_rows
+    from sobriety.store import RadioDay
+
+    path = tmp_path / "sobriety.yaml"
+    path.write_text(CONFIG)
+    config = load_config(path)
+    facts = {
+        ("unifi_nanohd", "ng"): {"wifi": True, "eirp_dbm": None, "room": "CP-A"},
+        ("unifi_nanohd", "na"): {"wifi": True, "eirp_dbm": None},
+        ("ubiquiti-m5", "1"): {"wifi": False, "eirp_dbm": 43.0},
+        ("gone", "1"): {"wifi": True, "eirp_dbm": 20.0},  # no longer configured: left out
+    }
+    days = [
+        RadioDay("2026-03-09", "unifi_nanohd", "ng", "ecole", 3600.0, 1800.0),
+        RadioDay("2026-03-10", "unifi_nanohd", "ng", "ecole", 3600.0, 0.0),
+        RadioDay("2026-03-09", "ubiquiti-m5", "1", "relais", 3600.0, 3600.0),  # not Wi-Fi
+    ]
+    rows = radio_opendata_rows(config, facts, days)
+    assert rows == [
+        ["ecole", "ecole_primaire", 2, 2, 0, None, None, 2.0, 0.5],
+        ["relais", "micro_antenna_site", 1, 0, 1, 43.0, 43.0, 0.0, 0.0],
+    ]
