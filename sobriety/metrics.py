@@ -76,6 +76,15 @@ METRICS: tuple[MetricSpec, ...] = (
         ),
     ),
     _m(
+        "sobriety_device_identity_origin_info",
+        "info",
+        "Where each identity fact of sobriety_device_info (`fact`: vendor, model, serial, "
+        "firmware) came from: `origin` is profile/field (entity/model, system/sysdescr...), "
+        "profile:NAME (a profile's declared vendor), iana-pen (sysObjectID's enterprise "
+        "number) or iana-pen-subtree (the first maker's private subtree the agent serves).",
+        ("target", "fact", "origin"),
+    ),
+    _m(
         "sobriety_device_profile_info",
         "info",
         "One series per device profile matched for a target.",
@@ -450,6 +459,31 @@ METRICS: tuple[MetricSpec, ...] = (
         "power",
     ),
     _m(
+        "sobriety_ups_output_voltage_volts",
+        "gauge",
+        "RMS voltage of a UPS output line, as the UPS measures it.",
+        ("target", "line"),
+        "volts",
+        "power",
+    ),
+    _m(
+        "sobriety_ups_output_current_amperes",
+        "gauge",
+        "RMS current of a UPS output line, as the UPS measures it.",
+        ("target", "line"),
+        "amperes",
+        "power",
+    ),
+    _m(
+        "sobriety_ups_output_apparent_power_voltamperes",
+        "gauge",
+        "Apparent power of a UPS output line, volts × amperes as the UPS reports them: VA, "
+        "not watts (a UPS card that gives no watts still gives this).",
+        ("target", "line"),
+        "voltamperes",
+        "power",
+    ),
+    _m(
         "sobriety_ups_input_power_watts",
         "gauge",
         "Real power a UPS draws on each input line (UPS-MIB upsInputTruePower).",
@@ -760,6 +794,22 @@ METRICS: tuple[MetricSpec, ...] = (
         group="power",
     ),
     _m(
+        "sobriety_printer_device_status",
+        "gauge",
+        "hrDeviceStatus of a printer (unknown, running, warning, testing, down); 1 for the "
+        "current `state`: whether the printer is working, for the energy model.",
+        ("target", "device", "state"),
+        group="power",
+    ),
+    _m(
+        "sobriety_projector_power_state",
+        "gauge",
+        "Power state of a projector as it reports it (on, off, cooling, warmup, standby...); "
+        "1 for the current `state`: what the energy model needs to know it is on.",
+        ("target", "state"),
+        group="power",
+    ),
+    _m(
         "sobriety_projector_lamp_seconds",
         "gauge",
         "Hours of use of the projector's lamp or light source, as the projector counts them.",
@@ -771,8 +821,9 @@ METRICS: tuple[MetricSpec, ...] = (
     _m(
         "sobriety_radio_tx_power_dbm",
         "gauge",
-        "Conducted transmit power of a radio or VAP in dBm (only where the device gives dBm; "
-        "levels are not converted).",
+        "Conducted transmit power of a radio or VAP in dBm: as the device gives it, or a "
+        "power level turned into dBm through the device's own table of levels (never a "
+        "guessed one).",
         ("target", "radio"),
         "dbm",
         "radio",
@@ -791,6 +842,41 @@ METRICS: tuple[MetricSpec, ...] = (
         "Clients associated with a radio or VAP: a count only, never who.",
         ("target", "radio"),
         group="radio",
+    ),
+    _m(
+        "sobriety_radio_antenna_gain_dbi",
+        "gauge",
+        "Gain of a radio's antenna in dBi as the device reports it (conducted power plus "
+        "this gain bounds the EIRP).",
+        ("target", "radio"),
+        "dbi",
+        "radio",
+    ),
+    # --- devices a controller manages (APs of a Wi-Fi controller) ------------------------
+    _m(
+        "sobriety_managed_device_info",
+        "info",
+        "A device a controller manages (`kind` ap...), as the controller lists it: `device` "
+        "is its MAC address (aa:bb:cc:dd:ee:ff), stable across polls; name, vendor, model, "
+        "serial as the controller says them, empty when it does not.",
+        ("target", "device", "kind", "name", "vendor", "model", "serial"),
+        group="inventory",
+    ),
+    _m(
+        "sobriety_managed_device_up",
+        "gauge",
+        "1 while the controller says the managed device is up (associated, joined), 0 when "
+        "it says it is down; absent when the controller does not say.",
+        ("target", "device"),
+        group="inventory",
+    ),
+    _m(
+        "sobriety_managed_device_uptime_seconds",
+        "gauge",
+        "Uptime of a managed device as its controller reports it.",
+        ("target", "device"),
+        "seconds",
+        "inventory",
     ),
     # --- UCD ---------------------------------------------------------------------------------
     _m(
@@ -951,8 +1037,8 @@ METRICS: tuple[MetricSpec, ...] = (
     _m(
         "sobriety_snmp_bulk_shrinks_total",
         "counter",
-        "GETBULKs asked again with fewer repetitions, by cause (too_big, timeout); the target "
-        "keeps the smaller size afterwards." + SUMMED,
+        "GETBULKs asked again with fewer repetitions, by cause (too_big, timeout, truncated); "
+        "the target keeps the smaller size afterwards." + SUMMED,
         ("target", "cause"),
         group="self",
     ),
@@ -961,6 +1047,14 @@ METRICS: tuple[MetricSpec, ...] = (
         "counter",
         "Walks ended abnormally (non-increasing OID, exception in walk...), by kind." + SUMMED,
         ("target", "kind"),
+        group="self",
+    ),
+    _m(
+        "sobriety_snmp_dropped_oids",
+        "gauge",
+        "OIDs the target does not answer for (a request naming them hangs or fails), left "
+        "out of its polls and asked again once a day; the `oid_dropped` issues name them.",
+        T,
         group="self",
     ),
     _m(

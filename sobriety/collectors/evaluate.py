@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import struct
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 from sobriety.collectors.profiles import (
     ColumnSpec,
@@ -16,6 +18,7 @@ from sobriety.collectors.profiles import (
     Profile,
     RowFilter,
     TableSpec,
+    template_fields,
 )
 from sobriety.errors import ProfileSpecError
 from sobriety.model import CollectIssue, Sample
@@ -63,8 +66,15 @@ class ProfileOutput:
 
     samples: list[Sample] = field(default_factory=list)
     info: dict[str, str] = field(default_factory=dict)
+    info_origin: dict[str, str] = field(default_factory=dict)  # fact -> profile/field
     roles: list[RoleValue] = field(default_factory=list)
     issues: list[CollectIssue] = field(default_factory=list)
+
+    def note_info(self, fact: str, value: str, origin: str) -> None:
+        """Keep a device fact (the first one said wins) and where it came from."""
+        if fact not in self.info:
+            self.info[fact] = value
+            self.info_origin[fact] = origin
 
 
 def clean_text(raw: bytes) -> str:
@@ -99,7 +109,7 @@ def evaluate(
             continue
         _emit(scalar, value, {"target": target}, out, profile.name)
         if scalar.info and isinstance(value, str) and value:
-            out.info.setdefault(scalar.info, value)
+            out.note_info(scalar.info, value, f"{profile.name}/{scalar.name}")
     for table in profile.tables:
         static = all(table.column_cadence(c) == "identity" for c in table.columns)
         if cache is None or not static:
@@ -114,9 +124,9 @@ def evaluate(
         out.roles.extend(part.roles)
         out.issues.extend(part.issues)
         for fact, value in part.info.items():
-            out.info.setdefault(fact, value)
+            out.note_info(fact, value, part.info_origin[fact])
     if profile.vendor:
-        out.info.setdefault("vendor", profile.vendor)
+        out.note_info("vendor", profile.vendor, f"profile:{profile.name}")
     return out
 
 
@@ -126,10 +136,11 @@ def _evaluate_table(
     rows = _rows(profile, table, raw, out)
     fields = _decoded_indexes(profile, table, rows, out)
     if table.filter:
+        present = _present(rows, fields)
         rows = {
             idx: row
             for idx, row in rows.items()
-            if all(_passes(f, {**fields[idx], **row}) for f in table.filter)
+            if all(_passes(f, {**fields[idx], **row}, present) for f in table.filter)
         }
     hidden = {p.name for p in table.index if not p.expose}
     index_labels = {idx: {k: v for k, v in fields[idx].items() if k not in hidden} for idx in rows}
@@ -141,9 +152,10 @@ def _evaluate_table(
             labels = {"target": target, **index_labels[suffix]}
             for label, source in table.emit_info.labels.items():
                 labels[label] = _label_from(source, row, fields[suffix])
+            labels.update(table.emit_info.const_labels)
             out.samples.append(Sample(table.emit_info.metric, labels, 1.0))
-    if table.device_row is not None:
-        _device_row_info(table, table.device_row, rows, fields, out)
+    if table.device_row:
+        _device_row_info(profile, table, rows, fields, out)
 
 
 def _decoded_indexes(
@@ -195,20 +207,22 @@ def _emit_column(
 
 
 def _device_row_info(
+    profile: str,
     table: TableSpec,
-    device_row: RowFilter,
     rows: Mapping[Oid, Mapping[str, Scalar]],
     fields: Mapping[Oid, Mapping[str, str]],
     out: ProfileOutput,
 ) -> None:
-    """Identity facts (vendor, model, serial...) from the first row that is the device."""
-    for idx, row in rows.items():
-        if _passes(device_row, {**fields[idx], **row}):
-            for col in table.columns:
-                value = row.get(col.name)
-                if col.info and isinstance(value, str) and value:
-                    out.info.setdefault(col.info, value)
-            return
+    """Identity facts (vendor, model, serial...) from the row that is the device: the first
+    row of the first `device_row` alternative that finds one."""
+    for alternative in table.device_row:
+        for idx, row in rows.items():
+            if all(_passes(rule, {**fields[idx], **row}) for rule in alternative):
+                for col in table.columns:
+                    value = row.get(col.name)
+                    if col.info and isinstance(value, str) and value:
+                        out.note_info(col.info, value, f"{profile}/{col.name}")
+                return
 
 
 def identity_rows(table: TableSpec, raw: RawData) -> list[Oid]:
@@ -217,9 +231,11 @@ def identity_rows(table: TableSpec, raw: RawData) -> list[Oid]:
     static |= {p.name for p in table.index}
     tests = [f for f in table.filter if f.field in static]
     kept = []
-    for idx, row in _rows("", table, raw, ProfileOutput()).items():
+    rows = _rows("", table, raw, ProfileOutput())
+    present = {name for row in rows.values() for name in row} | {p.name for p in table.index}
+    for idx, row in rows.items():
         decoded = _index_labels(table.index, idx)
-        if decoded is not None and all(_passes(f, {**decoded, **row}) for f in tests):
+        if decoded is not None and all(_passes(f, {**decoded, **row}, present) for f in tests):
             kept.append(idx)
     return kept
 
@@ -237,6 +253,13 @@ def _rows(
             if value is None:
                 continue
             rows.setdefault(vb.oid[depth:], {})[col.name] = value
+    for col in table.columns:  # a position in a list first: what it picks may be scaled
+        if col.pick_from is not None:
+            _combine(rows, col.name, col.pick_from, _pick, picks=True)
+        if col.pick_among:
+            _pick_among(rows, col.name, col.pick_among)
+        if col.to_dbm:
+            _to_dbm(rows, col.name)
     # every product first, then every ratio, then the powers of ten: a ratio's divisor may
     # itself be a product
     for col in table.columns:
@@ -251,18 +274,62 @@ def _rows(
     return dict(sorted(rows.items()))
 
 
+def _pick_among(rows: Mapping[Oid, dict[str, Scalar]], name: str, among: Sequence[str]) -> None:
+    """Each row's `name` (a 1-based position) replaced by the number of that field."""
+    for row in rows.values():
+        position = row.get(name)
+        if not isinstance(position, float):
+            continue
+        chosen = (
+            among[int(position) - 1]
+            if position.is_integer() and 1 <= position <= len(among)
+            else None
+        )
+        picked = row.get(chosen) if chosen else None
+        if isinstance(picked, float):
+            row[name] = picked
+        else:
+            del row[name]  # a level the device does not describe: no value
+
+
+def _to_dbm(rows: Mapping[Oid, dict[str, Scalar]], name: str) -> None:
+    """Milliwatts to dBm; 0 (or less) milliwatts has no dBm and is dropped."""
+    for row in rows.values():
+        value = row.get(name)
+        if isinstance(value, float):
+            if value > 0:
+                row[name] = round(10 * math.log10(value), 3)
+            else:
+                del row[name]
+
+
+def _pick(position: float, listed: Scalar) -> float | None:
+    """The number at a 1-based position of a comma-separated list ("17,14,11,8"), if any."""
+    items = str(listed).split(",")
+    if not position.is_integer() or not 1 <= position <= len(items):
+        return None
+    try:
+        return float(items[int(position) - 1].strip())
+    except ValueError:
+        return None
+
+
 def _combine(
     rows: Mapping[Oid, dict[str, Scalar]],
     name: str,
     other: str,
-    how: Callable[[float, float], float | None],
+    how: Callable[[float, Any], float | None],
+    *,
+    picks: bool = False,
 ) -> None:
-    """Each row's `name` combined with its `other` field; without a usable other, dropped."""
+    """Each row's `name` combined with its `other` field (a number, or with `picks` the text
+    it picks from); without a usable other, the value is dropped."""
     for row in rows.values():
         value, operand = row.get(name), row.get(other)
         if not isinstance(value, float):
             continue
-        combined = how(value, operand) if isinstance(operand, float) else None
+        usable = isinstance(operand, str) if picks else isinstance(operand, float)
+        combined = how(value, operand) if usable else None
         if combined is None:
             del row[name]  # no factor, no honest value
         else:
@@ -325,9 +392,34 @@ def _convert(spec: FieldSpec, vb: VarBind, out: ProfileOutput, profile: str) -> 
         if number is None or number in spec.drop_values:
             return None
         return spec.apply_scale(number)
-    if isinstance(vb.value, bytes):
-        return vb.value.hex(":") if kind == "hex" else clean_text(vb.value)
-    return str(vb.value) if kind == "string" and isinstance(vb.value, int) else None
+    text = _text(spec, vb.value)
+    if spec.text_map and text is not None:
+        return spec.text_map.get(text)
+    return text
+
+
+def _text(spec: FieldSpec, value: object) -> str | None:
+    """An OCTET STRING (or an integer read as string) as label text; `hex` as octets."""
+    if isinstance(value, bytes):
+        return value.hex(":") if spec.type == "hex" else _extract(spec, clean_text(value))
+    if spec.type == "string" and isinstance(value, int):
+        return _extract(spec, str(value))
+    return None
+
+
+def _extract(spec: FieldSpec, text: str) -> str | None:
+    """A text value, or the part of it the field's `pattern` finds (None if it finds none)."""
+    pattern = spec.pattern_re
+    if pattern is None:
+        return text
+    found = pattern.search(text)
+    if found is None:
+        return None
+    if "value" in pattern.groupindex:
+        part = found.group("value")
+    else:
+        part = found.group(1) if pattern.groups else found.group(0)
+    return part.strip() if part else None
 
 
 def _decoded_number(spec: FieldSpec, value: object) -> float | None:
@@ -446,8 +538,25 @@ def _aggregate(col: ColumnSpec, values: Sequence[float]) -> float | None:
     return AGGREGATES[col.aggregate](values) if values else None
 
 
-def _passes(rule: RowFilter, row: Mapping[str, Scalar]) -> bool:
-    value = row.get(rule.field)
+def _present(
+    rows: Mapping[Oid, Mapping[str, Scalar]], fields: Mapping[Oid, Mapping[str, str]]
+) -> set[str]:
+    """The fields at least one row of the table has (what the agent implements)."""
+    present = {name for row in rows.values() for name in row}
+    return present.union(*fields.values()) if fields else present
+
+
+def _passes(rule: RowFilter, row: Mapping[str, Scalar], present: set[str] | None = None) -> bool:
+    value: Scalar | None
+    if "{" in rule.field:  # a template: the row's fields written into it, missing ones empty
+        parts = template_fields(rule.field)
+        value = "".join(_label_value(row.get(name, "")) for name in parts) or None
+    else:
+        value = row.get(rule.field)
+    if rule.if_implemented and present is not None and rule.field not in present:
+        return True  # the agent has no such field at all: nothing to test
+    if rule.absent:
+        return value is None
     if value is None:  # a missing field fails a positive test, not a negative one
         return not (rule.values or rule.match)
     text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
@@ -488,6 +597,12 @@ def _index_labels(parts: Sequence[IndexPart], suffix: Oid) -> dict[str, str] | N
                 return None
             labels[part.name] = str(suffix[pos])
             pos += 1
+        elif part.format == "mac_string":  # an OCTET STRING index: length 6, then a MAC
+            chunk = suffix[pos : pos + 7]
+            if len(chunk) != 7 or chunk[0] != 6 or any(x > 255 for x in chunk):
+                return None
+            labels[part.name] = ":".join(f"{x:02x}" for x in chunk[1:])
+            pos += 7
         elif part.format in ("mac", "ipv4"):
             width = 6 if part.format == "mac" else 4
             chunk = suffix[pos : pos + width]

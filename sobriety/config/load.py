@@ -158,6 +158,19 @@ class Settings(_Strict):
         description="polling's own cost (polls, requests, bytes, varbinds, retries, errors, "
         "issues) summed over targets, or per target (about 17 more series a device)",
     )
+    poll_deadline_ratio: float = Field(
+        default=0.8,
+        gt=0,
+        le=1.0,
+        description="a poll stops walking at this fraction of its interval; the target "
+        "stays up and a `deadline` issue says what was cut",
+    )
+    max_poll_varbinds: int = Field(
+        default=100_000,
+        ge=100,
+        description="a poll stops walking once it has received this many values "
+        "(`varbind_cap` issue): an agent whose tables never end costs one poll's worth",
+    )
     profile_dirs: tuple[ConfigPath, ...] = ()
     shard: str = Field(default="1/1", pattern=r"^\d+/\d+$")
     alerting: AlertingConfig = Field(default_factory=AlertingConfig)

@@ -19,7 +19,7 @@ from sobriety.clock import Clock, SystemClock
 from sobriety.collectors.base import Collector, TargetRef
 from sobriety.collectors.host import HostCollector, HostProbe, PsutilProbe
 from sobriety.collectors.profiles import ProfileSet, builtin_profile_dir, load_profiles
-from sobriety.collectors.snmp import SnmpCollector
+from sobriety.collectors.snmp import PollLimits, SnmpCollector
 from sobriety.config.load import AuthConfig, Config, TargetConfig, load_config
 from sobriety.daemon.polling import PollPlan
 from sobriety.daemon.selfcost import SelfCost, process_cost
@@ -133,7 +133,11 @@ def build_collector(
     if target.kind == "host":
         return HostCollector(ref, world.host_probe, world.clock)
     transport = world.transport_factory(target, config.auth_for(target), config)
-    return SnmpCollector(ref, transport, profiles, world.clock)
+    limits = PollLimits(
+        deadline=config.interval_for(target) * config.settings.poll_deadline_ratio,
+        max_varbinds=config.settings.max_poll_varbinds,
+    )
+    return SnmpCollector(ref, transport, profiles, world.clock, limits)
 
 
 def build_runtime(config_path: Path, world: World) -> Runtime:

@@ -188,3 +188,84 @@ async def test_sensor_rows_are_read_by_get_between_identity_reads() -> None:
     power = [s for s in steady.samples if s.name == "sobriety_device_power_watts"]
     assert [(s.labels["origin"], s.value) for s in power] == [("entity-sensor", 709.0)]
     assert {s.name for s in steady.samples} == {s.name for s in first.samples}
+
+
+ENGINE_OIDS = {(1, 3, 6, 1, 6, 3, 10, 2, 1, 2, 0), (1, 3, 6, 1, 6, 3, 10, 2, 1, 3, 0)}
+
+
+async def test_oids_an_agent_hangs_on_are_split_out_and_dropped_for_a_day() -> None:
+    clock = ManualClock()
+    asked: list[Oid] = []
+
+    def hang(kind: str, oids: Sequence[Oid]) -> Exception | None:
+        asked.extend(oids)
+        return TargetTimeout("no answer") if ENGINE_OIDS & set(oids) else None
+
+    coll, _ = collector("junos_ex", clock, fail=hang)
+    first = await coll.collect()
+    assert first.up  # the first poll already: the hanging OIDs are found and left out
+    dropped = [i.detail for i in first.issues if i.code == "oid_dropped"]
+    assert [d.split(" ")[0] for d in dropped] == [
+        "1.3.6.1.6.3.10.2.1.2.0",
+        "1.3.6.1.6.3.10.2.1.3.0",
+    ]
+    assert "(system/engine_boots): timeout; asked again after " in dropped[0]
+    clock.advance(60)
+    asked.clear()
+    second = await coll.collect()
+    assert second.up and second.stats.timeouts == 0
+    assert not ENGINE_OIDS & set(asked)
+    clock.advance(86_400)  # a day later they are asked again (and still hang)
+    asked.clear()
+    third = await coll.collect()
+    assert third.up
+    assert set(asked) >= ENGINE_OIDS
+    assert len(coll.state.health.dropped) == 2
+
+
+async def test_genErr_on_one_oid_costs_only_that_oid() -> None:
+    from sobriety.errors import AgentError
+
+    clock = ManualClock()
+    uptime = (1, 3, 6, 1, 2, 1, 1, 3, 0)
+
+    def gen_err(kind: str, oids: Sequence[Oid]) -> Exception | None:
+        return AgentError("agent error genErr at varbind 1") if uptime in oids else None
+
+    coll, _ = collector("junos_ex", clock, fail=gen_err)
+    result = await coll.collect()
+    assert result.up
+    (dropped,) = [i.detail for i in result.issues if i.code == "oid_dropped"]
+    assert dropped.startswith("1.3.6.1.2.1.1.3.0 (system/sysuptime): agent_error")
+    (uptime_sample,) = [s for s in result.samples if s.name == "sobriety_device_uptime_seconds"]
+    assert uptime_sample.value == 23_761_821.1  # hrSystemUptime, asked beside it, still read
+
+
+async def test_a_table_walk_that_fails_on_a_live_agent_is_left_out() -> None:
+    clock = ManualClock()
+    pse = (1, 3, 6, 1, 2, 1, 105, 1, 3, 1, 1)
+
+    def fail_pse(kind: str, oids: Sequence[Oid]) -> Exception | None:
+        hit = kind == "getbulk" and any(o[: len(pse)] == pse for o in oids)
+        return TargetTimeout("no answer") if hit else None
+
+    coll, _ = collector("junos_ex", clock, fail=fail_pse)
+    result = await coll.collect()
+    assert result.up
+    assert any("pethMainPseTable" in i.detail for i in result.issues if i.code == "oid_dropped")
+    assert not [s for s in result.samples if s.name == "sobriety_poe_budget_watts"]
+    assert [s for s in result.samples if s.name == "sobriety_device_uptime_seconds"]
+
+
+async def test_a_device_that_dies_mid_poll_drops_nothing() -> None:
+    clock = ManualClock()
+    calls = {"n": 0}
+
+    def dies(kind: str, oids: Sequence[Oid]) -> Exception | None:
+        calls["n"] += 1
+        return TargetTimeout("no answer") if calls["n"] > 2 else None
+
+    coll, _ = collector("junos_ex", clock, fail=dies)
+    result = await coll.collect()
+    assert (result.up, result.reason) == (False, "timeout")
+    assert not coll.state.health.dropped
