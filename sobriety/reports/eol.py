@@ -46,8 +46,11 @@ MEDIA_WORDS = {
 ROUTE_WORDS = {"reuse": N_("for reuse"), "recycle": N_("for recycling")}
 
 EOL_COLUMNS: tuple[Column, ...] = (
+    Column("organisation", N_("Organisation"), width_cm=3),
     Column("site", N_("Site"), width_cm=2.5),
     Column("site_name", N_("Site name"), width_cm=5),
+    Column("building", N_("Building"), width_cm=3),
+    Column("room", N_("Room"), width_cm=3),
     Column("class", N_("Class"), width_cm=3.5),
     Column("target", N_("Device"), width_cm=4.5),
     Column("asset_number", N_("Asset number"), width_cm=3),
@@ -98,12 +101,13 @@ class EolInputs:
 
 @dataclass(frozen=True, slots=True)
 class EolReport:
-    """The rows, the site names, and the period the energy column covers."""
+    """The rows, the site and organisation names, and the period the energy column covers."""
 
     rows: list[Row]
     site_names: Mapping[str, str]
     period: tuple[str | None, str | None] = (None, None)
     reasons: Mapping[str, list[Reason]] = field(default_factory=dict)
+    organisation_names: Mapping[str, str] = field(default_factory=dict)
 
 
 def use_by_target(bookings: Iterable[tuple[str, float]]) -> dict[str, float]:
@@ -128,7 +132,8 @@ def eol_report(
         rows.append(row)
         reasons[t.id] = why
     names = {sid: site.name or sid for sid, site in config.sites.items()}
-    return EolReport(rows, names, period, reasons)
+    owners = {oid: org.name for oid, org in config.organisations.items()}
+    return EolReport(rows, names, period, reasons, owners)
 
 
 def _row(
@@ -151,8 +156,11 @@ def _row(
     power_on = known.get("power_on_seconds")
     end = warranty_end(t)
     row: Row = {
+        "organisation": inputs.config.organisation_of(t) or None,
         "site": t.site,
         "site_name": (site.name if site is not None else "") or t.site,
+        "building": t.building,
+        "room": t.room,
         "class": t.device_class or "",
         "target": t.id,
         "asset_number": (asset.number if asset else None) or "",
