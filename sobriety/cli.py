@@ -355,7 +355,14 @@ def _check_config(path: Path, web_config: Path | None = None) -> int:
             print(problem, file=sys.stderr)
         print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
         return EXIT_INVALID
-    print(f"{path}: valid ({len(config.targets)} targets, {len(config.sites)} sites)")
+    if web_config is not None:
+        from sobriety.daemon.webusers import UserMap, mapping_warnings
+
+        logins = set(load_web_config(web_config).basic_auth_users)
+        for warning in mapping_warnings(UserMap.of(config), logins):
+            print(f"warning: {warning}", file=sys.stderr)
+    orgs = f", {len(config.organisations)} organisations" if config.organisations else ""
+    print(f"{path}: valid ({len(config.targets)} targets, {len(config.sites)} sites{orgs})")
     return EXIT_OK
 
 

@@ -11,8 +11,8 @@ the inventory alone and the policy says what it can of them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 from sobriety.config.inventory import DisposalBatch
@@ -108,6 +108,23 @@ class EolReport:
     period: tuple[str | None, str | None] = (None, None)
     reasons: Mapping[str, list[Reason]] = field(default_factory=dict)
     organisation_names: Mapping[str, str] = field(default_factory=dict)
+    site_owners: Mapping[str, str] = field(default_factory=dict)  # site -> organisation
+
+    def of_organisations(self, organisations: Collection[str]) -> EolReport:
+        """Only the devices, sites and names of these organisations."""
+        rows = [r for r in self.rows if r.get("organisation") in organisations]
+        kept = {r["target"] for r in rows}
+        sites = {s for s, o in self.site_owners.items() if o in organisations}
+        return replace(
+            self,
+            rows=rows,
+            site_names={s: n for s, n in self.site_names.items() if s in sites},
+            organisation_names={
+                o: n for o, n in self.organisation_names.items() if o in organisations
+            },
+            reasons={t: r for t, r in self.reasons.items() if t in kept},
+            site_owners={s: o for s, o in self.site_owners.items() if s in sites},
+        )
 
 
 def use_by_target(bookings: Iterable[tuple[str, float]]) -> dict[str, float]:
@@ -132,8 +149,9 @@ def eol_report(
         rows.append(row)
         reasons[t.id] = why
     names = {sid: site.name or sid for sid, site in config.sites.items()}
-    owners = {oid: org.name for oid, org in config.organisations.items()}
-    return EolReport(rows, names, period, reasons, owners)
+    orgs = {oid: org.name for oid, org in config.organisations.items()}
+    owners = {sid: site.organisation for sid, site in config.sites.items() if site.organisation}
+    return EolReport(rows, names, period, reasons, orgs, owners)
 
 
 def _row(

@@ -14,6 +14,7 @@ import pytest
 from sobriety.daemon.web import WebServer
 from sobriety.daemon.webconfig import WebConfig
 from sobriety.daemon.webguard import Limits
+from sobriety.daemon.webusers import UserMap
 from sobriety.model import Sample
 
 pytestmark = pytest.mark.integration
@@ -35,6 +36,9 @@ class Fleet:
 
     def eol_rows(self) -> list[list[object]]:
         return []
+
+    def users(self) -> UserMap:
+        return UserMap()
 
 
 async def no_reload() -> list[str]:
