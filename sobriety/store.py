@@ -141,6 +141,15 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (batch, issued)
     );
     """,
+    # 9: who this database belongs to: an id made once, so that a central report merging the
+    # snapshots of several daemons (`export state`, `--state`) can tell them apart
+    """
+    CREATE TABLE meta (
+        key         TEXT PRIMARY KEY,
+        value       TEXT NOT NULL
+    );
+    INSERT INTO meta VALUES ('instance', lower(hex(randomblob(16))));
+    """,
 )
 
 
@@ -350,6 +359,30 @@ class StateStore:
     @property
     def schema_version(self) -> int:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    @property
+    def instance(self) -> str:
+        """This database's own id, made when it was created (snapshots keep it)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'instance'").fetchone()
+        return str(row[0])
+
+    def snapshot(self, path: Path) -> None:
+        """A consistent, compact copy of the database at `path` (SQLite's VACUUM INTO: a read
+        transaction, so a running daemon goes on writing meanwhile). What is pending is
+        written first. `path` must not exist."""
+        self.flush()
+        if path.exists():
+            raise StoreError(f"{path} exists already: a snapshot is written to a new file")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db.execute("VACUUM INTO ?", (str(path),))
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot write a snapshot to {path}: {exc}") from exc
+
+    def polled_span(self) -> dict[str, tuple[float | None, float]]:
+        """Each polled target's first answer (None: never) and last poll, POSIX seconds."""
+        rows = self._db.execute("SELECT id, first_seen, last_poll FROM targets").fetchall()
+        return {r[0]: (r[1], r[2]) for r in rows}
 
     def record_poll(self, poll: PollRecord) -> None:
         """Queue a finished poll; it is written by the next `flush()`."""

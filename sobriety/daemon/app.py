@@ -32,6 +32,7 @@ from sobriety.daemon.polling import Poller, PollScheduler
 from sobriety.daemon.runtime import Runtime, SnmpTransports, World, build_runtime
 from sobriety.daemon.selfcost import self_samples
 from sobriety.daemon.snapshot import Entry, LiveSnapshot
+from sobriety.daemon.webusers import UserMap
 from sobriety.energy.accounting import EnergyTracker
 from sobriety.lifetime.policy import Advisor
 from sobriety.lifetime.tracker import LifetimeTracker
@@ -212,15 +213,17 @@ class Daemon:
         return self.snapshot.targets()
 
     def eol_report(self) -> EolReport:
-        """The end-of-life list as `sobriety export eol` writes it, from the live store."""
+        """The end-of-life list as `sobriety export eol` writes it, from the live store: the
+        devices of this daemon's shard."""
         from sobriety.reports.eol import EolInputs, eol_report, use_by_target
+        from sobriety.reports.exports import scoped
 
         self.store.flush()  # include the polls that just ended
         use = use_by_target((row.target, row.joules) for row in self.store.energy_rows())
         runtime = self.runtime
         return eol_report(
             EolInputs(
-                runtime.config,
+                scoped(runtime.config),
                 runtime.classes,
                 self.store.device_facts(),
                 use,
@@ -228,6 +231,10 @@ class Daemon:
                 self.world.clock.now().timestamp(),
             )
         )
+
+    def users(self) -> UserMap:
+        """Which organisations each web user sees, as the running configuration says."""
+        return UserMap.of(self.runtime.config)
 
     def entries(self) -> Mapping[str, Entry]:
         """Every polled target's latest poll."""
