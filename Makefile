@@ -56,8 +56,8 @@ fuzz: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python -m sobriety.gen.metric_docs README.md
 	$(BIN)/python -m sobriety.gen.profile_docs docs/profiles.md
-	$(BIN)/python -m sobriety.gen.device_coverage docs/device-coverage.md
 	$(BIN)/python -m sobriety.gen.energy_proof docs/energy.md
+	$(BIN)/python -m sobriety.gen.device_coverage docs/device-coverage.md
 	$(BIN)/python -m sobriety.alerts.promrules rules/sobriety-alerts.yml
 	$(BIN)/python dashboards/generate.py
 

@@ -24,6 +24,7 @@ class MetricSpec:
     labels: tuple[str, ...]
     unit: str = ""
     group: str = "core"
+    optional_labels: tuple[str, ...] = ()  # present only when configured
 
     @property
     def family_name(self) -> str:
@@ -42,8 +43,9 @@ def _m(
     labels: tuple[str, ...],
     unit: str = "",
     group: str = "core",
+    optional_labels: tuple[str, ...] = (),
 ) -> MetricSpec:
-    return MetricSpec(name, kind, help_, labels, unit, group)
+    return MetricSpec(name, kind, help_, labels, unit, group, optional_labels)
 
 
 T = ("target",)
@@ -62,7 +64,8 @@ METRICS: tuple[MetricSpec, ...] = (
     _m(
         "sobriety_device_info",
         "info",
-        "Identity of a device: where it is, what it is (labels), always 1.",
+        "Identity of a device: where it is (organisation, site, building, room: the first "
+        "and the last two only when configured), what it is (labels), always 1.",
         (
             "target",
             "site",
@@ -73,7 +76,11 @@ METRICS: tuple[MetricSpec, ...] = (
             "serial",
             "firmware",
             "sysobjectid",
+            "organisation",
+            "building",
+            "room",
         ),
+        optional_labels=("organisation", "building", "room"),
     ),
     _m(
         "sobriety_device_identity_origin_info",
@@ -151,8 +158,10 @@ METRICS: tuple[MetricSpec, ...] = (
         "counter",
         "Energy per site and device class by source: each device counted once, at itself "
         "(PoE, outlets and UPS output counted at the devices they feed); class "
-        "`unattributed` is what feeders measured beyond their monitored loads.",
-        ("site", "class", "source"),
+        "`unattributed` is what feeders measured beyond their monitored loads. `organisation` "
+        "(on every site series) is the site's owner, when configured; a shared site is split "
+        "by sobriety_site_share_energy_joules_total.",
+        ("site", "organisation", "class", "source"),
         "joules",
         "energy",
     ),
@@ -160,7 +169,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "sobriety_site_carbon_grams_total",
         "counter",
         "Use-phase carbon per site and class: energy × the site's grid intensity (gCO2e/kWh).",
-        ("site", "class"),
+        ("site", "organisation", "class"),
         "grams",
         "energy",
     ),
@@ -168,7 +177,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "sobriety_site_cost_euros_total",
         "counter",
         "Electricity cost per site and class: energy × the site's price per kWh.",
-        ("site", "class"),
+        ("site", "organisation", "class"),
         "euros",
         "energy",
     ),
@@ -178,7 +187,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "Energy used outside opening hours (`period` after_hours) or on closed days "
         "(holiday) by classes that could be off (PCs, printers, projectors, displays, APs); "
         "`source` measured, estimated (from an observed state) or assumed (no state known).",
-        ("site", "class", "period", "source"),
+        ("site", "organisation", "class", "period", "source"),
         "joules",
         "energy",
     ),
@@ -186,7 +195,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "sobriety_site_waste_carbon_grams_total",
         "counter",
         "Carbon of the after-hours and holiday energy above.",
-        ("site", "class", "period", "source"),
+        ("site", "organisation", "class", "period", "source"),
         "grams",
         "energy",
     ),
@@ -194,7 +203,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "sobriety_site_waste_cost_euros_total",
         "counter",
         "Cost of the after-hours and holiday energy above.",
-        ("site", "class", "period", "source"),
+        ("site", "organisation", "class", "period", "source"),
         "euros",
         "energy",
     ),
@@ -203,8 +212,43 @@ METRICS: tuple[MetricSpec, ...] = (
         "gauge",
         "A site's power now: the current reading of each of its devices (fresh ones only) "
         "and the unattributed load of its feeders, by source.",
-        ("site", "source"),
+        ("site", "organisation", "source"),
         "watts",
+        "energy",
+    ),
+    _m(
+        "sobriety_site_share_ratio",
+        "gauge",
+        "Who pays for a site, by key: the declared share of a shared site for each "
+        "organisation (they sum to 1), or 1 for a site's own organisation.",
+        ("site", "organisation"),
+        "ratio",
+        "energy",
+    ),
+    _m(
+        "sobriety_site_share_energy_joules_total",
+        "counter",
+        "A site's energy split by its keys: each organisation's share, by source (the shares "
+        "of a site sum to its sobriety_site_energy_joules_total). Sum by organisation for "
+        "what each is re-invoiced.",
+        ("site", "organisation", "source"),
+        "joules",
+        "energy",
+    ),
+    _m(
+        "sobriety_site_share_carbon_grams_total",
+        "counter",
+        "A site's use-phase carbon split by its keys, per organisation.",
+        ("site", "organisation"),
+        "grams",
+        "energy",
+    ),
+    _m(
+        "sobriety_site_share_cost_euros_total",
+        "counter",
+        "A site's electricity cost split by its keys, per organisation.",
+        ("site", "organisation"),
+        "euros",
         "energy",
     ),
     _m(
@@ -995,7 +1039,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "gauge",
         "Wi-Fi radios of a site by `state` now (on, off, unknown), with the site's "
         '`site_type`: what the "Wi-Fi on outside teaching" alert reads.',
-        ("site", "site_type", "state"),
+        ("site", "organisation", "site_type", "state"),
         group="radio",
     ),
     _m(
@@ -1003,7 +1047,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "counter",
         "Radio-seconds of the site's Wi-Fi radios on, by `period` (teaching, outside): the sum "
         "over its radios.",
-        ("site", "site_type", "period"),
+        ("site", "organisation", "site_type", "period"),
         "seconds",
         "radio",
     ),
@@ -1061,7 +1105,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "sobriety_site_open",
         "gauge",
         "1 while the site is open (opening hours, not a closure day), else 0.",
-        ("site",),
+        ("site", "organisation"),
         group="energy",
     ),
     _m(

@@ -141,7 +141,16 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (batch, issued)
     );
     """,
-    # 9: each radio's time on, teaching and outside (totals, and per local day of its site),
+    # 9: who this database belongs to: an id made once, so that a central report merging the
+    # snapshots of several daemons (`export state`, `--state`) can tell them apart
+    """
+    CREATE TABLE meta (
+        key         TEXT PRIMARY KEY,
+        value       TEXT NOT NULL
+    );
+    INSERT INTO meta VALUES ('instance', lower(hex(randomblob(16))));
+    """,
+    # 10: each radio's time on, teaching and outside (totals, and per local day of its site),
     # its last observed state and what the exposure indicator said of it then
     """
     CREATE TABLE radio_on (
@@ -383,7 +392,7 @@ class StateStore:
         self._energy_days: dict[tuple[str, EnergyKey], EnergyDay] = {}
         self._lifetime: dict[str, LifetimeState] = {}
         self._facts: dict[str, tuple[float, str]] = {}
-        self._alerts: dict[str, str] | None = None
+        self._alerts: dict[str, str | None] = {}
         self._radios: dict[tuple[str, str], RadioRow] = {}
         self._radio_days: dict[tuple[str, str, str, str], RadioDay] = {}
 
@@ -407,6 +416,30 @@ class StateStore:
     @property
     def schema_version(self) -> int:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    @property
+    def instance(self) -> str:
+        """This database's own id, made when it was created (snapshots keep it)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'instance'").fetchone()
+        return str(row[0])
+
+    def snapshot(self, path: Path) -> None:
+        """A consistent, compact copy of the database at `path` (SQLite's VACUUM INTO: a read
+        transaction, so a running daemon goes on writing meanwhile). What is pending is
+        written first. `path` must not exist."""
+        self.flush()
+        if path.exists():
+            raise StoreError(f"{path} exists already: a snapshot is written to a new file")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db.execute("VACUUM INTO ?", (str(path),))
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot write a snapshot to {path}: {exc}") from exc
+
+    def polled_span(self) -> dict[str, tuple[float | None, float]]:
+        """Each polled target's first answer (None: never) and last poll, POSIX seconds."""
+        rows = self._db.execute("SELECT id, first_seen, last_poll FROM targets").fetchall()
+        return {r[0]: (r[1], r[2]) for r in rows}
 
     def record_poll(self, poll: PollRecord) -> None:
         """Queue a finished poll; it is written by the next `flush()`."""
@@ -490,9 +523,10 @@ class StateStore:
         rows = self._db.execute(query + " ORDER BY day, site, target, radio", args).fetchall()
         return [RadioDay(*r) for r in rows]
 
-    def save_alert_states(self, states: Mapping[str, str]) -> None:
-        """Queue the whole set of pending and firing alerts (key -> JSON)."""
-        self._alerts = dict(states)
+    def save_alert_states(self, changes: Mapping[str, str | None]) -> None:
+        """Queue changed alerts: key -> JSON, or None for an alert no longer pending or
+        firing (what changed only: a fleet's other alerts are not rewritten)."""
+        self._alerts.update(changes)
 
     def alert_states(self) -> dict[str, str]:
         """The stored alerts, key -> JSON."""
@@ -550,10 +584,10 @@ class StateStore:
         days, self._energy_days = self._energy_days, {}
         lives, self._lifetime = self._lifetime, {}
         facts, self._facts = self._facts, {}
-        alerts, self._alerts = self._alerts, None
+        alerts, self._alerts = self._alerts, {}
         radios, self._radios = self._radios, {}
         radio_days, self._radio_days = self._radio_days, {}
-        if not (batch or energy or last or days or lives or facts or alerts is not None
+        if not (batch or energy or last or days or lives or facts or alerts
                 or radios or radio_days):  # fmt: skip
             return 0
         try:
@@ -566,9 +600,14 @@ class StateStore:
                 _ADD_ENERGY_DAY,
                 [(d.day, *_energy_values(d.key, d.amount)) for d in days.values()],
             )
-            if alerts is not None:
-                self._db.execute("DELETE FROM alert_states")
-                self._db.executemany("INSERT INTO alert_states VALUES (?, ?)", list(alerts.items()))
+            self._db.executemany(
+                "DELETE FROM alert_states WHERE key = ?",
+                [(k,) for k, v in alerts.items() if v is None],
+            )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO alert_states VALUES (?, ?)",
+                [(k, v) for k, v in alerts.items() if v is not None],
+            )
             self._db.executemany(
                 "INSERT OR REPLACE INTO device_facts VALUES (?, ?, ?)",
                 [(target, at, text) for target, (at, text) in facts.items()],
@@ -627,8 +666,7 @@ class StateStore:
                 self.add_energy_day(booking)
             self._lifetime = {**lives, **self._lifetime}
             self._facts = {**facts, **self._facts}
-            if self._alerts is None:
-                self._alerts = alerts
+            self._alerts = {**alerts, **self._alerts}
             self._radios = {**radios, **self._radios}
             for radio_day in radio_days.values():
                 self.add_radio_day(radio_day)

@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
 from typing import Literal
 
@@ -225,28 +226,77 @@ class Transition:
         return out
 
 
+class Scope(Enum):
+    """Which alerts an evaluation sees all of (besides a target's id, which names one)."""
+
+    EVERY = "every"
+    UNTARGETED = "untargeted"  # series with no `target` label: site totals, the daemon's own
+
+
 @dataclass
 class AlertEngine:
-    """Evaluates rules on samples; returns the transitions to notify."""
+    """Evaluates rules on samples; returns the transitions to notify.
+
+    Its states are indexed by target, so one target's evaluation costs what that target has,
+    whatever the fleet's size; `changed` names the states to save (None: deleted)."""
 
     rules: tuple[AlertRule, ...]
     is_open: Callable[[Mapping[str, str], datetime], bool | None] = lambda labels, at: None
     # labels notifications carry beside the series' own (a target's site and inventory
     # labels, for routing); they are not part of an alert's identity
     routing: Callable[[Mapping[str, str]], Mapping[str, str]] = lambda labels: {}
-    states: dict[str, AlertState] = field(default_factory=dict)
     history: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
-    dirty: bool = False  # states changed since the owner last saved them
+    _states: dict[str, AlertState] = field(default_factory=dict)
+    _by_target: dict[str | None, set[str]] = field(default_factory=dict)
+    _changed: set[str] = field(default_factory=set)
+
+    @property
+    def states(self) -> Mapping[str, AlertState]:
+        """Pending and firing alerts by key (read-only: `restore` and evaluation change it)."""
+        return self._states
+
+    def restore(self, saved: Mapping[str, str]) -> None:
+        """Take back the states a store kept (key -> JSON), as after a restart."""
+        for key, text in saved.items():
+            self._put(key, AlertState.from_json(text))
+        self._changed.clear()
+
+    def take_changes(self) -> dict[str, str | None]:
+        """The states changed since the last call, as a store keeps them (None: gone)."""
+        out = {k: (s.as_json() if (s := self._states.get(k)) else None) for k in self._changed}
+        self._changed.clear()
+        return out
+
+    @property
+    def dirty(self) -> bool:
+        """Whether states changed since the owner last took the changes."""
+        return bool(self._changed)
+
+    def _put(self, key: str, state: AlertState) -> None:
+        self._states[key] = state
+        self._by_target.setdefault(state.labels.get("target"), set()).add(key)
+        self._changed.add(key)
+
+    def _drop(self, key: str) -> AlertState | None:
+        state = self._states.pop(key, None)
+        if state is not None:
+            keys = self._by_target.get(state.labels.get("target"))
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._by_target[state.labels.get("target")]
+            self._changed.add(key)
+        return state
 
     def evaluate(
         self,
         samples: Iterable[Sample],
         now: datetime,
-        scope: Callable[[Sample], bool] | None = None,
+        scope: str | Scope = Scope.EVERY,
     ) -> list[Transition]:
-        """Run every rule on `samples` (those `scope` accepts, if given); return what changed.
-
-        Series of the scope absent from `samples` count as "no data"."""
+        """Run every rule on `samples`; return what changed. `scope` says which alerts the
+        samples speak for: one target's (its id), the untargeted ones, or every one; a
+        pending alert of the scope absent from `samples` has "no data" and ends."""
         at = now.timestamp()
         seen: set[str] = set()
         changes: list[Transition] = []
@@ -275,14 +325,15 @@ class AlertEngine:
                     change = self._step(rule, key, labels, value, at)
                 if change is not None:
                     changes.append(self._routed(change))
-        for key, state in list(self.states.items()):
-            if key in seen or state.state != "pending":
-                continue
-            in_scope = scope is None or scope(Sample(state.rule, state.labels, 0.0))
-            if in_scope:
-                del self.states[key]  # pending with no data: back to inactive
-                self.dirty = True
+        for key in self._in_scope(scope):
+            if key not in seen and self._states[key].state == "pending":
+                self._drop(key)  # pending with no data: back to inactive
         return changes
+
+    def _in_scope(self, scope: str | Scope) -> list[str]:
+        if scope is Scope.EVERY:
+            return list(self._states)
+        return list(self._by_target.get(None if scope is Scope.UNTARGETED else scope, ()))
 
     def _value(self, rule: AlertRule, labels: Mapping[str, str], value: float, at: float
                ) -> float | None:  # fmt: skip
@@ -303,43 +354,40 @@ class AlertEngine:
     def _out_of_schedule(self, rule: AlertRule, key: str, labels: dict[str, str], value: float,
                          at: float) -> Transition | None:  # fmt: skip
         """Outside its schedule a rule's condition is false: pending ends, firing resolves."""
-        state = self.states.pop(key, None)
-        self.dirty |= state is not None
+        state = self._drop(key)
         if state is None or state.state != "firing":
             return None
         return Transition(rule, labels, value, "resolved", state.since, at)
 
     def _step(self, rule: AlertRule, key: str, labels: dict[str, str], value: float, at: float
               ) -> Transition | None:  # fmt: skip
-        state = self.states.get(key)
+        state = self._states.get(key)
         if state is None:
             if not rule.raised(value):
                 return None
             state = AlertState(rule.name, labels, "pending", at, value)
-            self.states[key] = state
-            self.dirty = True
+            self._put(key, state)
         state.value = value
         if state.state == "pending":
             if not rule.raised(value):
-                del self.states[key]
-                self.dirty = True
+                self._drop(key)
                 return None
             if at - state.since >= rule.for_:
                 state.state, state.since, state.sent_at = "firing", at, None
-                self.dirty = True
+                self._changed.add(key)
                 return Transition(rule, labels, value, "firing", at, None)
             return None
         # firing: resolve only past the clear threshold, and after keep_firing_for
         if not rule.cleared(value):
-            self.dirty |= state.clear_since is not None
-            state.clear_since = None
+            if state.clear_since is not None:
+                state.clear_since = None
+                self._changed.add(key)
             return None
         if state.clear_since is None:
             state.clear_since = at
-            self.dirty = True
+            self._changed.add(key)
         if at - state.clear_since >= rule.keep_firing_for:
-            del self.states[key]
-            self.dirty = True
+            self._drop(key)
             return Transition(rule, labels, value, "resolved", state.since, at)
         return None
 
@@ -348,7 +396,7 @@ class AlertEngine:
         by_name = {r.name: r for r in self.rules}
         return [
             self._routed(Transition(by_name[s.rule], s.labels, s.value, "firing", s.since, None))
-            for s in self.states.values()
+            for s in list(self._states.values())
             if s.state == "firing" and s.rule in by_name
         ]
 
@@ -363,7 +411,7 @@ class AlertEngine:
         """`sobriety_alerts{alertname, severity, state}` counts, and each alert's state."""
         by_name = {r.name: r for r in self.rules}
         out = []
-        for s in list(self.states.values()):  # a copy: scrapes read this from a worker thread
+        for s in list(self._states.values()):  # a copy: scrapes read this from a worker thread
             rule = by_name.get(s.rule)
             if rule is None:
                 continue

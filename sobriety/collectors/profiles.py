@@ -20,6 +20,7 @@ from typing import Annotated, Literal, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from sobriety.config.types import load_yaml
 from sobriety.errors import ConfigError, ConfigProblem
 from sobriety.metrics import BY_NAME
 from sobriety.snmp.types import Oid, parse_oid
@@ -630,7 +631,7 @@ def load_profiles(dirs: Sequence[Path]) -> ProfileSet:
 def load_profile_file(path: Path) -> tuple[Profile | None, list[ConfigProblem]]:
     """Parse one profile file; return the profile or the problems found in it."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         return None, [ConfigProblem(str(path), "-", "-", f"cannot read: {exc}")]
     except yaml.YAMLError as exc:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from sobriety.alerts.engine import AlertEngine, AlertState, Transition
+from sobriety.alerts.engine import AlertEngine, Scope, Transition
 from sobriety.alerts.notify import (
     AlertmanagerNotifier,
     Dispatcher,
@@ -32,6 +32,7 @@ from sobriety.daemon.polling import Poller, PollScheduler
 from sobriety.daemon.runtime import Runtime, SnmpTransports, World, build_runtime
 from sobriety.daemon.selfcost import self_samples
 from sobriety.daemon.snapshot import Entry, LiveSnapshot
+from sobriety.daemon.webusers import UserMap
 from sobriety.energy.accounting import EnergyTracker
 from sobriety.lifetime.policy import Advisor
 from sobriety.lifetime.tracker import LifetimeTracker
@@ -76,8 +77,7 @@ class Daemon:
         self.alerts = AlertEngine(
             self.runtime.rules, is_open=self._site_open, routing=self._routing_labels
         )
-        for key, text in self.store.alert_states().items():
-            self.alerts.states[key] = AlertState.from_json(text)
+        self.alerts.restore(self.store.alert_states())
         self.dispatcher = Dispatcher(notifiers(config))
         self.poller = Poller(
             self.snapshot, self.store, clock, settings.max_concurrent_polls,
@@ -189,19 +189,13 @@ class Daemon:
 
     def _evaluate_target(self, target: str, samples: Sequence[Sample]) -> None:
         """After a poll: the rules on that target's samples."""
-        changes = self.alerts.evaluate(
-            samples,
-            self.world.clock.now(),
-            scope=lambda s: s.labels.get("target") == target,
-        )
+        changes = self.alerts.evaluate(samples, self.world.clock.now(), scope=target)
         self._notify(changes)
 
     async def evaluate_global(self) -> None:
         """Every few seconds: the rules on site totals and the daemon's own series."""
         samples = [s for s in self.daemon_samples() if "target" not in s.labels]
-        changes = self.alerts.evaluate(
-            samples, self.world.clock.now(), scope=lambda s: "target" not in s.labels
-        )
+        changes = self.alerts.evaluate(samples, self.world.clock.now(), scope=Scope.UNTARGETED)
         self._notify(changes)
 
     async def resend(self) -> None:
@@ -212,8 +206,7 @@ class Daemon:
         if changes:
             self.dispatcher.submit(changes)
         if self.alerts.dirty:
-            self.store.save_alert_states({k: s.as_json() for k, s in self.alerts.states.items()})
-            self.alerts.dirty = False
+            self.store.save_alert_states(self.alerts.take_changes())
 
     # --- what the HTTP side reads -----------------------------------------------------------
 
@@ -227,15 +220,17 @@ class Daemon:
         return self.snapshot.targets()
 
     def eol_report(self) -> EolReport:
-        """The end-of-life list as `sobriety export eol` writes it, from the live store."""
+        """The end-of-life list as `sobriety export eol` writes it, from the live store: the
+        devices of this daemon's shard."""
         from sobriety.reports.eol import EolInputs, eol_report, use_by_target
+        from sobriety.reports.exports import scoped
 
         self.store.flush()  # include the polls that just ended
         use = use_by_target((row.target, row.joules) for row in self.store.energy_rows())
         runtime = self.runtime
         return eol_report(
             EolInputs(
-                runtime.config,
+                scoped(runtime.config),
                 runtime.classes,
                 self.store.device_facts(),
                 use,
@@ -254,6 +249,10 @@ class Daemon:
         firsts = [month_of(now, site.timezone)[0] for site in config.sites.values()]
         first = min(firsts).isoformat() if firsts else None
         return radio_report(config, self.radio.facts(), self.store.radio_days(first), now)
+
+    def users(self) -> UserMap:
+        """Which organisations each web user sees, as the running configuration says."""
+        return UserMap.of(self.runtime.config)
 
     def entries(self) -> Mapping[str, Entry]:
         """Every polled target's latest poll."""

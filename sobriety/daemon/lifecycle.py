@@ -19,6 +19,7 @@ from sobriety.config.types import split_listen
 from sobriety.daemon.app import Daemon
 from sobriety.daemon.runtime import build_runtime
 from sobriety.daemon.webguard import Limits
+from sobriety.daemon.webusers import mapping_warnings
 from sobriety.errors import ConfigError, SobrietyError
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,11 @@ async def run_daemon(
     listen = options.listen or daemon.runtime.config.settings.listen
     host, port = listen_address(listen)
 
+    def warn() -> None:
+        logins = set(web.web_config.basic_auth_users)
+        for warning in mapping_warnings(daemon.users(), logins):
+            log.warning("%s", warning)
+
     async def reload() -> list[str]:
         problems = await lifecycle.reload()
         try:
@@ -139,6 +145,7 @@ async def run_daemon(
         except ConfigError as exc:
             log.error("web config not reloaded, keeping the running one:\n%s", exc)
             problems += [str(p) for p in exc.problems]
+        warn()
         return problems
 
     web = WebServer(daemon, reload, host, port, web_config=web_config,
@@ -148,6 +155,7 @@ async def run_daemon(
     except OSError as exc:
         why = os.strerror(exc.errno).lower() if exc.errno else str(exc)
         raise ListenError(f"cannot listen on {listen}: {why}") from None
+    warn()
     try:
         await lifecycle.start()
         if on_ready is not None:

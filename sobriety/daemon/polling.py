@@ -163,9 +163,9 @@ class Poller:
         if self.closed:  # the daemon stopped while this poll was in flight: drop it
             return None
         counters.add(result)
+        self.total.add(result)
         log_state_change(counters.last_up, result)
         counters.last_up = result.up
-        self.total.add(result)
         if result.up:
             counters.consecutive_failures = 0
             self.first_seen.setdefault(target, self.clock.now())

@@ -35,7 +35,7 @@ from pydantic import (
     model_validator,
 )
 
-from sobriety.config.types import Duration, FieldProblems, Problems, dotted
+from sobriety.config.types import Duration, FieldProblems, Problems, dotted, load_yaml
 from sobriety.errors import ConfigError, ConfigProblem
 
 TlsVersion = Literal["TLS10", "TLS11", "TLS12", "TLS13"]
@@ -215,7 +215,7 @@ def load_web_config(path: Path | None) -> WebConfig:
         return WebConfig()
     label = str(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or "not UTF-8 text"
         raise ConfigError([ConfigProblem(label, "-", "-", f"cannot read: {reason}")]) from None

@@ -134,8 +134,8 @@ class RadioTracker:
         exposure = a.exposure
         return {
             "site": target.site,
-            "room": target.labels.get("room", ""),
-            "building": target.labels.get("building", ""),
+            "room": target.room or "",
+            "building": target.building or "",
             "ap": radio.ap,
             "ap_name": radio.ap_name,
             "vendor": radio.vendor,
@@ -240,7 +240,10 @@ class RadioTracker:
                     by_period["outside"] += totals.outside_s
         out: list[Sample] = []
         for site_id, by_state in sorted(counts.items()):
-            labels = {"site": site_id, "site_type": self.config.sites[site_id].type or ""}
+            site = self.config.sites[site_id]
+            labels = {"site": site_id, "site_type": site.type or ""}
+            if site.organisation:  # as the energy series: no empty organisation label
+                labels["organisation"] = site.organisation
             out += [
                 Sample("sobriety_site_wifi_radios", {**labels, "state": s}, float(n))
                 for s, n in by_state.items()

@@ -9,7 +9,7 @@ store) and the store's daily on-time; nothing is recomputed here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -31,6 +31,7 @@ class SiteRadioInfo:
     anfr_level: float
     distances: tuple[tuple[float, str], ...]
     month: str  # YYYY-MM, the site's local month the hours cover
+    organisation: str = ""  # who owns the site
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,7 @@ class RadioLine:
     facts: Mapping[str, object]
     teaching_h: float
     outside_h: float
+    organisation: str = ""  # who owns the device's site
 
     def get(self, name: str) -> object:
         return self.facts.get(name)
@@ -76,6 +78,12 @@ class RadioReport:
     def of_site(self, site: str) -> list[RadioLine]:
         return [line for line in self.lines if line.site == site]
 
+    def of_organisations(self, organisations: Collection[str]) -> RadioReport:
+        """Only the sites and transmitters of these organisations."""
+        sites = {k: v for k, v in self.sites.items() if v.organisation in organisations}
+        lines = [line for line in self.lines if line.organisation in organisations]
+        return RadioReport(sites, lines, self.at)
+
 
 def month_of(now: datetime, zone: str) -> tuple[date, date]:
     """The first day of `now`'s local month and `now`'s local day."""
@@ -97,6 +105,7 @@ def radio_report(
             site_id, site.name or site_id, site.type or "", site.country or "",
             site.radio.anfr_level_v_per_m,
             tuple((d.metres, d.what) for d in site.radio.distances_m), first.isoformat()[:7],
+            site.organisation or "",
         )  # fmt: skip
     hours: dict[tuple[str, str], list[float]] = {}
     for day in days:
@@ -113,7 +122,8 @@ def radio_report(
         if target is None or target.site not in sites:
             continue  # removed from the configuration: not reported
         teaching, outside = hours.get((tid, rid), [0.0, 0.0])
-        report.lines.append(RadioLine(tid, rid, target.site, known, teaching, outside))
+        owner = config.organisation_of(target)
+        report.lines.append(RadioLine(tid, rid, target.site, known, teaching, outside, owner))
     report.lines.sort(key=lambda line: (line.site, line.room, line.device, line.radio))
     return report
 

@@ -278,6 +278,7 @@ def test_demo_command_end_to_end(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
+        print(out)  # shown by pytest when the wait above failed
     assert proc.returncode == 0, out
     assert "/metrics" in out and "demo stopped." in out
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]

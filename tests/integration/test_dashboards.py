@@ -22,8 +22,8 @@ from tests.integration.test_daemon import ALL_TARGETS, free_tcp_port
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 BOARDS = sorted((ROOT / "dashboards").glob("*.json"))
-VARIABLES = {"$site": ".*", "$class": ".*", "$target": ".*", "$__range": "10m",
-             "$__rate_interval": "20s", "${datasource}": ""}  # fmt: skip
+VARIABLES = {"$organisation": ".*", "$site": ".*", "$class": ".*", "$target": ".*",
+             "$__range": "10m", "$__rate_interval": "20s", "${datasource}": ""}  # fmt: skip
 
 
 def panel_queries(board: dict[str, object]) -> list[tuple[str, str]]:

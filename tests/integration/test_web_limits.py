@@ -7,14 +7,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 import pytest
 
 from sobriety.daemon.web import WebServer
 from sobriety.daemon.webconfig import WebConfig
 from sobriety.daemon.webguard import Limits
+from sobriety.daemon.webusers import UserMap
+from sobriety.exposition import Renderable
 from sobriety.model import Sample
+from sobriety.reports.eol import EolReport
 
 pytestmark = pytest.mark.integration
 # measured on an idle 2-core box: a cut lands within 10 ms of its deadline; x3 and a floor of
@@ -27,14 +30,20 @@ class Fleet:
 
     ready = True
 
-    def samples(self) -> list[Sample]:
+    def entries(self) -> Mapping[str, Renderable]:
+        return {}
+
+    def daemon_samples(self) -> list[Sample]:
         return [Sample("sobriety_target_up", {"target": "sw1"}, 1.0)]
 
     def targets(self) -> list[str]:
         return ["sw1"]
 
-    def eol_rows(self) -> list[list[object]]:
-        return []
+    def eol_report(self) -> EolReport:
+        raise AssertionError("not asked here")
+
+    def users(self) -> UserMap:
+        return UserMap()
 
 
 async def no_reload() -> list[str]:

@@ -12,6 +12,7 @@ from sobriety.alerts.engine import (
     AlertEngine,
     AlertRule,
     AlertState,
+    Scope,
     builtin_rules_path,
     load_rules,
 )
@@ -79,12 +80,42 @@ def test_a_down_device_keeps_firing_but_fires_no_new_value_alert() -> None:
 def test_a_restart_does_not_renotify_a_firing_alert() -> None:
     engine = AlertEngine((rule(**{"for": 0}),))
     (fired,) = engine.evaluate(poe(0.9), T0)
-    saved = {k: s.as_json() for k, s in engine.states.items()}
+    saved = {k: v for k, v in engine.take_changes().items() if v is not None}
+    assert [AlertState.from_json(v).state for v in saved.values()] == ["firing"]
     again = AlertEngine((rule(**{"for": 0}),))
-    again.states = {k: AlertState.from_json(v) for k, v in saved.items()}
+    again.restore(saved)
+    assert not again.dirty  # what was restored needs no saving
     assert again.evaluate(poe(0.9), T0 + timedelta(minutes=1)) == []  # no duplicate firing
     (resolved,) = again.evaluate(poe(0.5), T0 + timedelta(minutes=2))
     assert resolved.status == "resolved" and resolved.starts_at == fired.starts_at
+
+
+def test_a_targets_evaluation_ends_only_its_own_pending_alerts() -> None:
+    """No data ends a pending alert of the scope evaluated, not another target's, nor an
+    untargeted one; evaluating every alert does."""
+    engine = AlertEngine((rule(), rule(name="SiteHigh", metric="sobriety_poe_used_ratio")))
+    site = [Sample("sobriety_poe_used_ratio", {"site": "s1"}, 0.9)]
+    engine.evaluate([*poe(0.9, "a"), *poe(0.9, "b"), *site], T0)
+    assert len(engine.states) == 6  # two rules on a, b and the site
+    engine.evaluate([Sample("sobriety_target_up", {"target": "a"}, 1.0)], T0, scope="a")
+    assert sorted(s.labels.get("target", "-") for s in engine.states.values()) == [
+        "-", "-", "b", "b"
+    ]  # fmt: skip
+    engine.evaluate([], T0, scope=Scope.UNTARGETED)
+    assert sorted(s.labels.get("target", "-") for s in engine.states.values()) == ["b", "b"]
+    engine.evaluate([], T0)
+    assert engine.states == {}
+
+
+def test_only_changed_alerts_are_handed_to_the_store() -> None:
+    engine = AlertEngine((rule(**{"for": 0}),))
+    engine.evaluate([*poe(0.9, "a"), *poe(0.9, "b")], T0)
+    assert len(engine.take_changes()) == 2
+    engine.evaluate(poe(0.9, "a"), T0 + timedelta(minutes=1), scope="a")
+    assert engine.take_changes() == {}  # still firing: nothing to write
+    engine.evaluate(poe(0.5, "a"), T0 + timedelta(minutes=2), scope="a")
+    (key,) = engine.take_changes()  # resolved: a's alert is deleted, b's is not rewritten
+    assert '"a"' in key and engine.take_changes() == {}
 
 
 def test_schedule_and_counter_increase() -> None:

@@ -331,3 +331,131 @@ def test_bad_patterns_are_refused_when_profiles_load(spec: dict[str, str], messa
     }
     with pytest.raises(ValidationError, match=message):
         Profile.model_validate(raw)
+
+
+def _profile(table: dict[str, object]) -> Profile:
+    return Profile.model_validate(
+        {"name": "t", "title": "t", "source": "test", "match": {"always": True}, "tables": [table]}
+    )
+
+
+def _raw(base: str, cells: dict[str, tuple[Tag, Value]]) -> RawData:
+    """Columns of one table from {"column.index": (tag, value)}."""
+    raw = RawData()
+    for key, (tag, val) in sorted(cells.items()):
+        oid = parse_oid(f"{base}.{key}")
+        column = parse_oid(f"{base}.{key.split('.')[0]}")
+        raw.columns.setdefault(column, []).append(VarBind(oid, tag, val))
+    return raw
+
+
+def test_a_level_picks_its_dbm_from_the_radios_own_list_and_out_of_list_is_no_value() -> None:
+    profile = _profile(
+        {
+            "name": "radios",
+            "oid": "1.3.6.1.4.1.99999.1",
+            "index": ["radio"],
+            "columns": [
+                {"name": "levels", "column": 1, "type": "string"},
+                {
+                    "name": "tx",
+                    "column": 2,
+                    "pick_from": "levels",
+                    "metric": "sobriety_radio_tx_power_dbm",
+                },
+            ],
+        }
+    )
+    raw = _raw(
+        "1.3.6.1.4.1.99999.1",
+        {
+            "1.1": (Tag.OCTET_STRING, b"17,14,11,8,5,2,-1"),
+            "2.1": (Tag.INTEGER, 3),
+            "1.2": (Tag.OCTET_STRING, b"20,17"),
+            "2.2": (Tag.INTEGER, 5),  # level 5 of a two-level radio: not in its list
+            "2.3": (Tag.INTEGER, 1),  # no list at all
+        },
+    )
+    out = evaluate(profile, raw, "t")
+    assert [(s.labels["radio"], s.value) for s in out.samples] == [("1", 11.0)]
+
+
+def test_milliwatts_of_the_current_level_become_dbm() -> None:
+    profile = _profile(
+        {
+            "name": "power",
+            "oid": "1.3.6.1.4.1.99999.2",
+            "index": ["radio"],
+            "columns": [
+                {"name": "l1", "column": 1},
+                {"name": "l2", "column": 2},
+                {
+                    "name": "tx",
+                    "column": 3,
+                    "pick_among": ["l1", "l2"],
+                    "to_dbm": True,
+                    "metric": "sobriety_radio_tx_power_dbm",
+                },
+            ],
+        }
+    )
+    raw = _raw(
+        "1.3.6.1.4.1.99999.2",
+        {
+            "1.1": (Tag.INTEGER, 100), "2.1": (Tag.INTEGER, 1000), "3.1": (Tag.INTEGER, 2),
+            "1.2": (Tag.INTEGER, 0), "3.2": (Tag.INTEGER, 1),  # 0 mW has no dBm
+            "1.3": (Tag.INTEGER, 50), "3.3": (Tag.INTEGER, 3),  # no third level
+        },
+    )  # fmt: skip
+    out = evaluate(profile, raw, "t")
+    assert [(s.labels["radio"], s.value) for s in out.samples] == [("1", 30.0)]
+
+
+def test_text_states_a_length_prefixed_mac_index_and_fixed_info_labels() -> None:
+    profile = _profile(
+        {
+            "name": "aps",
+            "oid": "1.3.6.1.4.1.99999.3",
+            "index": [{"name": "device", "format": "mac_string"}],
+            "emit_info": {
+                "metric": "sobriety_managed_device_info",
+                "labels": {"name": "name", "model": "model", "serial": "serial"},
+                "const_labels": {"kind": "ap", "vendor": "Example"},
+            },
+            "columns": [
+                {"name": "name", "column": 1, "type": "string"},
+                {"name": "model", "column": 2, "type": "string"},
+                {"name": "serial", "column": 3, "type": "string"},
+                {
+                    "name": "conn",
+                    "column": 4,
+                    "type": "string",
+                    "text_map": {"Connect": 1, "Disconnect": 0},
+                    "metric": "sobriety_managed_device_up",
+                },
+            ],
+        }
+    )
+    mac = "6.12.244.213.36.221.0"
+    other = "6.12.244.213.36.235.32"
+    raw = _raw(
+        "1.3.6.1.4.1.99999.3",
+        {
+            f"1.{mac}": (Tag.OCTET_STRING, b"AP-1"),
+            f"2.{mac}": (Tag.OCTET_STRING, b"H500"),
+            f"4.{mac}": (Tag.OCTET_STRING, b"Connect"),
+            f"4.{other}": (Tag.OCTET_STRING, b"Rebooting"),  # a text not in the map: no value
+            "4.5.1.2.3.4.5": (Tag.OCTET_STRING, b"Connect"),  # a 5-octet index: not a MAC
+        },
+    )
+    out = evaluate(profile, raw, "t")
+    up = {
+        s.labels["device"]: s.value for s in out.samples if s.name == "sobriety_managed_device_up"
+    }
+    assert up == {"0c:f4:d5:24:dd:00": 1.0}
+    info = [s.labels for s in out.samples if s.name == "sobriety_managed_device_info"]
+    assert info[0] == {
+        "target": "t", "device": "0c:f4:d5:24:dd:00", "name": "AP-1", "model": "H500",
+        "serial": "", "kind": "ap", "vendor": "Example",
+    }  # fmt: skip
+    assert [i.code for i in out.issues] == ["bad_index"]

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from sobriety.daemon.selfcost import SelfCost, self_samples
 from sobriety.daemon.snapshot import Entry, LiveSnapshot
 from sobriety.daemon.web import WebServer
+from sobriety.daemon.webusers import UserMap
 from sobriety.exposition import (
     OPEN_METRICS,
     TEXT,
@@ -28,6 +29,7 @@ from sobriety.exposition import (
 from sobriety.gen.metric_docs import with_table
 from sobriety.metrics import METRICS
 from sobriety.model import Sample
+from sobriety.reports.eol import EolReport
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -131,8 +133,11 @@ async def test_metrics_are_streamed_and_gzipped_when_asked() -> None:
         def targets(self) -> list[str]:
             return []
 
-        def eol_rows(self) -> list[list[object]]:
-            return []
+        def eol_report(self) -> EolReport:
+            raise AssertionError("not asked here")
+
+        def users(self) -> UserMap:
+            return UserMap()
 
     async def no_reload() -> list[str]:
         return []

@@ -113,6 +113,26 @@ async def test_off_hours_cadence_only_while_the_site_is_closed(tmp_path: Path) -
     assert ran == 10
 
 
+async def test_polling_cost_is_summed_over_targets_by_default(tmp_path: Path) -> None:
+    clock = ManualClock(datetime(2026, 1, 5, 7, 0, tzinfo=UTC))
+    poller = Poller(LiveSnapshot(), StateStore(tmp_path / "s.sqlite3"), clock)
+    first, second = FakeCollector(clock), FakeCollector(clock)
+    second.target = TargetRef("sw2", "snmp")
+    await poller.poll(first)
+    await poller.poll(second)
+    second.up = False
+    await poller.poll(second)
+    per_target = {s.name for s in poller.snapshot.of("sw1")}
+    assert "sobriety_polls_total" not in per_target  # no bookkeeping series per device
+    assert {"sobriety_target_up", "sobriety_poll_duration_seconds"} <= per_target
+    total = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value for s in poller.bookkeeping_samples()
+    }
+    assert total[("sobriety_polls_total", ())] == 3
+    assert total[("sobriety_snmp_requests_total", (("type", "getbulk"),))] == 4
+    assert total[("sobriety_poll_errors_total", (("reason", "timeout"),))] == 1
+
+
 async def test_one_log_line_per_state_change(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -144,23 +164,3 @@ def test_a_target_down_from_its_first_poll_is_logged_with_its_reason(
     assert [r.getMessage() for r in caplog.records] == [
         "target ups1 is down: auth_failed: ops: wrong digest (auth password?)"
     ]
-
-
-async def test_polling_cost_is_summed_over_targets_by_default(tmp_path: Path) -> None:
-    clock = ManualClock(datetime(2026, 1, 5, 7, 0, tzinfo=UTC))
-    poller = Poller(LiveSnapshot(), StateStore(tmp_path / "s.sqlite3"), clock)
-    first, second = FakeCollector(clock), FakeCollector(clock)
-    second.target = TargetRef("sw2", "snmp")
-    await poller.poll(first)
-    await poller.poll(second)
-    second.up = False
-    await poller.poll(second)
-    per_target = {s.name for s in poller.snapshot.of("sw1")}
-    assert "sobriety_polls_total" not in per_target  # no bookkeeping series per device
-    assert {"sobriety_target_up", "sobriety_poll_duration_seconds"} <= per_target
-    total = {
-        (s.name, tuple(sorted(s.labels.items()))): s.value for s in poller.bookkeeping_samples()
-    }
-    assert total[("sobriety_polls_total", ())] == 3
-    assert total[("sobriety_snmp_requests_total", (("type", "getbulk"),))] == 4
-    assert total[("sobriety_poll_errors_total", (("reason", "timeout"),))] == 1

@@ -54,9 +54,9 @@ auths:
 targets:
   - {id: cisco_16_switch, address: 127.0.0.1, port: 1161, auth: cisco, site: ecole}
   - {id: unifi_nanohd, address: 127.0.0.1, port: 1161, auth: nanohd, site: ecole,
-     labels: {room: CP-A}, poe: {switch: cisco_16_switch, group: "3", port: "5"}}
+     room: CP-A, poe: {switch: cisco_16_switch, group: "3", port: "5"}}
   - {id: aruba-instant, address: 127.0.0.1, port: 1161, auth: aruba, site: ecole,
-     labels: {room: CM1}}
+     room: CM1}
   - {id: ubiquiti-m5, address: 127.0.0.1, port: 1161, auth: m5, site: relais}
 """
 

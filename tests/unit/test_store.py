@@ -53,3 +53,19 @@ def test_unknown_future_schema_is_refused(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(StoreError, match="newer than this sobriety knows"):
         StateStore(path)
+
+
+def test_alert_changes_are_written_one_by_one(tmp_path: Path) -> None:
+    """Only the alerts that changed are written; a deleted one goes, the others stay."""
+    path = tmp_path / "s.sqlite3"
+    store = StateStore(path)
+    store.save_alert_states({"a": '{"state": "firing"}', "b": '{"state": "pending"}'})
+    store.flush()
+    store.save_alert_states({"b": None})
+    store.save_alert_states({"c": '{"state": "pending"}'})
+    store.flush()
+    store.close()
+    assert StateStore(path).alert_states() == {
+        "a": '{"state": "firing"}',
+        "c": '{"state": "pending"}',
+    }
