@@ -69,8 +69,8 @@ async def test_the_radio_page_says_upper_bound_and_shows_the_m5_figures(eol_demo
         assert r[column["État"]] == "allumé (port PoE)"
     assert any("0 dBi n'est jamais supposé" in n for n in notes)
     by_room = {r[0]: r for r in rooms}
-    assert {"CDI", "Salle 12"} <= set(by_room)
-    assert by_room["Salle 12"][2] == "2"  # the nanoHD's two radios, PoE-fed: on
+    assert {"CDI", "salle 12"} <= set(by_room)
+    assert by_room["salle 12"][2] == "2"  # the nanoHD's two radios, PoE-fed: on
     assert (ARTEFACTS / "radio-page-1400.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -101,7 +101,7 @@ async def test_open_data_has_per_site_radio_aggregates_and_no_room(eol_demo: Eol
     report = validate(folder / "datapackage.json")
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
     text = (folder / "radio-by-site.csv").read_text(encoding="utf-8")
-    private = {"CDI", "Salle 12", "Toiture", "ubiquiti-m5", "unifi_nanohd", "aruba-instant",
+    private = {"CDI", "salle 12", "toiture", "ubiquiti-m5", "unifi_nanohd", "aruba-instant",
                "ECA-Ultimo", "68:28:cf", "127.0.0.1"}  # fmt: skip
     assert not [p for p in private if p in text]
     rows = {r["site"]: r for r in csv.DictReader(io.StringIO(text))}

@@ -399,3 +399,27 @@ def test_open_data_rows_leave_an_unknown_eirp_range_empty(tmp_path: Path) -> Non
         ["ecole", "ecole_primaire", 2, 2, 0, None, None, 2.0, 0.5],
         ["relais", "micro_antenna_site", 1, 0, 1, 43.0, 43.0, 0.0, 0.0],
     ]
+
+
+def test_the_radio_report_shows_a_user_only_their_organisations(tmp_path: Path) -> None:
+    from sobriety.reports.radio import radio_report
+    from sobriety.reports.radiopage import render_radio_page
+
+    path = tmp_path / "sobriety.yaml"
+    path.write_text(
+        "organisations:\n  nord: {name: Nord}\n  sud: {name: Sud}\n"
+        "sites:\n  ecole-nord: {organisation: nord, type: ecole_primaire}\n"
+        "  ecole-sud: {organisation: sud, type: ecole_primaire}\n"
+        "auths:\n  v2: {version: 2c, community: public}\n"
+        "targets:\n  - {id: ap-nord, address: 127.0.0.1, auth: v2, site: ecole-nord, room: CP}\n"
+        "  - {id: ap-sud, address: 127.0.0.1, auth: v2, site: ecole-sud, room: CE1}\n"
+    )
+    config = load_config(path)
+    facts = {(t, "1"): {"wifi": True, "eirp_dbm": 20.0, "room": r}
+             for t, r in (("ap-nord", "CP"), ("ap-sud", "CE1"))}  # fmt: skip
+    report = radio_report(config, facts, [], datetime(2026, 3, 9, 12, 0, tzinfo=UTC))
+    nord = report.of_organisations({"nord"})
+    assert set(nord.sites) == {"ecole-nord"} and [line.target for line in nord.lines] == ["ap-nord"]
+    page = render_radio_page(nord, {})
+    assert "ap-nord" in page and "ap-sud" not in page and "ecole-sud" not in page
+    assert "ap-sud" in render_radio_page(report, {})
