@@ -8,9 +8,9 @@ Kept apart from `config/load.py`'s site and target models, which only hold one f
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 SiteType = Literal[
     "ecole_primaire",  # maternelle or élémentaire: loi 2015-136 art. 7 applies
@@ -53,6 +53,13 @@ def _distances(value: object) -> object:
     return value
 
 
+Distances = Annotated[
+    tuple[Distance, ...],
+    BeforeValidator(_distances),
+    Field(min_length=1, max_length=MAX_DISTANCES),
+]
+
+
 class SiteRadio(_Strict):
     """How a site wants its radios' field bounded."""
 
@@ -63,18 +70,11 @@ class SiteRadio(_Strict):
         description="the level the distances are computed for: ANFR's atypical-point level, "
         "9 V/m from 1 January 2026 (6 V/m before: set 6 for the strict reading)",
     )
-    distances_m: tuple[Distance, ...] = Field(
+    distances_m: Distances = Field(
         default=(Distance(metres=1.0, what="reference distance"),),
-        min_length=1,
-        max_length=MAX_DISTANCES,
         description='where people are, from a transmitter: [1, 2.2] or {"ceiling AP to a '
         'seated pupil": 2.2}; every radio of the site unless its target says otherwise',
     )
-
-    @field_validator("distances_m", mode="before")
-    @classmethod
-    def _split(cls, value: object) -> object:
-        return _distances(value)
 
 
 class AntennaFigures(_Strict):
@@ -113,10 +113,8 @@ class AntennaFigures(_Strict):
 class TargetRadio(AntennaFigures):
     """A device's radios as the inventory knows them; `radios` overrides per radio."""
 
-    distances_m: tuple[Distance, ...] | None = Field(
+    distances_m: Distances | None = Field(
         default=None,
-        min_length=1,
-        max_length=MAX_DISTANCES,
         description="this device's own distances (an AP on a classroom ceiling), over the site's",
     )
     source: str = Field(default="", description="where these figures come from (datasheet...)")
@@ -125,11 +123,6 @@ class TargetRadio(AntennaFigures):
         description="per radio (the `radio` label of its series, e.g. na/3 or 1): figures "
         "over the device-wide ones",
     )
-
-    @field_validator("distances_m", mode="before")
-    @classmethod
-    def _split(cls, value: object) -> object:
-        return _distances(value)
 
     @model_validator(mode="after")
     def _not_empty(self) -> Self:

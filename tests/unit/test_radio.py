@@ -4,7 +4,9 @@ teaching alert, on the bundled recordings with a manual clock."""
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -262,14 +264,23 @@ def aruba_radios(up: bool) -> None:
 RECORDED: dict[int, object] = {}
 
 
-async def test_recordings_give_the_m5_eirp_and_field_and_the_nanohd_no_eirp(tmp_path: Path) -> None:
+@contextlib.asynccontextmanager
+async def daemon_at(tmp_path: Path, when: datetime) -> AsyncIterator[tuple[Daemon, ManualClock]]:
+    """The daemon on CONFIG and the bundled recordings, with a manual clock at `when`."""
     path = tmp_path / "sobriety.yaml"
     path.write_text(CONFIG)
-    clock = ManualClock(datetime(2026, 3, 9, 9, 0, tzinfo=UTC))
+    clock = ManualClock(when)
     daemon = Daemon(path, World(clock=clock, transport_factory=recorded))
     lifecycle = Lifecycle(daemon)
     await lifecycle.start()
     try:
+        yield daemon, clock
+    finally:
+        await lifecycle.stop()
+
+
+async def test_recordings_give_the_m5_eirp_and_field_and_the_nanohd_no_eirp(tmp_path: Path) -> None:
+    async with daemon_at(tmp_path, datetime(2026, 3, 9, 9, 0, tzinfo=UTC)) as (daemon, _):
         for target in ("ubiquiti-m5", "cisco_16_switch", "unifi_nanohd"):
             result = await daemon.poller.poll(daemon.runtime.collectors[target])
             assert result is not None and result.up
@@ -309,17 +320,14 @@ async def test_recordings_give_the_m5_eirp_and_field_and_the_nanohd_no_eirp(tmp_
         }
         radios = one(samples, "sobriety_site_wifi_radios", site="ecole", state="on")
         assert radios.value == 2 + 6 and radios.labels["site_type"] == "ecole_primaire"
-    finally:
-        await lifecycle.stop()
 
 
 async def test_wifi_on_outside_teaching_fires_after_for_and_clears_when_off(tmp_path: Path) -> None:
-    path = tmp_path / "sobriety.yaml"
-    path.write_text(CONFIG)
-    clock = ManualClock(datetime(2026, 3, 9, 19, 0, tzinfo=UTC))  # Monday 20:00 in Paris
-    daemon = Daemon(path, World(clock=clock, transport_factory=recorded))
-    lifecycle = Lifecycle(daemon)
-    await lifecycle.start()
+    async with daemon_at(tmp_path, datetime(2026, 3, 9, 19, 0, tzinfo=UTC)) as (daemon, clock):
+        await wifi_alert_cycle(daemon, clock)  # Monday 20:00 in Paris
+
+
+async def wifi_alert_cycle(daemon: Daemon, clock: ManualClock) -> None:
     sent: list[tuple[str, str, dict[str, str]]] = []
     daemon.dispatcher.submit = lambda changes, only=None: sent.extend(  # type: ignore[method-assign]
         (c.rule.name, c.status, dict(c.labels)) for c in changes
@@ -332,37 +340,29 @@ async def test_wifi_on_outside_teaching_fires_after_for_and_clears_when_off(tmp_
         await daemon.evaluate_global()
         clock.advance(60)
 
-    try:
-        for _ in range(14):
-            await minute(True)
-        assert not [s for s in sent if s[0] == "WifiOnOutsideTeaching"]  # pending: for 15m
-        assert daemon.alerts.states  # pending
-        for _ in range(3):
-            await minute(True)
-        firing = [s for s in sent if s[0] == "WifiOnOutsideTeaching"]
-        assert [(f[1], f[2]["site"], f[2]["state"]) for f in firing] == [("firing", "ecole", "on")]
-        for _ in range(2):
-            await minute(False)
-        statuses = [s[1] for s in sent if s[0] == "WifiOnOutsideTeaching"]
-        assert statuses == ["firing", "resolved"]
-        off = one(daemon.samples(), "sobriety_site_wifi_radios", site="ecole", state="off")
-        assert off.value == 8
-        # 6 radios on for 16 minutes outside teaching, then the half minute of the change
-        on = one(daemon.samples(), "sobriety_site_wifi_on_seconds_total", site="ecole",
-                 period="outside")  # fmt: skip
-        assert on.value == pytest.approx(6 * (16 * 60 + 30))
-    finally:
-        await lifecycle.stop()
+    for _ in range(14):
+        await minute(True)
+    assert not [s for s in sent if s[0] == "WifiOnOutsideTeaching"]  # pending: for 15m
+    assert daemon.alerts.states  # pending
+    for _ in range(3):
+        await minute(True)
+    firing = [s for s in sent if s[0] == "WifiOnOutsideTeaching"]
+    assert [(f[1], f[2]["site"], f[2]["state"]) for f in firing] == [("firing", "ecole", "on")]
+    for _ in range(2):
+        await minute(False)
+    statuses = [s[1] for s in sent if s[0] == "WifiOnOutsideTeaching"]
+    assert statuses == ["firing", "resolved"]
+    off = one(daemon.samples(), "sobriety_site_wifi_radios", site="ecole", state="off")
+    assert off.value == 8
+    # 6 radios on for 16 minutes outside teaching, then the half minute of the change
+    on = one(daemon.samples(), "sobriety_site_wifi_on_seconds_total", site="ecole",
+             period="outside")  # fmt: skip
+    assert on.value == pytest.approx(6 * (16 * 60 + 30))
 
 
 async def test_the_same_radios_during_teaching_fire_nothing(tmp_path: Path) -> None:
-    path = tmp_path / "sobriety.yaml"
-    path.write_text(CONFIG)
-    clock = ManualClock(datetime(2026, 3, 9, 9, 0, tzinfo=UTC))  # Monday 10:00 in Paris
-    daemon = Daemon(path, World(clock=clock, transport_factory=recorded))
-    lifecycle = Lifecycle(daemon)
-    await lifecycle.start()
-    try:
+    monday_10h = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)  # in Paris
+    async with daemon_at(tmp_path, monday_10h) as (daemon, clock):
         aruba_radios(True)
         for _ in range(20):
             await daemon.poller.poll(daemon.runtime.collectors["aruba-instant"])
@@ -372,8 +372,6 @@ async def test_the_same_radios_during_teaching_fire_nothing(tmp_path: Path) -> N
         teaching = one(daemon.samples(), "sobriety_site_wifi_on_seconds_total", site="ecole",
                        period="teaching")  # fmt: skip
         assert teaching.value == pytest.approx(6 * 19 * 60)
-    finally:
-        await lifecycle.stop()
 
 
 def test_open_data_rows_leave_an_unknown_eirp_range_empty(tmp_path: Path) -> None:
