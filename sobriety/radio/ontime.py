@@ -12,7 +12,7 @@ so a restart loses nothing and a restart shorter than `max_gap` is integrated ac
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -112,6 +112,3 @@ class OnTimeTracker:
             RadioRow(target, radio, known.site, known.teaching_s, known.outside_s, known.at,
                      known.state, facts)
         )  # fmt: skip
-
-    def of_target(self, target: str) -> Mapping[str, OnTime]:
-        return {radio: t for (tid, radio), t in self.radios.items() if tid == target}

@@ -85,6 +85,8 @@ class RadioTracker:
     def observe(self, target: TargetConfig, result: CollectResult, now: datetime) -> list[Sample]:
         """The poll's radio samples; its on-time booked."""
         inputs = radio_inputs(result.samples) if result.up else {}
+        if not inputs and target.id not in self.known:
+            return []  # no radio, none known: nothing to say (most of a fleet)
         poe = self._poe(target)
         at = now.timestamp()
         out: list[Sample] = []
