@@ -200,6 +200,8 @@ class SnmpCollector:
         profiles = state.profiles or ()
         await self._read(profiles, identity_due, fresh)
         refreshed = set(self._refreshed)  # (merging clears _refreshed)
+        if identity_due and self._budget.cut:  # identity data left out: read it all again
+            state.identity_read_at = None  # at the next poll, not a day later
         raw = self._merge_identity(fresh, identity_due)
         if identity_due:  # identity data was read again: choose rows and evaluate it again
             self._choose_rows(profiles, raw, None)

@@ -328,3 +328,23 @@ async def test_a_moved_marker_rereads_its_table_and_keeps_the_others() -> None:
     # the ENTITY table was walked again; every other table's series (PoE ports with their
     # allocations, sensors, device facts) is still there: none lost its identity data
     assert series(after) == series(before)
+
+
+async def test_an_identity_read_cut_by_the_budget_is_done_again_next_poll() -> None:
+    from sobriety.collectors.snmp import PollLimits
+
+    clock = ManualClock()
+    path = next((ROOT / "recordings").glob("arista_eos.snmprec*"))
+    transport = RecordedTransport(load_snmprec(path, clock=clock))
+    limits = PollLimits(max_varbinds=300)
+    coll = SnmpCollector(TargetRef("arista_eos", "snmp"), transport, PROFILES, clock, limits)
+    cut = await coll.collect()
+    assert cut.up and any(i.code == "varbind_cap" for i in cut.issues)
+    assert coll.state.identity_read_at is None  # not a day with half an inventory
+    coll.max_varbinds = 100_000
+    clock.advance(60)
+    again = await coll.collect()
+    assert again.stats.getnext == 1  # identified again
+    assert not any(i.code == "varbind_cap" for i in again.issues)
+    assert coll.state.identity_read_at is not None
+    assert any(s.name == "sobriety_entity_info" for s in again.samples)
