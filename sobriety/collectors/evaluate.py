@@ -6,15 +6,15 @@ import json
 import math
 import re
 import struct
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
 from sobriety.collectors.profiles import (
     ColumnSpec,
     FieldSpec,
-    IndexPart,
     Profile,
     RowFilter,
     TableSpec,
@@ -77,6 +77,45 @@ class ProfileOutput:
             self.info_origin[fact] = origin
 
 
+ColumnKey = tuple[str, str, str]  # profile, table, column
+
+
+@dataclass(frozen=True, slots=True)
+class KeptRows:
+    """A table's rows decided by its identity filters: those seen, those kept, and what
+    deciding them noticed (rows whose index does not decode)."""
+
+    seen: frozenset[Oid]
+    kept: frozenset[Oid]
+    left_out: frozenset[Oid]  # seen and not kept
+    issues: tuple[CollectIssue, ...]
+
+
+@dataclass(slots=True)
+class EvaluationCache:
+    """What holds for one target between two reads of its identity data, so that a poll
+    does not convert it again: the output of tables that are all identity data, and the
+    converted rows of identity columns in tables that also read state."""
+
+    tables: dict[tuple[str, str], ProfileOutput] = field(default_factory=dict)
+    columns: dict[ColumnKey, tuple[tuple[tuple[Oid, Scalar], ...], tuple[CollectIssue, ...]]] = (
+        field(default_factory=dict)
+    )
+    kept: dict[tuple[str, str], KeptRows] = field(default_factory=dict)
+
+    def clear(self) -> None:
+        self.tables.clear()
+        self.columns.clear()
+        self.kept.clear()
+
+    def forget_table(self, profile: str, table: str) -> None:
+        """Drop one table's entries (its identity data was read again)."""
+        self.tables.pop((profile, table), None)
+        self.kept.pop((profile, table), None)
+        for key in [k for k in self.columns if k[0] == profile and k[1] == table]:
+            del self.columns[key]
+
+
 def clean_text(raw: bytes) -> str:
     """Bytes of an OCTET STRING to a single-line label value (UTF-8, else Latin-1)."""
     try:
@@ -91,13 +130,14 @@ def evaluate(
     profile: Profile,
     raw: RawData,
     target: str,
-    cache: dict[tuple[str, str], ProfileOutput] | None = None,
+    cache: EvaluationCache | None = None,
 ) -> ProfileOutput:
     """Evaluate every scalar and table of `profile` against `raw`.
 
     With `cache`, a table whose every column is identity data is evaluated once and its
     output reused until the caller clears the cache (at the next identity read): the
-    ENTITY inventory of a chassis does not change between two polls.
+    ENTITY inventory of a chassis does not change between two polls. Identity columns of
+    other tables are converted once the same way; `raw` then needs only the state data.
     """
     out = ProfileOutput()
     for scalar in profile.scalars:
@@ -113,12 +153,12 @@ def evaluate(
     for table in profile.tables:
         static = all(table.column_cadence(c) == "identity" for c in table.columns)
         if cache is None or not static:
-            _evaluate_table(profile.name, table, raw, target, out)
+            _evaluate_table(profile.name, table, raw, target, out, cache)
             continue
         key = (profile.name, table.name)
-        part = cache.get(key)
+        part = cache.tables.get(key)
         if part is None:
-            part = cache[key] = ProfileOutput()
+            part = cache.tables[key] = ProfileOutput()
             _evaluate_table(profile.name, table, raw, target, part)
         out.samples.extend(part.samples)
         out.roles.extend(part.roles)
@@ -131,16 +171,23 @@ def evaluate(
 
 
 def _evaluate_table(
-    profile: str, table: TableSpec, raw: RawData, target: str, out: ProfileOutput
+    profile: str,
+    table: TableSpec,
+    raw: RawData,
+    target: str,
+    out: ProfileOutput,
+    cache: EvaluationCache | None = None,
 ) -> None:
-    rows = _rows(profile, table, raw, out)
+    rows = _rows(profile, table, raw, out, cache)
+    if table.identity_filters:
+        rows = _kept_by_identity(profile, table, rows, out, cache)
     fields = _decoded_indexes(profile, table, rows, out)
-    if table.filter:
+    if table.state_filters:
         present = _present(rows, fields)
         rows = {
             idx: row
             for idx, row in rows.items()
-            if all(_passes(f, {**fields[idx], **row}, present) for f in table.filter)
+            if all(_passes(f, {**fields[idx], **row}, present) for f in table.state_filters)
         }
     hidden = {p.name for p in table.index if not p.expose}
     index_labels = {idx: {k: v for k, v in fields[idx].items() if k not in hidden} for idx in rows}
@@ -158,13 +205,50 @@ def _evaluate_table(
         _device_row_info(profile, table, rows, fields, out)
 
 
+def _kept_by_identity(
+    profile: str,
+    table: TableSpec,
+    rows: dict[Oid, dict[str, Scalar]],
+    out: ProfileOutput,
+    cache: EvaluationCache | None,
+) -> dict[Oid, dict[str, Scalar]]:
+    """The rows that pass the filters on identity data, decided once per identity read
+    with `cache` (a row first seen later is decided when it appears)."""
+    key = (profile, table.name)
+    known = cache.kept.get(key) if cache is not None else None
+    if known is None:
+        known = _decide_rows(profile, table, rows)
+        if cache is not None:
+            cache.kept[key] = known
+    elif not rows.keys() <= known.seen:
+        new = _decide_rows(profile, table, {k: v for k, v in rows.items() if k not in known.seen})
+        out.issues.extend(new.issues)
+        return {idx: row for idx, row in rows.items() if idx in known.kept or idx in new.kept}
+    out.issues.extend(known.issues)
+    return {idx: row for idx, row in rows.items() if idx in known.kept}
+
+
+def _decide_rows(profile: str, table: TableSpec, rows: dict[Oid, dict[str, Scalar]]) -> KeptRows:
+    found = ProfileOutput()
+    candidates = dict(rows)
+    fields = _decoded_indexes(profile, table, candidates, found)
+    present = _present(candidates, fields)
+    kept = frozenset(
+        idx
+        for idx, row in candidates.items()
+        if all(_passes(f, {**fields[idx], **row}, present) for f in table.identity_filters)
+    )
+    seen = frozenset(rows)
+    return KeptRows(seen, kept, seen - kept, tuple(found.issues))
+
+
 def _decoded_indexes(
     profile: str, table: TableSpec, rows: dict[Oid, dict[str, Scalar]], out: ProfileOutput
-) -> dict[Oid, dict[str, str]]:
+) -> dict[Oid, Mapping[str, str]]:
     """Each row's index parts (exposed or not); rows whose index does not decode are dropped."""
-    fields: dict[Oid, dict[str, str]] = {}
+    fields: dict[Oid, Mapping[str, str]] = {}
     for suffix in list(rows):
-        decoded = _index_labels(table.index, suffix)
+        decoded = _index_labels(table.index_shape, suffix)
         if decoded is None:
             out.issues.append(
                 CollectIssue("bad_index", f"{profile}/{table.name}: {format_oid(suffix)}")
@@ -234,25 +318,37 @@ def identity_rows(table: TableSpec, raw: RawData) -> list[Oid]:
     rows = _rows("", table, raw, ProfileOutput())
     present = {name for row in rows.values() for name in row} | {p.name for p in table.index}
     for idx, row in rows.items():
-        decoded = _index_labels(table.index, idx)
+        decoded = _index_labels(table.index_shape, idx)
         if decoded is not None and all(_passes(f, {**decoded, **row}, present) for f in tests):
             kept.append(idx)
     return kept
 
 
 def _rows(
-    profile: str, table: TableSpec, raw: RawData, out: ProfileOutput
+    profile: str,
+    table: TableSpec,
+    raw: RawData,
+    out: ProfileOutput,
+    cache: EvaluationCache | None = None,
 ) -> dict[Oid, dict[str, Scalar]]:
-    """Columns joined into rows by index suffix, in index order; values converted."""
+    """Columns joined into rows by index suffix, in index order; values converted. Rows
+    the identity filters already left out (cached) are not joined again."""
     rows: dict[Oid, dict[str, Scalar]] = {}
+    decided = cache.kept.get((profile, table.name)) if cache is not None else None
     for col in table.columns:
-        col_oid = table.column_oid(col)
-        depth = len(col_oid)
-        for vb in raw.columns.get(col_oid, ()):
-            value = _convert(col, vb, out, profile)
-            if value is None:
-                continue
-            rows.setdefault(vb.oid[depth:], {})[col.name] = value
+        converted: Iterable[tuple[Oid, Scalar]]
+        if cache is not None and table.column_cadence(col) == "identity":
+            converted = _identity_values(profile, table, col, raw, out, cache)
+        else:
+            converted = _column_values(profile, table, col, raw, out)
+        if decided is None:
+            for suffix, value in converted:
+                rows.setdefault(suffix, {})[col.name] = value
+        else:
+            left_out = decided.left_out
+            for suffix, value in converted:
+                if suffix not in left_out:
+                    rows.setdefault(suffix, {})[col.name] = value
     for col in table.columns:  # a position in a list first: what it picks may be scaled
         if col.pick_from is not None:
             _combine(rows, col.name, col.pick_from, _pick, picks=True)
@@ -272,6 +368,37 @@ def _rows(
         if col.exponent_from:
             _scale_by_exponent(rows, col)
     return dict(sorted(rows.items()))
+
+
+def _identity_values(
+    profile: str,
+    table: TableSpec,
+    col: ColumnSpec,
+    raw: RawData,
+    out: ProfileOutput,
+    cache: EvaluationCache,
+) -> tuple[tuple[Oid, Scalar], ...]:
+    """An identity column's values, converted at its first evaluation after a read."""
+    key = (profile, table.name, col.name)
+    known = cache.columns.get(key)
+    if known is None:
+        found = ProfileOutput()
+        values = tuple(_column_values(profile, table, col, raw, found))
+        known = cache.columns[key] = (values, tuple(found.issues))
+    out.issues.extend(known[1])
+    return known[0]
+
+
+def _column_values(
+    profile: str, table: TableSpec, col: ColumnSpec, raw: RawData, out: ProfileOutput
+) -> Iterator[tuple[Oid, Scalar]]:
+    """A column's usable values by index suffix."""
+    col_oid = table.column_oid(col)
+    depth = len(col_oid)
+    for vb in raw.columns.get(col_oid, ()):
+        value = _convert(col, vb, out, profile)
+        if value is not None:
+            yield vb.oid[depth:], value
 
 
 def _pick_among(rows: Mapping[Oid, dict[str, Scalar]], name: str, among: Sequence[str]) -> None:
@@ -597,45 +724,46 @@ def _label_value(value: Scalar | str) -> str:
     return value
 
 
-def _index_labels(parts: Sequence[IndexPart], suffix: Oid) -> dict[str, str] | None:
-    """Decode an index suffix into labels; None if its shape does not fit the spec."""
+@lru_cache(maxsize=8192)
+def _index_labels(parts: tuple[tuple[str, str], ...], suffix: Oid) -> Mapping[str, str] | None:
+    """Decode an index suffix into labels (`parts`: the table's `index_shape`); None if its
+    shape does not fit. Targets of one model share their indexes (ports 1..48): decodings
+    are kept in a bounded cache shared by the fleet (read-only mappings)."""
     labels: dict[str, str] = {}
     pos = 0
-    for i, part in enumerate(parts):
-        if part.format == "int":
+    for i, (name, form) in enumerate(parts):
+        if form == "int":
             if pos >= len(suffix):
                 return None
-            labels[part.name] = str(suffix[pos])
+            labels[name] = str(suffix[pos])
             pos += 1
-        elif part.format == "mac_string":  # an OCTET STRING index: length 6, then a MAC
+        elif form == "mac_string":  # an OCTET STRING index: length 6, then a MAC
             chunk = suffix[pos : pos + 7]
             if len(chunk) != 7 or chunk[0] != 6 or any(x > 255 for x in chunk):
                 return None
-            labels[part.name] = ":".join(f"{x:02x}" for x in chunk[1:])
+            labels[name] = ":".join(f"{x:02x}" for x in chunk[1:])
             pos += 7
-        elif part.format in ("mac", "ipv4"):
-            width = 6 if part.format == "mac" else 4
+        elif form in ("mac", "ipv4"):
+            width = 6 if form == "mac" else 4
             chunk = suffix[pos : pos + width]
             if len(chunk) != width or any(x > 255 for x in chunk):
                 return None
-            labels[part.name] = (
-                ":".join(f"{x:02x}" for x in chunk)
-                if part.format == "mac"
-                else ".".join(map(str, chunk))
+            labels[name] = (
+                ":".join(f"{x:02x}" for x in chunk) if form == "mac" else ".".join(map(str, chunk))
             )
             pos += width
-        elif part.format == "string":
+        elif form == "string":
             if pos >= len(suffix):
                 return None
             length = suffix[pos]
             chunk = suffix[pos + 1 : pos + 1 + length]
             if len(chunk) != length or any(x > 255 for x in chunk):
                 return None
-            labels[part.name] = clean_text(bytes(chunk))
+            labels[name] = clean_text(bytes(chunk))
             pos += 1 + length
         else:  # rest: must be last
             if i != len(parts) - 1:
                 return None
-            labels[part.name] = format_oid(suffix[pos:])
+            labels[name] = format_oid(suffix[pos:])
             pos = len(suffix)
     return labels if pos == len(suffix) or not parts else None

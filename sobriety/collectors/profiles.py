@@ -452,9 +452,35 @@ class TableSpec(_Strict):
         """identity if the table or the column says so, else state."""
         return "identity" if self.cadence == "identity" else column.cadence or "state"
 
+    @cached_property
+    def identity_filters(self) -> tuple[RowFilter, ...]:
+        """The filters that test only identity data and index parts: decided once per
+        identity read."""
+        static = {p.name for p in self.index}
+        static |= {c.name for c in self.columns if self.column_cadence(c) == "identity"}
+        return tuple(f for f in self.filter if set(template_fields(f.field)) <= static)
+
+    @cached_property
+    def state_filters(self) -> tuple[RowFilter, ...]:
+        """The filters that test state data: decided every poll."""
+        return tuple(f for f in self.filter if f not in self.identity_filters)
+
+    @cached_property
+    def index_shape(self) -> tuple[tuple[str, str], ...]:
+        """The index parts' names and formats (a hashable key for decoded indexes)."""
+        return tuple((part.name, part.format) for part in self.index)
+
+    @cached_property
+    def _column_oids(self) -> dict[str, Oid]:
+        oids = {}
+        for column in self.columns:
+            entry = _oid(column.entry) if column.entry is not None else self.entry_oid
+            oids[column.name] = (*entry, column.column)
+        return oids
+
     def column_oid(self, column: ColumnSpec) -> Oid:
-        entry = _oid(column.entry) if column.entry is not None else self.entry_oid
-        return (*entry, column.column)
+        """The column's OID (one tuple per column, made once: every target shares it)."""
+        return self._column_oids[column.name]
 
 
 class Profile(_Strict):
@@ -557,6 +583,24 @@ class ProfileSet:
     @property
     def profiles(self) -> list[Profile]:
         return [lp.profile for lp in self.loaded]
+
+    @cached_property
+    def object_names(self) -> dict[Oid, str]:
+        """Every OID the profiles read, named `profile/field` (`profile/table.column` for
+        columns): how issues say which object was left out. Made once, shared by targets."""
+        names: dict[Oid, str] = {
+            (1, 3, 6, 1, 2, 1, 1, 1, 0): "sysDescr",  # the identification GET's own two
+            (1, 3, 6, 1, 2, 1, 1, 2, 0): "sysObjectID",
+        }
+        for profile in self.profiles:
+            for scalar in profile.scalars:
+                names.setdefault(scalar.oid_tuple, f"{profile.name}/{scalar.name}")
+            for table in profile.tables:
+                for column in table.columns:
+                    names.setdefault(
+                        table.column_oid(column), f"{profile.name}/{table.name}.{column.name}"
+                    )
+        return names
 
     def decide(self, facts: DeviceFacts) -> tuple[list[Profile], list[Profile]]:
         """Split profiles into (matched now, to probe) from sysObjectID and sysDescr."""

@@ -17,13 +17,14 @@ and a varbind cap): walks stop there, the target stays up, and an issue says wha
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from sobriety.clock import Clock
 from sobriety.collectors.base import TargetRef, device_info_labels
 from sobriety.collectors.degrade import SPLIT_ON, OidHealth, ResilientRequests
 from sobriety.collectors.evaluate import (
+    EvaluationCache,
     ProfileOutput,
     RawData,
     RoleValue,
@@ -31,7 +32,13 @@ from sobriety.collectors.evaluate import (
     evaluate,
     identity_rows,
 )
-from sobriety.collectors.profiles import POWER_ROLES, DeviceFacts, Profile, ProfileSet
+from sobriety.collectors.profiles import (
+    POWER_ROLES,
+    DeviceFacts,
+    Profile,
+    ProfileSet,
+    TableSpec,
+)
 from sobriety.collectors.vendors import EnterpriseRegistry, builtin_registry
 from sobriety.errors import CollectError
 from sobriety.model import CollectIssue, CollectResult, Sample
@@ -59,7 +66,8 @@ class SnmpTargetState:
         self.walk_sizes: dict[Oid, int] = {}  # rows per column last time: sizes the GETBULKs
         self.markers: dict[Oid, object] = {}  # change markers (entLastChangeTime) last seen
         self.rows: dict[tuple[str, str], list[Oid]] = {}  # get_rows tables: rows to GET
-        self.static: dict[tuple[str, str], ProfileOutput] = {}  # identity tables, evaluated
+        # identity data converted once per read (identity columns are not kept raw)
+        self.evaluated = EvaluationCache()
         self.health = OidHealth()  # OIDs the agent hangs on: left out, retried daily
         self.enterprise: tuple[str, str] | None = None  # (vendor, origin) from the PEN registry
 
@@ -98,7 +106,7 @@ class SnmpCollector:
         self.max_varbinds = limits.max_varbinds
         self.state = SnmpTargetState()
         self._refreshed: set[Oid] = set()  # identity columns re-read this poll (marker)
-        self._names = oid_names(profiles)
+        self._names = profiles.object_names
         self._budget = self._new_budget()
         self._requests = self._new_requests()
 
@@ -191,13 +199,18 @@ class SnmpCollector:
             await self._identify(fresh)
         profiles = state.profiles or ()
         await self._read(profiles, identity_due, fresh)
-        reread = identity_due or bool(self._refreshed)  # (merging clears _refreshed)
+        refreshed = set(self._refreshed)  # (merging clears _refreshed)
+        if identity_due and self._budget.cut:  # identity data left out: read it all again
+            state.identity_read_at = None  # at the next poll, not a day later
         raw = self._merge_identity(fresh, identity_due)
-        if reread:  # identity data was read again: choose rows and evaluate it again
-            self._choose_rows(profiles, raw)
-            self.state.static.clear()
-        static = self.state.static
-        outputs = [(p, evaluate(p, raw, self.target.id, static)) for p in profiles]
+        if identity_due:  # identity data was read again: choose rows and evaluate it again
+            self._choose_rows(profiles, raw, None)
+            state.evaluated.clear()
+        elif refreshed:  # some tables' identity data changed (a change marker moved)
+            self._choose_rows(profiles, raw, refreshed)
+            for profile, table in _tables_reading(profiles, refreshed):
+                state.evaluated.forget_table(profile.name, table.name)
+        outputs = [(p, evaluate(p, raw, self.target.id, state.evaluated)) for p in profiles]
         identity = ProfileOutput()  # the device's facts: the first profile to say one wins
         roles: list[RoleValue] = []
         seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
@@ -244,12 +257,19 @@ class SnmpCollector:
             )
         result.profiles = tuple(p.name for p in profiles)
 
-    def _choose_rows(self, profiles: Iterable[Profile], raw: RawData) -> None:
-        """After an identity read: which rows of `get_rows` tables later polls GET."""
-        for profile in profiles:
-            for table in profile.tables:
-                if table.get_rows:
-                    self.state.rows[(profile.name, table.name)] = identity_rows(table, raw)
+    def _choose_rows(
+        self, profiles: Iterable[Profile], raw: RawData, only: set[Oid] | None
+    ) -> None:
+        """After an identity read: which rows of `get_rows` tables later polls GET (with
+        `only`, of the tables that read one of those columns again)."""
+        tables = (
+            _tables_reading(profiles, only)
+            if only is not None
+            else ((p, t) for p in profiles for t in p.tables)
+        )
+        for profile, table in tables:
+            if table.get_rows:
+                self.state.rows[(profile.name, table.name)] = identity_rows(table, raw)
 
     def _device_power(self, roles: Sequence[RoleValue], result: CollectResult) -> list[Sample]:
         """The device's own measured power: the most preferred `power` origin, summed over
@@ -404,16 +424,14 @@ class SnmpCollector:
         return await self._requests.get(oids)
 
     def _merge_identity(self, fresh: RawData, identity_due: bool) -> RawData:
-        """Keep identity-cadence values between their reads; fresh values win."""
-        if identity_due:
-            self.state.identity = _identity_part(self.state.profiles or (), fresh)
-            return fresh
-        for column in self._refreshed:  # re-read on a change marker: keep the new rows
-            self.state.identity.columns[column] = fresh.columns.get(column, [])
+        """Keep identity-cadence scalars between their reads; fresh values win. Identity
+        columns are not kept: the evaluation cache holds them converted."""
         self._refreshed.clear()
+        if identity_due:
+            self.state.identity = _identity_scalars(self.state.profiles or (), fresh)
+            return fresh
         return RawData(
-            scalars={**self.state.identity.scalars, **fresh.scalars},
-            columns={**self.state.identity.columns, **fresh.columns},
+            scalars={**self.state.identity.scalars, **fresh.scalars}, columns=fresh.columns
         )
 
 
@@ -424,21 +442,26 @@ def merged_walks(tables: Iterable[list[Oid]]) -> list[list[Oid]]:
     for columns in tables:
         if columns:
             by_entry.setdefault(columns[0][:-1], []).extend(columns)
-    return list(by_entry.values())
+    return [list(dict.fromkeys(columns)) for columns in by_entry.values()]  # each column once
 
 
-def _identity_part(profiles: Iterable[Profile], raw: RawData) -> RawData:
+def _identity_scalars(profiles: Iterable[Profile], raw: RawData) -> RawData:
     keep = RawData()
     for profile in profiles:
         for scalar in profile.scalars:
             if scalar.cadence == "identity" and scalar.oid_tuple in raw.scalars:
                 keep.scalars[scalar.oid_tuple] = raw.scalars[scalar.oid_tuple]
-        for table in profile.tables:
-            for col in table.columns:
-                oid = table.column_oid(col)
-                if table.column_cadence(col) == "identity" and oid in raw.columns:
-                    keep.columns[oid] = raw.columns[oid]
     return keep
+
+
+def _tables_reading(
+    profiles: Iterable[Profile], columns: set[Oid]
+) -> Iterator[tuple[Profile, TableSpec]]:
+    """The tables that read one of `columns`."""
+    for profile in profiles:
+        for table in profile.tables:
+            if any(table.column_oid(c) in columns for c in table.columns):
+                yield profile, table
 
 
 def _best(roles: Iterable[RoleValue], role: str) -> float | None:
@@ -446,18 +469,3 @@ def _best(roles: Iterable[RoleValue], role: str) -> float | None:
     if not candidates:
         return None
     return max(candidates, key=lambda r: r.preference).value
-
-
-def oid_names(profiles: ProfileSet) -> dict[Oid, str]:
-    """Every OID the profiles read, named `profile/field` (`profile/table.column` for
-    columns): how issues say which object was left out."""
-    names: dict[Oid, str] = {SYS_DESCR: "sysDescr", SYS_OBJECT_ID: "sysObjectID"}
-    for profile in profiles.profiles:
-        for scalar in profile.scalars:
-            names.setdefault(scalar.oid_tuple, f"{profile.name}/{scalar.name}")
-        for table in profile.tables:
-            for column in table.columns:
-                names.setdefault(
-                    table.column_oid(column), f"{profile.name}/{table.name}.{column.name}"
-                )
-    return names

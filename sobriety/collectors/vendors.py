@@ -11,7 +11,9 @@ just past each generic subtree finds it (`subtree_queries`), in the identificati
 from __future__ import annotations
 
 import bz2
-from collections.abc import Iterable, Mapping
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -22,6 +24,34 @@ from sobriety.errors import ConfigError, ConfigProblem
 from sobriety.snmp.types import Oid, VarBind
 
 ENTERPRISES: Oid = (1, 3, 6, 1, 4, 1)
+
+
+class PackedNames(Mapping[int, str]):
+    """A read-only number -> name map of ~60,000 entries in about 1.5 MB, instead of the
+    ~8 MB a dict of ints and strings takes: sorted numbers and name offsets in arrays,
+    the names in one string."""
+
+    def __init__(self, items: Iterable[tuple[int, str]]) -> None:
+        numbers, offsets, names, at = array("I"), array("I"), [], 0
+        for number, name in sorted(dict(items).items()):
+            numbers.append(number)
+            offsets.append(at)
+            names.append(name)
+            at += len(name)
+        offsets.append(at)
+        self._numbers, self._offsets, self._text = numbers, offsets, "".join(names)
+
+    def __getitem__(self, number: int) -> str:
+        i = bisect_left(self._numbers, number)
+        if i == len(self._numbers) or self._numbers[i] != number:
+            raise KeyError(number)
+        return self._text[self._offsets[i] : self._offsets[i + 1]]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._numbers)
+
+    def __len__(self) -> int:
+        return len(self._numbers)
 
 
 @dataclass(frozen=True)
@@ -63,11 +93,12 @@ class EnterpriseRegistry:
 
 def load_registry(table: Path, vendors: Path) -> EnterpriseRegistry:
     """Read the compact registry and the vendors file; ConfigError if the file is wrong."""
-    registered: dict[int, str] = {}
-    for line in bz2.decompress(table.read_bytes()).decode("utf-8").splitlines():
-        number, _, name = line.partition("\t")
-        if number.isdecimal() and name:
-            registered[int(number)] = name
+    registered = PackedNames(
+        (int(number), name)
+        for line in bz2.decompress(table.read_bytes()).decode("utf-8").splitlines()
+        for number, _, name in (line.partition("\t"),)
+        if number.isdecimal() and name and int(number) < 2**32
+    )
     raw = yaml.safe_load(vendors.read_text(encoding="utf-8")) or {}
     problems = []
     sections: dict[str, dict[int, str]] = {}

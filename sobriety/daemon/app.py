@@ -178,13 +178,20 @@ class Daemon:
         return calendar.is_open(now) if calendar is not None else None
 
     def _routing_labels(self, labels: Mapping[str, str]) -> dict[str, str]:
-        """What a target's alerts carry for routing: its site, class and inventory labels."""
+        """What a target's alerts carry for routing: its place (organisation, site, building,
+        room, where said), class and inventory labels."""
         target = self.runtime.targets.get(labels.get("target", ""))
         if target is None:
             return {}
         extra = {"site": target.site, **target.labels}
-        if target.device_class:
-            extra["class"] = target.device_class
+        for key, value in (
+            ("organisation", self.runtime.config.organisation_of(target)),
+            ("building", target.building),
+            ("room", target.room),
+            ("class", target.device_class),
+        ):
+            if value:
+                extra[key] = value
         return extra
 
     def _evaluate_target(self, target: str, samples: Sequence[Sample]) -> None:

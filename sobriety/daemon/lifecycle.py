@@ -8,6 +8,7 @@ evaluation of site and daemon series, re-sending firing alerts), which a reload 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -40,6 +41,16 @@ class _CancelledIsNotAnError(logging.Filter):
 logging.getLogger("apscheduler.executors.default").addFilter(_CancelledIsNotAnError())
 
 
+def _freeze_long_lived() -> None:
+    """Move what lives as long as the configuration (profiles, the enterprise registry,
+    classes, rules, targets) out of the cyclic collector's way, so that its full passes
+    do not scan it again and again. Unfrozen first: a replaced configuration's objects
+    become collectable again."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
 class Lifecycle:
     """Starts, reloads and stops one `Daemon`."""
 
@@ -60,6 +71,7 @@ class Lifecycle:
                 job, "interval", seconds=seconds, id=job_id, max_instances=1, coalesce=True
             )
         daemon.scheduler.start()
+        _freeze_long_lived()
         log.info("polling %d targets", len(daemon.runtime.collectors))
 
     async def reload(self) -> list[str]:
@@ -76,6 +88,8 @@ class Lifecycle:
         log.info("reloaded: polling %d targets", len(runtime.collectors))
         for collector in old.collectors.values():
             await collector.close()
+        del old
+        _freeze_long_lived()
         return []
 
     async def stop(self) -> None:

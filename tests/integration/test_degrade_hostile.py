@@ -311,9 +311,9 @@ async def test_an_endless_table_ends_at_the_deadline_and_other_targets_are_unaff
             assert bad.stats.getbulk > 10  # it did walk, until the deadline
             assert ok.up and ok_took < 1.0  # polled beside it, not after it
             assert not issues(ok, "deadline")
-            counted = {
+            counted = {  # the polling cost is summed over targets (settings.self_metrics)
                 s.labels["code"]: s.value
-                for s in poller.snapshot.of("endless")
+                for s in poller.bookkeeping_samples()
                 if s.name == "sobriety_collect_issues_total"
             }
             assert counted["deadline"] == 1
@@ -400,9 +400,9 @@ async def test_bad_replies_are_counted_under_their_own_reason_and_logged_once(
         ]
         assert len(lines) == len(expected), lines  # one line per change, none in between
         assert all(got.startswith(want) for got, want in zip(lines, expected, strict=True))
-        errors = {
+        errors = {  # summed over targets (settings.self_metrics): flaky is the only one
             s.labels["reason"]: s.value
-            for s in poller.snapshot.of("flaky")
+            for s in poller.bookkeeping_samples()
             if s.name == "sobriety_poll_errors_total"
         }
         assert errors == {"malformed": 2, "truncated": 2, "wrong_request_id": 2}
