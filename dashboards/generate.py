@@ -1,4 +1,5 @@
-"""Grafana dashboards as code (grafana-foundation-sdk): fleet energy, lifetime, alerts and waste.
+"""Grafana dashboards as code (grafana-foundation-sdk): fleet energy, lifetime, alerts and
+waste, radio.
 
 `python dashboards/generate.py` writes `dashboards/*.json`; a test regenerates them and fails
 on a difference, and queries every panel against a real Prometheus scraping `sobriety demo`.
@@ -262,10 +263,57 @@ def alerts_and_waste() -> dashboard.Dashboard:
     return board
 
 
+SCHOOLS = 'organisation=~"$organisation", site=~"$site", site_type=~"ecole_primaire|college|lycee"'
+
+
+def radio() -> dashboard.Dashboard:
+    board = variables(
+        dashboard.Dashboard("sobriety — Radio").uid("sobriety-radio")
+        .tags(["sobriety", "radio"]).refresh("1m").time("now-7d", "now")
+        .links([dashboard.DashboardLink("Radio report (daemon)")
+                .type(DashboardLinkType.LINK).url("/reports/radio").target_blank(True)])
+    )  # fmt: skip
+    panels = [
+        bars("EIRP per radio", "Equivalent isotropic radiated power each transmitter declares "
+             "(conducted power + antenna gain - cable loss, sobriety_radio_eirp_dbm): an "
+             "estimate from declared figures, not a measurement. Radios whose gain is unknown "
+             "have none (see the table below).", "dBm",
+             by_device("sobriety_radio_eirp_dbm", "site"), "{{site}} {{target}} {{radio}}"),
+        bars("Distance to the ANFR level per radio", "Beyond this distance the far-field upper "
+             "bound (E = √(30·EIRP)/d, 100 % duty cycle, no wall) is below the site's ANFR "
+             "atypical-point level (9 V/m by default): an upper bound, not a measured "
+             "exposure; absent in an antenna's near field.", "lengthm",
+             by_device('sobriety_radio_threshold_distance_metres{level="anfr"}', "site"),
+             "{{site}} {{target}} {{radio}}"),
+        bars("Wi-Fi on outside teaching per school", "Radio-hours of Wi-Fi on outside the "
+             "site's teaching hours over the time range, per school (increase of "
+             "sobriety_site_wifi_on_seconds_total, period outside); loi n° 2015-136 art. 7 asks "
+             "écoles primaires to switch Wi-Fi off when it is not used for teaching.", "h",
+             f"sum by (site) (increase(sobriety_site_wifi_on_seconds_total{{{SCHOOLS}, "
+             'period="outside"}[$__range])) / 3600', "{{site}}"),
+        ts("Wi-Fi radios on now per site", "Wi-Fi access-point radios on at each moment "
+           "(sobriety_site_wifi_radios, state on): what the WifiOnOutsideTeaching alert "
+           "reads outside teaching hours.", "none",
+           query('sum by (site) (sobriety_site_wifi_radios{organisation=~"$organisation", '
+                 'site=~"$site", state="on"})', "{{site}}")),
+        tab("Radios above their band's legal EIRP", "EIRP over the legal maximum of the band "
+            "in the site's country (collectors/radio-bands.yaml), above 1: check the country "
+            "code, the antenna figures and the power setting.",
+            f"{by_device('sobriety_radio_eirp_limit_ratio', 'site')} > 1"),
+        tab("What is unknown, and why", "Radios whose EIRP, band or legal maximum could not be "
+            "worked out, with the reason (sobriety_radio_unknown_info): an unknown is said, "
+            "never replaced by 0.", by_device("sobriety_radio_unknown_info", "site")),
+    ]  # fmt: skip
+    for panel in panels:
+        board = board.with_panel(panel)
+    return board
+
+
 BOARDS = {
     "fleet-energy.json": fleet_energy,
     "lifetime.json": lifetime,
     "alerts-waste.json": alerts_and_waste,
+    "radio.json": radio,
 }
 
 

@@ -548,6 +548,7 @@ def _write_export(args: argparse.Namespace, config: Config, stored: Stored) -> i
     from sobriety.reports.eol import eol_table
     from sobriety.reports.exports import build_eol_report, scoped
     from sobriety.reports.i18n import Lang
+    from sobriety.reports.radio import radio_opendata_rows
     from sobriety.reports.tables import (
         Owners,
         Publisher,
@@ -589,7 +590,9 @@ def _write_export(args: argparse.Namespace, config: Config, stored: Stored) -> i
     publisher = Publisher(
         args.publisher or (org.publisher_name if org else ""), org.siren if org else None
     )
-    write_opendata(args.out, lines, publisher, period, shares)
+    radio_days = [d for d in stored.radio_days if d.site in sites]
+    radios = radio_opendata_rows(scope, stored.radios, radio_days)
+    write_opendata(args.out, lines, publisher, period, shares, radios)
     return len(lines)
 
 

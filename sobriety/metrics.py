@@ -896,6 +896,161 @@ METRICS: tuple[MetricSpec, ...] = (
         "dbi",
         "radio",
     ),
+    # --- radios: what profiles read for the exposure indicator (collectors/snmp/radio-*) ---
+    _m(
+        "sobriety_radio_channel",
+        "gauge",
+        "Wi-Fi channel number a radio uses; `band` is how the device names the band (ng, na, "
+        "dot11a...), empty when it does not (the number alone may fit several bands).",
+        ("target", "radio", "band"),
+        group="radio",
+    ),
+    _m(
+        "sobriety_radio_oper_up",
+        "gauge",
+        "1 while the device says the radio is operational (up), 0 when it says it is down; "
+        "absent when the device does not say.",
+        ("target", "radio"),
+        group="radio",
+    ),
+    _m(
+        "sobriety_radio_admin_up",
+        "gauge",
+        "1 while the radio is administratively enabled, 0 when disabled; absent when the "
+        "device does not say.",
+        ("target", "radio"),
+        group="radio",
+    ),
+    _m(
+        "sobriety_radio_transmitter_info",
+        "info",
+        "The transmitter a radio series belongs to, where a device reports per virtual AP "
+        "(UniFi: every VAP of a band shares that band's radio); the radio figures below are "
+        "per transmitter.",
+        ("target", "radio", "transmitter"),
+        group="radio",
+    ),
+    # --- radios: the exposure indicator (sobriety/radio), an upper bound, not a measure ---
+    _m(
+        "sobriety_radio_eirp_dbm",
+        "gauge",
+        "Equivalent isotropic radiated power of a radio: conducted power + antenna gain - "
+        "cable loss, from what the transmitter and the inventory declare (an estimate, "
+        "`source` estimated); `gain_origin` mib, model (collectors/radio-antennas.yaml) or "
+        "inventory; `band` its band (collectors/radio-bands.yaml), empty when unknown.",
+        ("target", "radio", "band", "gain_origin", "source"),
+        "dbm",
+        "radio",
+    ),
+    _m(
+        "sobriety_radio_eirp_watts",
+        "gauge",
+        "The same EIRP in watts.",
+        ("target", "radio", "band", "gain_origin", "source"),
+        "watts",
+        "radio",
+    ),
+    _m(
+        "sobriety_radio_unknown_info",
+        "info",
+        "What could not be worked out for a radio and why (`fact` eirp, band, limit; "
+        "`reason` tx_power_unknown, antenna_gain_unknown, frequency_unknown, band_ambiguous, "
+        "not_in_table, country_unknown, country_not_in_table, no_limit_in_table): an "
+        "unknown is said, never replaced by 0.",
+        ("target", "radio", "fact", "reason"),
+        group="radio",
+    ),
+    _m(
+        "sobriety_radio_eirp_limit_dbm",
+        "gauge",
+        "Legal maximum EIRP of the radio's band in its site's country (collectors/"
+        "radio-bands.yaml, sourced: ETSI/ECC/ARCEP decisions).",
+        ("target", "radio", "band", "country"),
+        "dbm",
+        "radio",
+    ),
+    _m(
+        "sobriety_radio_eirp_limit_ratio",
+        "gauge",
+        "EIRP over the legal maximum, in watts (above 1: the radio declares more than its band "
+        "allows, as a North-American SKU installed in Europe may).",
+        ("target", "radio"),
+        "ratio",
+        "radio",
+    ),
+    _m(
+        "sobriety_radio_field_bound_volts_per_metre",
+        "gauge",
+        "Upper bound of the electric field at a distance the site declares: far field, "
+        "E = √(30·EIRP)/d, 100 % duty cycle, no reflections (an estimate from declared "
+        "figures, not a measurement); `validity` far_field (beyond 2D²/λ) or unchecked (the "
+        "antenna size is not declared). Absent in the near field: not valid there.",
+        ("target", "radio", "distance", "validity", "source"),
+        "volts_per_metre",
+        "radio",
+    ),
+    _m(
+        "sobriety_radio_threshold_distance_metres",
+        "gauge",
+        "Distance beyond which the far-field bound is below a level: `level` anfr (the site's "
+        "ANFR atypical-point level, 9 V/m by default) or decret (the décret 2002-775 "
+        "reference level of the band); absent when that distance falls in the near field.",
+        ("target", "radio", "level", "validity", "source"),
+        "metres",
+        "radio",
+    ),
+    _m(
+        "sobriety_radio_reference_level_volts_per_metre",
+        "gauge",
+        "The level each threshold distance is computed for (`level` anfr or decret).",
+        ("target", "radio", "level"),
+        "volts_per_metre",
+        "radio",
+    ),
+    _m(
+        "sobriety_radio_near_field_metres",
+        "gauge",
+        "Near-field boundary 2D²/λ of a radio's antenna (D its declared largest dimension): "
+        "closer than this, no field figure is given.",
+        ("target", "radio"),
+        "metres",
+        "radio",
+    ),
+    _m(
+        "sobriety_radio_on",
+        "gauge",
+        "1 while the radio transmits, 0 while it is off; absent when unknown (never assumed "
+        "on). `basis` mib (the device's radio state) or poe (a PoE-fed AP: its port delivers "
+        "power, or not).",
+        ("target", "radio", "basis"),
+        group="radio",
+    ),
+    _m(
+        "sobriety_radio_on_seconds_total",
+        "counter",
+        "Time the radio was on, split by `period`: teaching (the site's calendar says open) "
+        "or outside; between two polls that disagree, half the interval (persisted).",
+        ("target", "radio", "period"),
+        "seconds",
+        "radio",
+    ),
+    _m(
+        "sobriety_site_wifi_radios",
+        "gauge",
+        "Wi-Fi radios of a site by `state` now (on, off, unknown), with the site's "
+        '`site_type`: what the "Wi-Fi on outside teaching" alert reads.',
+        ("site", "organisation", "site_type", "state"),
+        group="radio",
+    ),
+    _m(
+        "sobriety_site_wifi_on_seconds_total",
+        "counter",
+        "Radio-seconds of the site's Wi-Fi radios on, by `period` (teaching, outside): the sum "
+        "over its radios.",
+        ("site", "organisation", "site_type", "period"),
+        "seconds",
+        "radio",
+    ),
     # --- devices a controller manages (APs of a Wi-Fi controller) ------------------------
     _m(
         "sobriety_managed_device_info",

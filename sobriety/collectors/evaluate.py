@@ -494,11 +494,12 @@ def _convert(spec: FieldSpec, vb: VarBind, out: ProfileOutput, profile: str) -> 
         return None
     kind = spec.type
     if kind in ("int", "float", "enum"):
-        number = _number(vb)
+        number = _pattern_number(spec, vb) if spec.pattern_re is not None else _number(vb)
         if number is None:
-            out.issues.append(
-                CollectIssue("bad_value", f"{profile}/{spec.name}: {format_oid(vb.oid)}")
-            )
+            if spec.pattern_re is None:  # a pattern that finds no number: no value, as on text
+                out.issues.append(
+                    CollectIssue("bad_value", f"{profile}/{spec.name}: {format_oid(vb.oid)}")
+                )
             return None
         if number in spec.drop_values:
             return None
@@ -605,6 +606,15 @@ def date_and_time(octets: bytes) -> float | None:
     except ValueError:
         return None
     return when.timestamp()
+
+
+def _pattern_number(spec: FieldSpec, vb: VarBind) -> float | None:
+    """A number read out of a text with the field's pattern (None: no match, not a number)."""
+    text = _extract(spec, clean_text(vb.value)) if isinstance(vb.value, bytes) else None
+    try:
+        return float(text) if text is not None else None
+    except ValueError:
+        return None
 
 
 def _number(vb: VarBind) -> float | None:

@@ -188,7 +188,8 @@ class FieldSpec(_Strict):
         default=None,
         description="a regular expression searched in a text value: its group `value` (or "
         "its first group, or the whole match) is the value; no match, no value (a model "
-        "read out of sysDescr)",
+        "read out of sysDescr; with type int or float, a number read out of a text: "
+        "airOS's antenna 'Combined - 16 dB')",
     )
     aggregate: Aggregate | None = None
     unit: str = ""
@@ -233,8 +234,8 @@ class FieldSpec(_Strict):
         if self.text_map and self.type != "string":
             raise ValueError("`text_map` only goes with type: string")
         if self.pattern is not None:
-            if self.type != "string":
-                raise ValueError("`pattern` only goes with type: string")
+            if self.type not in ("string", "int", "float"):
+                raise ValueError("`pattern` only goes with type: string, int or float")
             try:
                 re.compile(self.pattern)
             except re.error as exc:

@@ -393,7 +393,7 @@ class SnmpCollector:
                 tables.append(columns)
                 self._refreshed.update(identity)
             self.state.markers[marker] = seen
-        await self._walk(tables, fresh)
+        await self._walk(merged_walks(tables), fresh)
 
     async def _walk(self, tables: Iterable[list[Oid]], fresh: RawData) -> None:
         """Walk each table's columns together, within the poll's budget. A walk that fails
@@ -433,6 +433,16 @@ class SnmpCollector:
         return RawData(
             scalars={**self.state.identity.scalars, **fresh.scalars}, columns=fresh.columns
         )
+
+
+def merged_walks(tables: Iterable[list[Oid]]) -> list[list[Oid]]:
+    """The column lists to walk, those of one table entry together whichever profile asks
+    for them (a radio profile's columns beside its vendor profile's: one walk, not two)."""
+    by_entry: dict[Oid, list[Oid]] = {}
+    for columns in tables:
+        if columns:
+            by_entry.setdefault(columns[0][:-1], []).extend(columns)
+    return [list(dict.fromkeys(columns)) for columns in by_entry.values()]  # each column once
 
 
 def _identity_scalars(profiles: Iterable[Profile], raw: RawData) -> RawData:

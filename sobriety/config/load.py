@@ -35,6 +35,7 @@ from pydantic_core import ErrorDetails
 
 from sobriety.config.inventory import AssetRecord, DisposalBatch, DisposalRecord, batch_problems
 from sobriety.config.organisations import ORGANISATION_ID, OrganisationConfig, share_problems
+from sobriety.config.radio import SiteRadio, SiteType, TargetRadio
 from sobriety.config.types import (
     ConfigPath,
     Duration,
@@ -347,6 +348,11 @@ class SiteConfig(_Strict):
     classes: Mapping[str, ClassOverride] = Field(
         default_factory=dict, description="this site's figures for device classes"
     )
+    # the radio part (config/radio.py): what kind of place it is, where its field is bounded
+    type: SiteType | None = Field(
+        default=None, description="ecole_primaire, college, lycee, creche, office, ..."
+    )
+    radio: SiteRadio = Field(default_factory=SiteRadio, description="radio exposure figures")
     # --- who owns it and who pays for it (organisations) ---
     organisation: str | None = Field(
         default=None, pattern=rf"^{ORGANISATION_ID.pattern}$", description="who owns the site"
@@ -514,6 +520,9 @@ class TargetConfig(_Strict):
     )
     asset: AssetRecord | None = Field(
         default=None, description="what the asset register knows: tag, faults, software, mass"
+    )
+    radio: TargetRadio | None = Field(
+        default=None, description="its antennas as the inventory knows them (config/radio.py)"
     )
     disabled: bool = False
 

@@ -37,7 +37,9 @@ from sobriety.energy.accounting import EnergyTracker
 from sobriety.lifetime.policy import Advisor
 from sobriety.lifetime.tracker import LifetimeTracker
 from sobriety.model import CollectResult, Sample
+from sobriety.radio.tracker import RadioTracker
 from sobriety.reports.eol import EolReport
+from sobriety.reports.radio import RadioReport
 from sobriety.store import StateStore
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,9 @@ class Daemon:
             config, self.runtime.classes, self.runtime.calendars, self.store, self._feed,
             now=clock.now,
         )  # fmt: skip
+        self.radio = RadioTracker(
+            config, self.runtime.calendars, self.store, self._feed, now=clock.now
+        )
         self.lifetime = LifetimeTracker(self.store)
         self.advisor = Advisor(self.store, self.runtime.policy)
         self.alerts = AlertEngine(
@@ -89,6 +94,7 @@ class Daemon:
         """Make `runtime` the running one: every part takes its share of it."""
         self.runtime = runtime
         self.energy.configure(runtime.config, runtime.classes, runtime.calendars)
+        self.radio.configure(runtime.config, runtime.calendars)
         self.advisor.policy = runtime.policy
         self.alerts.rules = runtime.rules
         self.snapshot.retain(set(runtime.collectors))
@@ -112,6 +118,7 @@ class Daemon:
         cls = self.energy.class_of(target)
         self._keep_identity(result)
         result.samples = self.energy.observe(result, now)  # the reading chosen, energy booked
+        result.samples += self.radio.observe(target, result, now)  # EIRP, bound, on-time
         first = self.poller.first_seen.get(target.id)
         first_seen = first.timestamp() if first is not None else None
         tolerance = max(30.0, 0.1 * self.runtime.config.interval_for(target))
@@ -239,6 +246,17 @@ class Daemon:
             )
         )
 
+    def radio_report(self) -> RadioReport:
+        """The radio transmitters as `/reports/radio` shows them, from the live state."""
+        from sobriety.reports.radio import month_of, radio_report
+
+        self.store.flush()  # include the polls that just ended
+        now = self.world.clock.now()
+        config = self.runtime.config
+        firsts = [month_of(now, site.timezone)[0] for site in config.sites.values()]
+        first = min(firsts).isoformat() if firsts else None
+        return radio_report(config, self.radio.facts(), self.store.radio_days(first), now)
+
     def users(self) -> UserMap:
         """Which organisations each web user sees, as the running configuration says."""
         return UserMap.of(self.runtime.config)
@@ -256,6 +274,7 @@ class Daemon:
         settings = self.runtime.config.settings
         out = self_samples(self.world.self_probe, settings.self_watts_per_cpu)
         out += self.energy.site_samples()
+        out += self.radio.site_samples()
         out += self.alerts.samples()
         out += self.dispatcher.samples()
         out += self.poller.bookkeeping_samples()

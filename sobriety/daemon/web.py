@@ -29,6 +29,8 @@ from sobriety.model import Sample
 from sobriety.reports.eol import EolReport, eol_table
 from sobriety.reports.eolpage import filtered, parse_lang, render_page
 from sobriety.reports.i18n import Lang
+from sobriety.reports.radio import RadioReport
+from sobriety.reports.radiopage import render_radio_page
 from sobriety.reports.writers import csv_text, json_text, ods_bytes
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,9 @@ class Served(Protocol):
 
     def eol_report(self) -> EolReport:
         """The end-of-life list."""
+
+    def radio_report(self) -> RadioReport:
+        """The radio transmitters, their EIRP, field bound and hours on this month."""
 
     def users(self) -> UserMap:
         """Which organisations each web user sees."""
@@ -92,6 +97,7 @@ class WebServer:
         self.app.router.add_get("/reports/end-of-life", self.eol_page)
         self.app.router.add_get("/reports/end-of-life.csv", self.eol_csv)
         self.app.router.add_get("/reports/end-of-life.ods", self.eol_ods)
+        self.app.router.add_get("/reports/radio", self.radio_page)
         self.app.router.add_get("/reports/end-of-life.json", self.eol_json)
         self._runner: web.AppRunner | None = None
         self._context: ssl.SSLContext | None = None
@@ -210,7 +216,8 @@ class WebServer:
             f"<!doctype html><html><head><title>sobriety</title></head><body>"
             f"<h1>sobriety {html.escape(__version__)}</h1>"
             '<p><a href="/metrics">/metrics</a> · '
-            '<a href="/reports/end-of-life">end-of-life list</a></p>'
+            '<a href="/reports/end-of-life">end-of-life list</a> · '
+            '<a href="/reports/radio">radio transmitters</a></p>'
             f"<h2>Targets</h2><ul>{items}</ul>"
             "</body></html>"
         )
@@ -237,6 +244,21 @@ class WebServer:
         if isinstance(report, web.Response):
             return report
         page = render_page(report, dict(request.query))
+        return web.Response(text=page, content_type="text/html", charset="utf-8")
+
+    async def radio_page(self, request: web.Request) -> web.Response:
+        """The radio report, of the organisations the asking user sees (403 for a site of
+        another one, as the end-of-life list)."""
+        viewer = self.viewer(request)
+        report = self.daemon.radio_report()
+        if viewer.organisations is not None:
+            if not viewer.organisations:
+                return _forbidden(f"no organisation's reports are open to {viewer.user}")
+            site = report.sites.get(request.query.get("site", ""))
+            if site is not None and not viewer.sees(site.organisation):
+                return _forbidden(f"{viewer.user} may not see site {site.id!r}")
+            report = report.of_organisations(viewer.organisations)
+        page = render_radio_page(report, dict(request.query))
         return web.Response(text=page, content_type="text/html", charset="utf-8")
 
     async def eol_csv(self, request: web.Request) -> web.Response:

@@ -198,6 +198,10 @@ DEMO_PLACES: dict[str, dict[str, str]] = {
     "ricoh_mpc3002": {"building": "bâtiment A", "room": "secrétariat"},
     "winxp-full-walk": {"building": "bâtiment B", "room": "CDI"},
     "cisco_16_switch": {"building": "bâtiment A", "room": "local technique"},
+    # the college's radios: /reports/radio groups them by room
+    "aruba-instant": {"building": "bâtiment B", "room": "CDI"},
+    "unifi_nanohd": {"building": "bâtiment B", "room": "salle 12"},
+    "ubiquiti-m5": {"building": "bâtiment A", "room": "toiture (liaison vers le gymnase)"},
 }  # fmt: skip
 
 
@@ -251,15 +255,19 @@ def demo_config(
         "sites": {
             "college": {
                 "name": "Collège de démonstration",
+                "type": "college",
                 "organisation": "departement",
                 "timezone": "Europe/Paris",
                 "country": "FR",
                 "school_zone": "C",
                 "opening_hours": dict.fromkeys(("mon", "tue", "thu", "fri"), COLLEGE_HOURS)
                 | {"wed": ["07:45-12:15"]},
+                # where people are from a transmitter, for the field bound (radio report)
+                "radio": {"distances_m": {"référence": 1.0, "AP au plafond, élève assis": 2.2}},
             },
             "datacentre": {
                 "name": "Salle serveurs intercommunale",
+                "type": "datacentre",
                 "organisation": "syndicat",
                 "shares": DEMO_SHARES,
                 "timezone": "Europe/Paris",

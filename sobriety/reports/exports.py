@@ -9,6 +9,7 @@ energy bookings are added up (a device moved from one daemon to another has both
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,17 +19,20 @@ from sobriety.config.shards import owned
 from sobriety.energy.classes import load_classes
 from sobriety.lifetime.policy import load_policy
 from sobriety.reports.eol import EolInputs, EolReport, eol_report, use_by_target
-from sobriety.store import EnergyDay, StateStore
+from sobriety.store import EnergyDay, RadioDay, StateStore
 
 
 @dataclass(frozen=True, slots=True)
 class Stored:
     """What the store holds for a report: facts per device and the energy of a period;
-    `overlaps` are the (target, day) bookings more than one merged snapshot holds."""
+    `overlaps` are the (target, day) bookings more than one merged snapshot holds; the
+    radios' last facts and their on-time over the period."""
 
     facts: dict[str, tuple[float, dict[str, object]]]
     days: list[EnergyDay]
     overlaps: list[tuple[str, str]] = field(default_factory=list)
+    radios: dict[tuple[str, str], dict[str, object]] = field(default_factory=dict)
+    radio_days: list[RadioDay] = field(default_factory=list)
 
     @classmethod
     def read(
@@ -36,7 +40,10 @@ class Stored:
     ) -> Stored:
         if store is None:
             return cls({}, [])
-        return cls(store.device_facts(), store.energy_days(first, last, site))
+        return cls(
+            store.device_facts(), store.energy_days(first, last, site), [],
+            _radio_facts([store]), store.radio_days(first, last, site),
+        )  # fmt: skip
 
     @classmethod
     def merge(
@@ -55,6 +62,7 @@ class Stored:
         days: list[EnergyDay] = []
         booked: dict[tuple[str, str], str] = {}
         overlaps: set[tuple[str, str]] = set()
+        radio_days: list[RadioDay] = []
         for store in stores:
             for target, (at, known) in store.device_facts().items():
                 if target not in facts or at > facts[target][0]:
@@ -65,7 +73,19 @@ class Stored:
                 if who != store.instance:
                     overlaps.add((day.target, day.day))
             days += mine
-        return cls(facts, days, sorted(overlaps))
+            radio_days += store.radio_days(first, last, site)
+        return cls(facts, days, sorted(overlaps), _radio_facts(stores), radio_days)
+
+
+def _radio_facts(stores: Sequence[StateStore]) -> dict[tuple[str, str], dict[str, object]]:
+    """Each radio's last facts, the newest observation across the stores."""
+    newest: dict[tuple[str, str], tuple[float, str]] = {}
+    for store in stores:
+        for row in store.radio_rows():
+            key, at = (row.target, row.radio), row.at if row.at is not None else 0.0
+            if key not in newest or at > newest[key][0]:
+                newest[key] = (at, row.facts)
+    return {key: json.loads(text or "{}") for key, (_, text) in newest.items()}
 
 
 def scoped(

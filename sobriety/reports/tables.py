@@ -354,22 +354,32 @@ def write_opendata(
     publisher: Publisher,
     period: tuple[str | None, str | None] = (None, None),
     shares: Sequence[Sequence[object]] = (),
+    radio_rows: Sequence[Sequence[object]] = (),
 ) -> Path:
-    """`fleet-by-site.csv` and its Frictionless Data Package descriptor, Licence Ouverte 2.0;
-    `energy-shares.csv` too when shared sites' keys are given. The energy figures cover
-    `period` (ISO days, inclusive) when one is given."""
+    """`fleet-by-site.csv`, `radio-by-site.csv` (reports/radio.py) and their Frictionless
+    Data Package descriptor, Licence Ouverte 2.0; `energy-shares.csv` too when shared sites'
+    keys are given. The energy and on-time figures cover `period` (ISO days, inclusive) when
+    one is given."""
+    from sobriety.reports.radio import OPENDATA_RADIO_FIELDS
+
     folder.mkdir(parents=True, exist_ok=True)
     _csv(folder, "fleet-by-site.csv", OPENDATA_FIELDS, rows)
-    resources = [_resource("fleet-by-site", OPENDATA_FIELDS, ["site", "class"])]
+    _csv(folder, "radio-by-site.csv", OPENDATA_RADIO_FIELDS, radio_rows)
+    resources = [
+        _resource("fleet-by-site", OPENDATA_FIELDS, ["site", "class"]),
+        _resource("radio-by-site", OPENDATA_RADIO_FIELDS, ["site"]),
+    ]
     if shares:
         _csv(folder, "energy-shares.csv", SHARE_FIELDS, shares)
         resources.append(_resource("energy-shares", SHARE_FIELDS, ["site", "organisation"]))
     package: dict[str, object] = {
         "profile": "tabular-data-package",
         "name": "sobriety-fleet-by-site",
-        "title": "Energy and lifetime of a public IT fleet, per site and device class",
+        "title": "Energy and lifetime of a public IT fleet, per site and device class; its "
+        "radio transmitters per site",
         "description": "Aggregates published by sobriety: no serial numbers, addresses, device "
-        "names or per-person data.",
+        "names, rooms, positions or per-person data. EIRP figures are estimates from what the "
+        "transmitters declare, not measurements of exposure.",
         "publisher": publisher.name,
         "licenses": [
             {

@@ -97,7 +97,7 @@ def panel(boards: dict[str, dict[str, object]], title: str) -> str:
 
 
 async def test_every_panel_query_returns_series(tmp_path: Path) -> None:
-    assert len(BOARDS) == 3
+    assert len(BOARDS) == 4
     boards = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in BOARDS}
     assert not [
         f"{name}: {title}"

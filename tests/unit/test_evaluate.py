@@ -316,7 +316,7 @@ def test_a_pattern_reads_a_model_out_of_a_text_and_no_match_is_no_value() -> Non
     ("spec", "message"),
     [
         ({"pattern": "(", "type": "string"}, "bad regular expression"),
-        ({"pattern": "x", "type": "int"}, "only goes with type: string"),
+        ({"pattern": "x", "type": "hex"}, "only goes with type: string, int or float"),
     ],
 )
 def test_bad_patterns_are_refused_when_profiles_load(spec: dict[str, str], message: str) -> None:
