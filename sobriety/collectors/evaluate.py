@@ -82,12 +82,10 @@ ColumnKey = tuple[str, str, str]  # profile, table, column
 
 @dataclass(frozen=True, slots=True)
 class KeptRows:
-    """A table's rows decided by its identity filters: those seen, those kept, and what
-    deciding them noticed (rows whose index does not decode)."""
+    """A table's rows kept by its identity filters, and what deciding them noticed (rows
+    whose index does not decode)."""
 
-    seen: frozenset[Oid]
     kept: frozenset[Oid]
-    left_out: frozenset[Oid]  # seen and not kept
     issues: tuple[CollectIssue, ...]
 
 
@@ -107,6 +105,15 @@ class EvaluationCache:
         self.tables.clear()
         self.columns.clear()
         self.kept.clear()
+
+    def keep_only(self, profile: str, table: str, rows: frozenset[Oid]) -> None:
+        """Drop a table's cached identity values of rows its filters left out; the rows
+        kept share one index tuple across columns."""
+        one = {suffix: suffix for suffix in rows}
+        for key, (values, issues) in list(self.columns.items()):
+            if key[0] == profile and key[1] == table:
+                kept = tuple((one[s], v) for s, v in values if s in one)
+                self.columns[key] = (kept, issues)
 
     def forget_table(self, profile: str, table: str) -> None:
         """Drop one table's entries (its identity data was read again)."""
@@ -212,18 +219,16 @@ def _kept_by_identity(
     out: ProfileOutput,
     cache: EvaluationCache | None,
 ) -> dict[Oid, dict[str, Scalar]]:
-    """The rows that pass the filters on identity data, decided once per identity read
-    with `cache` (a row first seen later is decided when it appears)."""
+    """The rows that pass the filters on identity data. With `cache` they are decided once
+    per identity read (rows appear and go with identity data), and the table's cached
+    identity columns keep only those rows, one index tuple a row."""
     key = (profile, table.name)
     known = cache.kept.get(key) if cache is not None else None
     if known is None:
         known = _decide_rows(profile, table, rows)
         if cache is not None:
             cache.kept[key] = known
-    elif not rows.keys() <= known.seen:
-        new = _decide_rows(profile, table, {k: v for k, v in rows.items() if k not in known.seen})
-        out.issues.extend(new.issues)
-        return {idx: row for idx, row in rows.items() if idx in known.kept or idx in new.kept}
+            cache.keep_only(profile, table.name, known.kept)
     out.issues.extend(known.issues)
     return {idx: row for idx, row in rows.items() if idx in known.kept}
 
@@ -238,8 +243,7 @@ def _decide_rows(profile: str, table: TableSpec, rows: dict[Oid, dict[str, Scala
         for idx, row in candidates.items()
         if all(_passes(f, {**fields[idx], **row}, present) for f in table.identity_filters)
     )
-    seen = frozenset(rows)
-    return KeptRows(seen, kept, seen - kept, tuple(found.issues))
+    return KeptRows(kept, tuple(found.issues))
 
 
 def _decoded_indexes(
@@ -331,8 +335,8 @@ def _rows(
     out: ProfileOutput,
     cache: EvaluationCache | None = None,
 ) -> dict[Oid, dict[str, Scalar]]:
-    """Columns joined into rows by index suffix, in index order; values converted. Rows
-    the identity filters already left out (cached) are not joined again."""
+    """Columns joined into rows by index suffix, in index order; values converted. Only
+    the rows the identity filters kept (cached) are joined again."""
     rows: dict[Oid, dict[str, Scalar]] = {}
     decided = cache.kept.get((profile, table.name)) if cache is not None else None
     for col in table.columns:
@@ -345,9 +349,9 @@ def _rows(
             for suffix, value in converted:
                 rows.setdefault(suffix, {})[col.name] = value
         else:
-            left_out = decided.left_out
+            kept = decided.kept
             for suffix, value in converted:
-                if suffix not in left_out:
+                if suffix in kept:
                     rows.setdefault(suffix, {})[col.name] = value
     for col in table.columns:  # a position in a list first: what it picks may be scaled
         if col.pick_from is not None:
