@@ -11,7 +11,7 @@ import pytest
 
 from tests.integration.browser import browser
 from tests.integration.demo import EolDemo
-from tests.integration.test_daemon import scrape
+from tests.integration.test_daemon import scrape, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,6 +26,14 @@ def cells(target: str) -> str:
 async def test_the_radio_page_says_upper_bound_and_shows_the_m5_figures(eol_demo: EolDemo) -> None:
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     url = f"{eol_demo.server.url}/reports/radio"
+    await wait_for(  # the AP's radios are on by its PoE port once the switch is read in full
+        eol_demo.server.url,
+        lambda m: any(
+            'target="unifi_nanohd"' in k and 'basis="poe"' in k
+            for k in m.get("sobriety_radio_on", {})
+        ),
+        timeout=60,
+    )
     async with browser(eol_demo.tmp / "radio1") as page:
         await page.open(url, 1400, 900)
         lang = await page.evaluate("document.documentElement.lang")
