@@ -169,9 +169,10 @@ class WebServer:
         """The scrape, streamed. It is put together in a worker thread (targets polled since
         the last scrape rendered, the rest from the cache), so the event loop keeps polling
         meanwhile; gzip when the scraper accepts it, as Prometheus does. A scrape shows every
-        organisation: a user mapped to some only is refused (the scraper has its own user)."""
+        organisation: a user mapped to some is refused; the scraper's user, mapped to none,
+        and the admins scrape."""
         viewer = self.viewer(request)
-        if not viewer.everything:
+        if viewer.organisations:
             return web.Response(
                 status=403,
                 text=f"{viewer.user} reads its organisations' reports; /metrics shows every "
