@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit golden docs fuzz clean venv tools mutate mutate-named mutate-changed
+.PHONY: run test lint typecheck unit golden docs fuzz clean venv tools pen-table mutate mutate-named mutate-changed
 PORT ?= 9471
 TIMEOUT ?= 2s
 INTERVAL ?= 30s
@@ -50,12 +50,14 @@ clean:
 fuzz: $(STAMP)
 	$(BIN)/python -m tests.fuzz.run 100000
 
-# Regenerate what is generated: README metric table, docs/profiles.md, Prometheus rules,
-# Grafana dashboards (tests fail when a committed copy differs).
+# Regenerate what is generated: README metric table, docs/profiles.md, the corpus coverage
+# report (docs/device-coverage.md), Prometheus rules, Grafana dashboards (tests fail when a
+# committed copy differs).
 docs: $(STAMP)
 	$(BIN)/python -m sobriety.gen.metric_docs README.md
 	$(BIN)/python -m sobriety.gen.profile_docs docs/profiles.md
 	$(BIN)/python -m sobriety.gen.energy_proof docs/energy.md
+	$(BIN)/python -m sobriety.gen.device_coverage docs/device-coverage.md
 	$(BIN)/python -m sobriety.alerts.promrules rules/sobriety-alerts.yml
 	$(BIN)/python dashboards/generate.py
 
@@ -87,3 +89,8 @@ mutate-changed: $(STAMP)
 	$(MUTATE_ENV) timeout -s INT $(MUTATE_BUDGET) $(BIN)/python -m tests.mutation run $$files \
 		> mutants.log 2>&1 || echo "mutmut stopped (budget of $(MUTATE_BUDGET) s, or a failure: mutants.log)"; \
 	$(BIN)/python -m tests.mutation score --min $(MUTATE_MIN)
+
+# The compact IANA enterprise-number table, from Wireshark's copy of the registry
+# (Debian: apt-get install libwireshark-data). Commit it with the date its header names.
+pen-table: $(STAMP)
+	$(BIN)/python -m sobriety.gen.pen_table

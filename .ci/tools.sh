@@ -16,6 +16,7 @@ TOOLS=(
     "prometheus-alertmanager:prometheus-alertmanager"
     "chromium:chromium"
     "systemd-analyze:systemd"
+    "victoria-metrics:victoria-metrics"
 )
 
 missing_packages() {

@@ -1,9 +1,12 @@
-"""Grafana dashboards as code (grafana-foundation-sdk): fleet energy, lifetime, alerts and waste.
+"""Grafana dashboards as code (grafana-foundation-sdk): fleet energy, lifetime, alerts and
+waste, radio.
 
 `python dashboards/generate.py` writes `dashboards/*.json`; a test regenerates them and fails
 on a difference, and queries every panel against a real Prometheus scraping `sobriety demo`.
-Variables: datasource, site, class, target ("all" by default). Device series carry only
-`target`: site and class come from `sobriety_device_info` with `group_left`.
+Variables: datasource, organisation, site, class, target ("all" by default). Device series
+carry only `target`: organisation, site and class come from `sobriety_device_info` with
+`group_left`; site series carry their site's owner as `organisation`, share series the
+organisation that pays.
 """
 
 from __future__ import annotations
@@ -33,15 +36,19 @@ from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
 HERE = Path(__file__).resolve().parent
 DS = DataSourceRef(type_val="prometheus", uid="${datasource}")
-INFO = 'sobriety_device_info{site=~"$site", class=~"$class", target=~"$target"}'
+INFO = (
+    'sobriety_device_info{organisation=~"$organisation", site=~"$site", class=~"$class", '
+    'target=~"$target"}'
+)
+SHARE = 'sobriety_site_share_{}{{organisation=~"$organisation", site=~"$site"}}'
 YEAR = 31_557_600
 EMBODIED = "sobriety_device_embodied_carbon_amortised_grams"
 WASTE = "sobriety_site_waste_energy_joules_total"
 
 
 def sited(metric: str) -> str:
-    """A site-level series with the site and class filters."""
-    return f'{metric}{{site=~"$site", class=~"$class"}}'
+    """A site-level series with the organisation, site and class filters."""
+    return f'{metric}{{organisation=~"$organisation", site=~"$site", class=~"$class"}}'
 
 
 def by_device(expr: str, labels: str = "site, class") -> str:
@@ -63,10 +70,12 @@ def variables(board: dashboard.Dashboard) -> dashboard.Dashboard:
     board = board.with_variable(
         dashboard.DatasourceVariable("datasource").label("Prometheus").type("prometheus")
     )
+    where = 'organisation=~"$organisation", site=~"$site"'
     for name, source in (
-        ("site", "label_values(sobriety_device_info, site)"),
-        ("class", 'label_values(sobriety_device_info{site=~"$site"}, class)'),
-        ("target", 'label_values(sobriety_device_info{site=~"$site", class=~"$class"}, target)'),
+        ("organisation", "label_values(sobriety_device_info, organisation)"),
+        ("site", 'label_values(sobriety_device_info{organisation=~"$organisation"}, site)'),
+        ("class", f"label_values(sobriety_device_info{{{where}}}, class)"),
+        ("target", f'label_values(sobriety_device_info{{{where}, class=~"$class"}}, target)'),
     ):
         board = board.with_variable(
             dashboard.QueryVariable(name)
@@ -138,9 +147,21 @@ def fleet_energy() -> dashboard.Dashboard:
         ts("Site power by source", "Each site's power now (sobriety_site_power_watts): the "
            "reading of each of its devices plus what its feeders (PDU inlets, UPS outputs) "
            "measure beyond the devices declared on them, measured and estimated apart.", "watt",
-           query('sum by (site, source) (sobriety_site_power_watts{site=~"$site"})',
-                 "{{site}} {{source}}"),
+           query('sum by (site, source) (sobriety_site_power_watts{organisation=~"$organisation", '
+                 'site=~"$site"})', "{{site}} {{source}}"),
            stacked=True),
+        ts("Power paid for, by organisation", "What each organisation is re-invoiced, as power: "
+           "its sites' energy and its shares of shared sites (the declared keys), per second "
+           "(sobriety_site_share_energy_joules_total; the organisation variable picks who "
+           "pays).", "watt",
+           query(f"sum by (organisation) (rate({SHARE.format('energy_joules_total')}"
+                 "[$__rate_interval]))", "{{organisation}}"),
+           stacked=True),
+        tab("Re-invoicing over the range", "Each organisation's share of each site's "
+            "electricity cost over the time range, by the declared keys (a site's own "
+            "organisation has the key 1; the keys of a shared site sum to 1).",
+            f"sum by (organisation, site) (increase({SHARE.format('cost_euros_total')}"
+            "[$__range]))"),
         ts("Power by site, class and source", "Power now, stacked: measured readings (PDU "
            "outlet, PoE port, supply sensors, meters) and estimates from each class's model on "
            "observed state are shown apart by `source`.", "watt",
@@ -242,10 +263,57 @@ def alerts_and_waste() -> dashboard.Dashboard:
     return board
 
 
+SCHOOLS = 'organisation=~"$organisation", site=~"$site", site_type=~"ecole_primaire|college|lycee"'
+
+
+def radio() -> dashboard.Dashboard:
+    board = variables(
+        dashboard.Dashboard("sobriety — Radio").uid("sobriety-radio")
+        .tags(["sobriety", "radio"]).refresh("1m").time("now-7d", "now")
+        .links([dashboard.DashboardLink("Radio report (daemon)")
+                .type(DashboardLinkType.LINK).url("/reports/radio").target_blank(True)])
+    )  # fmt: skip
+    panels = [
+        bars("EIRP per radio", "Equivalent isotropic radiated power each transmitter declares "
+             "(conducted power + antenna gain - cable loss, sobriety_radio_eirp_dbm): an "
+             "estimate from declared figures, not a measurement. Radios whose gain is unknown "
+             "have none (see the table below).", "dBm",
+             by_device("sobriety_radio_eirp_dbm", "site"), "{{site}} {{target}} {{radio}}"),
+        bars("Distance to the ANFR level per radio", "Beyond this distance the far-field upper "
+             "bound (E = √(30·EIRP)/d, 100 % duty cycle, no wall) is below the site's ANFR "
+             "atypical-point level (9 V/m by default): an upper bound, not a measured "
+             "exposure; absent in an antenna's near field.", "lengthm",
+             by_device('sobriety_radio_threshold_distance_metres{level="anfr"}', "site"),
+             "{{site}} {{target}} {{radio}}"),
+        bars("Wi-Fi on outside teaching per school", "Radio-hours of Wi-Fi on outside the "
+             "site's teaching hours over the time range, per school (increase of "
+             "sobriety_site_wifi_on_seconds_total, period outside); loi n° 2015-136 art. 7 asks "
+             "écoles primaires to switch Wi-Fi off when it is not used for teaching.", "h",
+             f"sum by (site) (increase(sobriety_site_wifi_on_seconds_total{{{SCHOOLS}, "
+             'period="outside"}[$__range])) / 3600', "{{site}}"),
+        ts("Wi-Fi radios on now per site", "Wi-Fi access-point radios on at each moment "
+           "(sobriety_site_wifi_radios, state on): what the WifiOnOutsideTeaching alert "
+           "reads outside teaching hours.", "none",
+           query('sum by (site) (sobriety_site_wifi_radios{organisation=~"$organisation", '
+                 'site=~"$site", state="on"})', "{{site}}")),
+        tab("Radios above their band's legal EIRP", "EIRP over the legal maximum of the band "
+            "in the site's country (collectors/radio-bands.yaml), above 1: check the country "
+            "code, the antenna figures and the power setting.",
+            f"{by_device('sobriety_radio_eirp_limit_ratio', 'site')} > 1"),
+        tab("What is unknown, and why", "Radios whose EIRP, band or legal maximum could not be "
+            "worked out, with the reason (sobriety_radio_unknown_info): an unknown is said, "
+            "never replaced by 0.", by_device("sobriety_radio_unknown_info", "site")),
+    ]  # fmt: skip
+    for panel in panels:
+        board = board.with_panel(panel)
+    return board
+
+
 BOARDS = {
     "fleet-energy.json": fleet_energy,
     "lifetime.json": lifetime,
     "alerts-waste.json": alerts_and_waste,
+    "radio.json": radio,
 }
 
 

@@ -9,17 +9,19 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sobriety import __version__
-from sobriety.errors import ConfigError, ConfigProblem
+from sobriety.errors import ConfigError, ConfigProblem, StoreError
 
 if TYPE_CHECKING:
     from sobriety.config.load import Config
     from sobriety.reports.eol import EolReport
+    from sobriety.reports.exports import Stored
     from sobriety.store import StateStore
 
 log = logging.getLogger("sobriety")
@@ -176,13 +178,25 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_report_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """`export` and `disposal`: what recycling planners and operators take away."""
     export = sub.add_parser("export", help="reports from the stored state")
-    export.add_argument("what", choices=["energy", "eol", "opendata"])
+    export.add_argument("what", choices=["energy", "eol", "opendata", "state"])
     export.add_argument("--config", type=Path, required=True, metavar="FILE")
     export.add_argument("--format", choices=["csv", "json", "ods"], help="default csv")
     export.add_argument(
-        "--out", type=Path, required=True, metavar="PATH", help="a file (opendata: a folder)"
+        "--out", type=Path, required=True, metavar="PATH",
+        help="a file (opendata: a folder; state: a new SQLite file)",
+    )  # fmt: skip
+    export.add_argument(
+        "--publisher", help="opendata: who publishes it (default: the organisation's publisher)"
     )
-    export.add_argument("--publisher", help="opendata: who publishes it")
+    export.add_argument(
+        "--organisation", metavar="ID",
+        help="one organisation's devices, sites and shares (opendata: its publisher and SIREN)",
+    )  # fmt: skip
+    export.add_argument(
+        "--state", type=Path, action="append", default=[], metavar="FILE",
+        help="a central report: read these daemons' snapshots (`export state`), repeatable, "
+        "instead of this daemon's state; every configured target is covered",
+    )  # fmt: skip
     export.add_argument(
         "--from", dest="first", metavar="YYYY-MM-DD", type=_iso_day,
         help="energy figures from this day (every export)",
@@ -341,7 +355,14 @@ def _check_config(path: Path, web_config: Path | None = None) -> int:
             print(problem, file=sys.stderr)
         print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
         return EXIT_INVALID
-    print(f"{path}: valid ({len(config.targets)} targets, {len(config.sites)} sites)")
+    if web_config is not None:
+        from sobriety.daemon.webusers import UserMap, mapping_warnings
+
+        logins = set(load_web_config(web_config).basic_auth_users)
+        for warning in mapping_warnings(UserMap.of(config), logins):
+            print(f"warning: {warning}", file=sys.stderr)
+    orgs = f", {len(config.organisations)} organisations" if config.organisations else ""
+    print(f"{path}: valid ({len(config.targets)} targets, {len(config.sites)} sites{orgs})")
     return EXIT_OK
 
 
@@ -411,6 +432,16 @@ def _iso_day(text: str) -> str:
 def _refused(args: argparse.Namespace) -> str | None:
     """An option given to an export it does not apply to."""
     fmt = args.format or "csv"
+    if args.what == "state":
+        given = [flag for flag, value in (
+            ("--format", args.format), ("--lang", args.lang), ("--delimiter", args.delimiter),
+            ("--publisher", args.publisher), ("--organisation", args.organisation),
+            ("--from", args.first), ("--to", args.last), ("--site", args.site),
+            ("--state", args.state or None),
+        ) if value is not None]  # fmt: skip
+        return (
+            f"{given[0]} does not apply to state (a copy of the whole database)" if given else None
+        )
     if args.what == "opendata":
         for flag, value in (("--format", args.format), ("--lang", args.lang),
                             ("--delimiter", args.delimiter)):  # fmt: skip
@@ -440,12 +471,6 @@ def _load_for_report(path: Path) -> tuple[Config, StateStore | None] | int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from sobriety.reports.eol import eol_table
-    from sobriety.reports.exports import Stored, build_eol_report, only_site
-    from sobriety.reports.i18n import Lang
-    from sobriety.reports.tables import energy_rows, energy_table, opendata_rows, write_opendata
-    from sobriety.reports.writers import write_table
-
     refused = _refused(args)
     if refused is not None:
         print(f"export: {refused}", file=sys.stderr)
@@ -454,37 +479,29 @@ def _export(args: argparse.Namespace) -> int:
     if isinstance(loaded, int):
         return loaded
     config, store = loaded
-    if args.site is not None and args.site not in config.sites:
-        print(f"export: unknown site {args.site!r}", file=sys.stderr)
+    if args.what == "state":
+        return _export_state(args, config, store)
+    unknown = _unknown_scope(config, args.site, args.organisation)
+    missing = [str(p) for p in args.state if not p.is_file()]
+    if unknown is not None or missing:
+        if store is not None:
+            store.close()
+        print(f"export: {unknown or 'no snapshot at ' + ', '.join(missing)}", file=sys.stderr)
         return EXIT_INVALID
-    if store is None:
+    if store is None and not args.state:
         database = config.settings.data_dir / "state.sqlite3"
         print(f"export: no state yet at {database} (has the daemon run?)", file=sys.stderr)
         return EXIT_FAILURE
     try:
-        stored = Stored.read(store, args.first, args.last, args.site)
-    finally:
-        store.close()
-    fmt, period = args.format or "csv", (args.first, args.last)
-    lang = Lang(args.lang or ("en" if fmt == "json" else "fr"))  # JSON: ids and English texts
-    scoped = only_site(config, args.site)
+        stored = _read_stored(args, store)
+    except (ValueError, StoreError) as exc:
+        print(f"export: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    for target, day in stored.overlaps[:5]:
+        log.warning("%s booked energy on %s in two snapshots (moved, or shards overlap?): "
+                    "both are counted", target, day)  # fmt: skip
     try:
-        if args.what == "energy":
-            meta: dict[str, object] = {"title": "energy", "site": args.site,
-                                       "from": args.first, "to": args.last}  # fmt: skip
-            rows = energy_rows(stored.days)
-            write_table(args.out, fmt, energy_table(rows, lang, meta), lang, args.delimiter)
-            count = len(rows)
-        elif args.what == "eol":
-            report = build_eol_report(scoped, stored, period)
-            table = eol_table(report, lang, machine=fmt == "json")
-            write_table(args.out, fmt, table, lang, args.delimiter)
-            count = len(report.rows)
-        else:
-            at = datetime.now(UTC).timestamp()
-            lines = opendata_rows(scoped.targets, stored.facts, stored.days, at)
-            write_opendata(args.out, lines, args.publisher or "", period)
-            count = len(lines)
+        count = _write_export(args, config, stored)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -493,6 +510,108 @@ def _export(args: argparse.Namespace) -> int:
         print(f"export: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     print(f"{args.out}: {count} rows", file=sys.stderr)
+    return EXIT_OK
+
+
+def _unknown_scope(config: Config, site: str | None, organisation: str | None) -> str | None:
+    if site is not None and site not in config.sites:
+        return f"unknown site {site!r}"
+    if organisation is not None and organisation not in config.organisations:
+        known = ", ".join(sorted(config.organisations)) or "none defined"
+        return f"unknown organisation {organisation!r} (known: {known})"
+    return None
+
+
+def _read_stored(args: argparse.Namespace, store: StateStore | None) -> Stored:
+    """This daemon's state, or the merged snapshots given with --state."""
+    from sobriety.reports.exports import Stored
+    from sobriety.store import StateStore
+
+    if not args.state:
+        try:
+            return Stored.read(store, args.first, args.last, args.site)
+        finally:
+            if store is not None:
+                store.close()
+    if store is not None:
+        store.close()
+    snapshots = [StateStore(path) for path in args.state]
+    try:
+        return Stored.merge(snapshots, args.first, args.last, args.site)
+    finally:
+        for snapshot in snapshots:
+            snapshot.close()
+
+
+def _write_export(args: argparse.Namespace, config: Config, stored: Stored) -> int:
+    """Write the report asked for; the number of rows written."""
+    from sobriety.reports.eol import eol_table
+    from sobriety.reports.exports import build_eol_report, scoped
+    from sobriety.reports.i18n import Lang
+    from sobriety.reports.radio import radio_opendata_rows
+    from sobriety.reports.tables import (
+        Owners,
+        Publisher,
+        energy_rows,
+        energy_table,
+        opendata_rows,
+        share_rows,
+        write_opendata,
+    )  # fmt: skip
+    from sobriety.reports.writers import write_table
+
+    fmt, period = args.format or "csv", (args.first, args.last)
+    lang = Lang(args.lang or ("en" if fmt == "json" else "fr"))  # JSON: ids and English texts
+    orgs = None if args.organisation is None else {args.organisation}
+    scope = scoped(config, site=args.site, organisations=orgs, everything=bool(args.state))
+    owners = Owners.of(config)
+    if args.what == "energy":
+        meta: dict[str, object] = {"title": "energy", "site": args.site,
+                                   "organisation": args.organisation,
+                                   "from": args.first, "to": args.last}  # fmt: skip
+        rows = energy_rows(stored.days, owners, args.organisation)
+        write_table(args.out, fmt, energy_table(rows, lang, meta), lang, args.delimiter)
+        return len(rows)
+    if args.what == "eol":
+        report = build_eol_report(scope, stored, period)
+        table = eol_table(report, lang, machine=fmt == "json")
+        if args.organisation is not None:
+            table = replace(table, meta={**(table.meta or {}), "organisation": args.organisation})
+        write_table(args.out, fmt, table, lang, args.delimiter)
+        return len(report.rows)
+    at = datetime.now(UTC).timestamp()
+    sites = {t.site for t in scope.targets} | {
+        sid for sid, site in config.sites.items() if orgs is None or site.organisation in orgs
+    }
+    days = [d for d in stored.days if d.site in sites]
+    lines = opendata_rows(scope.targets, stored.facts, days, at, owners)
+    shares = share_rows(energy_rows(stored.days, owners, args.organisation))
+    org = config.organisations.get(args.organisation or "")
+    publisher = Publisher(
+        args.publisher or (org.publisher_name if org else ""), org.siren if org else None
+    )
+    radio_days = [d for d in stored.radio_days if d.site in sites]
+    radios = radio_opendata_rows(scope, stored.radios, radio_days)
+    write_opendata(args.out, lines, publisher, period, shares, radios)
+    return len(lines)
+
+
+def _export_state(args: argparse.Namespace, config: Config, store: StateStore | None) -> int:
+    """A consistent copy of this daemon's state, for a central report (`--state`)."""
+    if store is None:
+        database = config.settings.data_dir / "state.sqlite3"
+        print(f"export: no state yet at {database} (has the daemon run?)", file=sys.stderr)
+        return EXIT_FAILURE
+    try:
+        store.snapshot(args.out)
+        instance = store.instance
+    except StoreError as exc:
+        print(f"export: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    finally:
+        store.close()
+    print(f"{args.out}: snapshot of daemon {instance} ({config.settings.shard} by "
+          f"{config.settings.shard_by})", file=sys.stderr)  # fmt: skip
     return EXIT_OK
 
 

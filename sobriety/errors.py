@@ -68,6 +68,23 @@ class MalformedResponse(CollectError, ValueError):
         super().__init__(detail)
 
 
+class TruncatedResponse(MalformedResponse):
+    """The agent's answer ends before its own lengths say it does (cut in transit or by the
+    agent): nothing else came back in time."""
+
+    reason = "truncated"
+
+    def __init__(self) -> None:
+        super().__init__("truncated")
+
+
+class WrongRequestId(CollectError):
+    """The target answered, but never with the request-id that was asked (a broken agent,
+    or answers to someone else): nothing else came back in time."""
+
+    reason = "wrong_request_id"
+
+
 class AgentError(CollectError):
     """The agent answered with an error status (genErr, noAccess, tooBig that cannot shrink)."""
 

@@ -24,6 +24,7 @@ class MetricSpec:
     labels: tuple[str, ...]
     unit: str = ""
     group: str = "core"
+    optional_labels: tuple[str, ...] = ()  # present only when configured
 
     @property
     def family_name(self) -> str:
@@ -42,8 +43,9 @@ def _m(
     labels: tuple[str, ...],
     unit: str = "",
     group: str = "core",
+    optional_labels: tuple[str, ...] = (),
 ) -> MetricSpec:
-    return MetricSpec(name, kind, help_, labels, unit, group)
+    return MetricSpec(name, kind, help_, labels, unit, group, optional_labels)
 
 
 T = ("target",)
@@ -62,7 +64,8 @@ METRICS: tuple[MetricSpec, ...] = (
     _m(
         "sobriety_device_info",
         "info",
-        "Identity of a device: where it is, what it is (labels), always 1.",
+        "Identity of a device: where it is (organisation, site, building, room: the first "
+        "and the last two only when configured), what it is (labels), always 1.",
         (
             "target",
             "site",
@@ -73,7 +76,20 @@ METRICS: tuple[MetricSpec, ...] = (
             "serial",
             "firmware",
             "sysobjectid",
+            "organisation",
+            "building",
+            "room",
         ),
+        optional_labels=("organisation", "building", "room"),
+    ),
+    _m(
+        "sobriety_device_identity_origin_info",
+        "info",
+        "Where each identity fact of sobriety_device_info (`fact`: vendor, model, serial, "
+        "firmware) came from: `origin` is profile/field (entity/model, system/sysdescr...), "
+        "profile:NAME (a profile's declared vendor), iana-pen (sysObjectID's enterprise "
+        "number) or iana-pen-subtree (the first maker's private subtree the agent serves).",
+        ("target", "fact", "origin"),
     ),
     _m(
         "sobriety_device_profile_info",
@@ -142,8 +158,10 @@ METRICS: tuple[MetricSpec, ...] = (
         "counter",
         "Energy per site and device class by source: each device counted once, at itself "
         "(PoE, outlets and UPS output counted at the devices they feed); class "
-        "`unattributed` is what feeders measured beyond their monitored loads.",
-        ("site", "class", "source"),
+        "`unattributed` is what feeders measured beyond their monitored loads. `organisation` "
+        "(on every site series) is the site's owner, when configured; a shared site is split "
+        "by sobriety_site_share_energy_joules_total.",
+        ("site", "organisation", "class", "source"),
         "joules",
         "energy",
     ),
@@ -151,7 +169,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "sobriety_site_carbon_grams_total",
         "counter",
         "Use-phase carbon per site and class: energy × the site's grid intensity (gCO2e/kWh).",
-        ("site", "class"),
+        ("site", "organisation", "class"),
         "grams",
         "energy",
     ),
@@ -159,7 +177,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "sobriety_site_cost_euros_total",
         "counter",
         "Electricity cost per site and class: energy × the site's price per kWh.",
-        ("site", "class"),
+        ("site", "organisation", "class"),
         "euros",
         "energy",
     ),
@@ -169,7 +187,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "Energy used outside opening hours (`period` after_hours) or on closed days "
         "(holiday) by classes that could be off (PCs, printers, projectors, displays, APs); "
         "`source` measured, estimated (from an observed state) or assumed (no state known).",
-        ("site", "class", "period", "source"),
+        ("site", "organisation", "class", "period", "source"),
         "joules",
         "energy",
     ),
@@ -177,7 +195,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "sobriety_site_waste_carbon_grams_total",
         "counter",
         "Carbon of the after-hours and holiday energy above.",
-        ("site", "class", "period", "source"),
+        ("site", "organisation", "class", "period", "source"),
         "grams",
         "energy",
     ),
@@ -185,7 +203,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "sobriety_site_waste_cost_euros_total",
         "counter",
         "Cost of the after-hours and holiday energy above.",
-        ("site", "class", "period", "source"),
+        ("site", "organisation", "class", "period", "source"),
         "euros",
         "energy",
     ),
@@ -194,8 +212,43 @@ METRICS: tuple[MetricSpec, ...] = (
         "gauge",
         "A site's power now: the current reading of each of its devices (fresh ones only) "
         "and the unattributed load of its feeders, by source.",
-        ("site", "source"),
+        ("site", "organisation", "source"),
         "watts",
+        "energy",
+    ),
+    _m(
+        "sobriety_site_share_ratio",
+        "gauge",
+        "Who pays for a site, by key: the declared share of a shared site for each "
+        "organisation (they sum to 1), or 1 for a site's own organisation.",
+        ("site", "organisation"),
+        "ratio",
+        "energy",
+    ),
+    _m(
+        "sobriety_site_share_energy_joules_total",
+        "counter",
+        "A site's energy split by its keys: each organisation's share, by source (the shares "
+        "of a site sum to its sobriety_site_energy_joules_total). Sum by organisation for "
+        "what each is re-invoiced.",
+        ("site", "organisation", "source"),
+        "joules",
+        "energy",
+    ),
+    _m(
+        "sobriety_site_share_carbon_grams_total",
+        "counter",
+        "A site's use-phase carbon split by its keys, per organisation.",
+        ("site", "organisation"),
+        "grams",
+        "energy",
+    ),
+    _m(
+        "sobriety_site_share_cost_euros_total",
+        "counter",
+        "A site's electricity cost split by its keys, per organisation.",
+        ("site", "organisation"),
+        "euros",
         "energy",
     ),
     _m(
@@ -447,6 +500,31 @@ METRICS: tuple[MetricSpec, ...] = (
         "UPS output load as a fraction of its rating, per line.",
         ("target", "line"),
         "ratio",
+        "power",
+    ),
+    _m(
+        "sobriety_ups_output_voltage_volts",
+        "gauge",
+        "RMS voltage of a UPS output line, as the UPS measures it.",
+        ("target", "line"),
+        "volts",
+        "power",
+    ),
+    _m(
+        "sobriety_ups_output_current_amperes",
+        "gauge",
+        "RMS current of a UPS output line, as the UPS measures it.",
+        ("target", "line"),
+        "amperes",
+        "power",
+    ),
+    _m(
+        "sobriety_ups_output_apparent_power_voltamperes",
+        "gauge",
+        "Apparent power of a UPS output line, volts × amperes as the UPS reports them: VA, "
+        "not watts (a UPS card that gives no watts still gives this).",
+        ("target", "line"),
+        "voltamperes",
         "power",
     ),
     _m(
@@ -760,6 +838,22 @@ METRICS: tuple[MetricSpec, ...] = (
         group="power",
     ),
     _m(
+        "sobriety_printer_device_status",
+        "gauge",
+        "hrDeviceStatus of a printer (unknown, running, warning, testing, down); 1 for the "
+        "current `state`: whether the printer is working, for the energy model.",
+        ("target", "device", "state"),
+        group="power",
+    ),
+    _m(
+        "sobriety_projector_power_state",
+        "gauge",
+        "Power state of a projector as it reports it (on, off, cooling, warmup, standby...); "
+        "1 for the current `state`: what the energy model needs to know it is on.",
+        ("target", "state"),
+        group="power",
+    ),
+    _m(
         "sobriety_projector_lamp_seconds",
         "gauge",
         "Hours of use of the projector's lamp or light source, as the projector counts them.",
@@ -771,8 +865,9 @@ METRICS: tuple[MetricSpec, ...] = (
     _m(
         "sobriety_radio_tx_power_dbm",
         "gauge",
-        "Conducted transmit power of a radio or VAP in dBm (only where the device gives dBm; "
-        "levels are not converted).",
+        "Conducted transmit power of a radio or VAP in dBm: as the device gives it, or a "
+        "power level turned into dBm through the device's own table of levels (never a "
+        "guessed one).",
         ("target", "radio"),
         "dbm",
         "radio",
@@ -791,6 +886,196 @@ METRICS: tuple[MetricSpec, ...] = (
         "Clients associated with a radio or VAP: a count only, never who.",
         ("target", "radio"),
         group="radio",
+    ),
+    _m(
+        "sobriety_radio_antenna_gain_dbi",
+        "gauge",
+        "Gain of a radio's antenna in dBi as the device reports it (conducted power plus "
+        "this gain bounds the EIRP).",
+        ("target", "radio"),
+        "dbi",
+        "radio",
+    ),
+    # --- radios: what profiles read for the exposure indicator (collectors/snmp/radio-*) ---
+    _m(
+        "sobriety_radio_channel",
+        "gauge",
+        "Wi-Fi channel number a radio uses; `band` is how the device names the band (ng, na, "
+        "dot11a...), empty when it does not (the number alone may fit several bands).",
+        ("target", "radio", "band"),
+        group="radio",
+    ),
+    _m(
+        "sobriety_radio_oper_up",
+        "gauge",
+        "1 while the device says the radio is operational (up), 0 when it says it is down; "
+        "absent when the device does not say.",
+        ("target", "radio"),
+        group="radio",
+    ),
+    _m(
+        "sobriety_radio_admin_up",
+        "gauge",
+        "1 while the radio is administratively enabled, 0 when disabled; absent when the "
+        "device does not say.",
+        ("target", "radio"),
+        group="radio",
+    ),
+    _m(
+        "sobriety_radio_transmitter_info",
+        "info",
+        "The transmitter a radio series belongs to, where a device reports per virtual AP "
+        "(UniFi: every VAP of a band shares that band's radio); the radio figures below are "
+        "per transmitter.",
+        ("target", "radio", "transmitter"),
+        group="radio",
+    ),
+    # --- radios: the exposure indicator (sobriety/radio), an upper bound, not a measure ---
+    _m(
+        "sobriety_radio_eirp_dbm",
+        "gauge",
+        "Equivalent isotropic radiated power of a radio: conducted power + antenna gain - "
+        "cable loss, from what the transmitter and the inventory declare (an estimate, "
+        "`source` estimated); `gain_origin` mib, model (collectors/radio-antennas.yaml) or "
+        "inventory; `band` its band (collectors/radio-bands.yaml), empty when unknown.",
+        ("target", "radio", "band", "gain_origin", "source"),
+        "dbm",
+        "radio",
+    ),
+    _m(
+        "sobriety_radio_eirp_watts",
+        "gauge",
+        "The same EIRP in watts.",
+        ("target", "radio", "band", "gain_origin", "source"),
+        "watts",
+        "radio",
+    ),
+    _m(
+        "sobriety_radio_unknown_info",
+        "info",
+        "What could not be worked out for a radio and why (`fact` eirp, band, limit; "
+        "`reason` tx_power_unknown, antenna_gain_unknown, frequency_unknown, band_ambiguous, "
+        "not_in_table, country_unknown, country_not_in_table, no_limit_in_table): an "
+        "unknown is said, never replaced by 0.",
+        ("target", "radio", "fact", "reason"),
+        group="radio",
+    ),
+    _m(
+        "sobriety_radio_eirp_limit_dbm",
+        "gauge",
+        "Legal maximum EIRP of the radio's band in its site's country (collectors/"
+        "radio-bands.yaml, sourced: ETSI/ECC/ARCEP decisions).",
+        ("target", "radio", "band", "country"),
+        "dbm",
+        "radio",
+    ),
+    _m(
+        "sobriety_radio_eirp_limit_ratio",
+        "gauge",
+        "EIRP over the legal maximum, in watts (above 1: the radio declares more than its band "
+        "allows, as a North-American SKU installed in Europe may).",
+        ("target", "radio"),
+        "ratio",
+        "radio",
+    ),
+    _m(
+        "sobriety_radio_field_bound_volts_per_metre",
+        "gauge",
+        "Upper bound of the electric field at a distance the site declares: far field, "
+        "E = √(30·EIRP)/d, 100 % duty cycle, no reflections (an estimate from declared "
+        "figures, not a measurement); `validity` far_field (beyond 2D²/λ) or unchecked (the "
+        "antenna size is not declared). Absent in the near field: not valid there.",
+        ("target", "radio", "distance", "validity", "source"),
+        "volts_per_metre",
+        "radio",
+    ),
+    _m(
+        "sobriety_radio_threshold_distance_metres",
+        "gauge",
+        "Distance beyond which the far-field bound is below a level: `level` anfr (the site's "
+        "ANFR atypical-point level, 9 V/m by default) or decret (the décret 2002-775 "
+        "reference level of the band); absent when that distance falls in the near field.",
+        ("target", "radio", "level", "validity", "source"),
+        "metres",
+        "radio",
+    ),
+    _m(
+        "sobriety_radio_reference_level_volts_per_metre",
+        "gauge",
+        "The level each threshold distance is computed for (`level` anfr or decret).",
+        ("target", "radio", "level"),
+        "volts_per_metre",
+        "radio",
+    ),
+    _m(
+        "sobriety_radio_near_field_metres",
+        "gauge",
+        "Near-field boundary 2D²/λ of a radio's antenna (D its declared largest dimension): "
+        "closer than this, no field figure is given.",
+        ("target", "radio"),
+        "metres",
+        "radio",
+    ),
+    _m(
+        "sobriety_radio_on",
+        "gauge",
+        "1 while the radio transmits, 0 while it is off; absent when unknown (never assumed "
+        "on). `basis` mib (the device's radio state) or poe (a PoE-fed AP: its port delivers "
+        "power, or not).",
+        ("target", "radio", "basis"),
+        group="radio",
+    ),
+    _m(
+        "sobriety_radio_on_seconds_total",
+        "counter",
+        "Time the radio was on, split by `period`: teaching (the site's calendar says open) "
+        "or outside; between two polls that disagree, half the interval (persisted).",
+        ("target", "radio", "period"),
+        "seconds",
+        "radio",
+    ),
+    _m(
+        "sobriety_site_wifi_radios",
+        "gauge",
+        "Wi-Fi radios of a site by `state` now (on, off, unknown), with the site's "
+        '`site_type`: what the "Wi-Fi on outside teaching" alert reads.',
+        ("site", "organisation", "site_type", "state"),
+        group="radio",
+    ),
+    _m(
+        "sobriety_site_wifi_on_seconds_total",
+        "counter",
+        "Radio-seconds of the site's Wi-Fi radios on, by `period` (teaching, outside): the sum "
+        "over its radios.",
+        ("site", "organisation", "site_type", "period"),
+        "seconds",
+        "radio",
+    ),
+    # --- devices a controller manages (APs of a Wi-Fi controller) ------------------------
+    _m(
+        "sobriety_managed_device_info",
+        "info",
+        "A device a controller manages (`kind` ap...), as the controller lists it: `device` "
+        "is its MAC address (aa:bb:cc:dd:ee:ff), stable across polls; name, vendor, model, "
+        "serial as the controller says them, empty when it does not.",
+        ("target", "device", "kind", "name", "vendor", "model", "serial"),
+        group="inventory",
+    ),
+    _m(
+        "sobriety_managed_device_up",
+        "gauge",
+        "1 while the controller says the managed device is up (associated, joined), 0 when "
+        "it says it is down; absent when the controller does not say.",
+        ("target", "device"),
+        group="inventory",
+    ),
+    _m(
+        "sobriety_managed_device_uptime_seconds",
+        "gauge",
+        "Uptime of a managed device as its controller reports it.",
+        ("target", "device"),
+        "seconds",
+        "inventory",
     ),
     # --- UCD ---------------------------------------------------------------------------------
     _m(
@@ -820,7 +1105,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "sobriety_site_open",
         "gauge",
         "1 while the site is open (opening hours, not a closure day), else 0.",
-        ("site",),
+        ("site", "organisation"),
         group="energy",
     ),
     _m(
@@ -951,8 +1236,8 @@ METRICS: tuple[MetricSpec, ...] = (
     _m(
         "sobriety_snmp_bulk_shrinks_total",
         "counter",
-        "GETBULKs asked again with fewer repetitions, by cause (too_big, timeout); the target "
-        "keeps the smaller size afterwards." + SUMMED,
+        "GETBULKs asked again with fewer repetitions, by cause (too_big, timeout, truncated); "
+        "the target keeps the smaller size afterwards." + SUMMED,
         ("target", "cause"),
         group="self",
     ),
@@ -961,6 +1246,14 @@ METRICS: tuple[MetricSpec, ...] = (
         "counter",
         "Walks ended abnormally (non-increasing OID, exception in walk...), by kind." + SUMMED,
         ("target", "kind"),
+        group="self",
+    ),
+    _m(
+        "sobriety_snmp_dropped_oids",
+        "gauge",
+        "OIDs the target does not answer for (a request naming them hangs or fails), left "
+        "out of its polls and asked again once a day; the `oid_dropped` issues name them.",
+        T,
         group="self",
     ),
     _m(

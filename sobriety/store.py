@@ -141,6 +141,39 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (batch, issued)
     );
     """,
+    # 9: who this database belongs to: an id made once, so that a central report merging the
+    # snapshots of several daemons (`export state`, `--state`) can tell them apart
+    """
+    CREATE TABLE meta (
+        key         TEXT PRIMARY KEY,
+        value       TEXT NOT NULL
+    );
+    INSERT INTO meta VALUES ('instance', lower(hex(randomblob(16))));
+    """,
+    # 10: each radio's time on, teaching and outside (totals, and per local day of its site),
+    # its last observed state and what the exposure indicator said of it then
+    """
+    CREATE TABLE radio_on (
+        target      TEXT NOT NULL,
+        radio       TEXT NOT NULL,
+        site        TEXT NOT NULL,
+        teaching_s  REAL NOT NULL,
+        outside_s   REAL NOT NULL,
+        at          REAL,
+        state       INTEGER,
+        facts       TEXT NOT NULL,
+        PRIMARY KEY (target, radio)
+    );
+    CREATE TABLE radio_on_daily (
+        day         TEXT NOT NULL,
+        target      TEXT NOT NULL,
+        radio       TEXT NOT NULL,
+        site        TEXT NOT NULL,
+        teaching_s  REAL NOT NULL,
+        outside_s   REAL NOT NULL,
+        PRIMARY KEY (day, target, radio, site)
+    );
+    """,
 )
 
 
@@ -299,6 +332,37 @@ class Handover:
 
 
 @dataclass(frozen=True, slots=True)
+class RadioRow:
+    """A radio's on-time so far, its last observation (state None: unknown) and the
+    indicator's facts then (JSON)."""
+
+    target: str
+    radio: str
+    site: str
+    teaching_s: float
+    outside_s: float
+    at: float | None
+    state: bool | None
+    facts: str
+
+
+@dataclass(frozen=True, slots=True)
+class RadioDay:
+    """On-time of a radio booked on one local day (ISO date) of its site."""
+
+    day: str
+    target: str
+    radio: str
+    site: str
+    teaching_s: float
+    outside_s: float
+
+    def plus(self, other: RadioDay) -> RadioDay:
+        teaching, outside = self.teaching_s + other.teaching_s, self.outside_s + other.outside_s
+        return RadioDay(self.day, self.target, self.radio, self.site, teaching, outside)
+
+
+@dataclass(frozen=True, slots=True)
 class PollRecord:
     """One finished poll, as the store keeps it."""
 
@@ -329,6 +393,8 @@ class StateStore:
         self._lifetime: dict[str, LifetimeState] = {}
         self._facts: dict[str, tuple[float, str]] = {}
         self._alerts: dict[str, str | None] = {}
+        self._radios: dict[tuple[str, str], RadioRow] = {}
+        self._radio_days: dict[tuple[str, str, str, str], RadioDay] = {}
 
     def _migrate(self) -> None:
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
@@ -350,6 +416,30 @@ class StateStore:
     @property
     def schema_version(self) -> int:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    @property
+    def instance(self) -> str:
+        """This database's own id, made when it was created (snapshots keep it)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'instance'").fetchone()
+        return str(row[0])
+
+    def snapshot(self, path: Path) -> None:
+        """A consistent, compact copy of the database at `path` (SQLite's VACUUM INTO: a read
+        transaction, so a running daemon goes on writing meanwhile). What is pending is
+        written first. `path` must not exist."""
+        self.flush()
+        if path.exists():
+            raise StoreError(f"{path} exists already: a snapshot is written to a new file")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db.execute("VACUUM INTO ?", (str(path),))
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot write a snapshot to {path}: {exc}") from exc
+
+    def polled_span(self) -> dict[str, tuple[float | None, float]]:
+        """Each polled target's first answer (None: never) and last poll, POSIX seconds."""
+        rows = self._db.execute("SELECT id, first_seen, last_poll FROM targets").fetchall()
+        return {r[0]: (r[1], r[2]) for r in rows}
 
     def record_poll(self, poll: PollRecord) -> None:
         """Queue a finished poll; it is written by the next `flush()`."""
@@ -395,6 +485,43 @@ class StateStore:
         """Every device's last facts, by target."""
         rows = self._db.execute("SELECT target, at, facts FROM device_facts").fetchall()
         return {r[0]: (r[1], json.loads(r[2])) for r in rows}
+
+    def record_radio(self, row: RadioRow) -> None:
+        """Queue a radio's totals, last state and facts (the newest of a radio wins)."""
+        self._radios[(row.target, row.radio)] = row
+
+    def add_radio_day(self, booking: RadioDay) -> None:
+        """Queue on-time booked on a day; it is added to what the day already holds."""
+        key = (booking.day, booking.target, booking.radio, booking.site)
+        known = self._radio_days.get(key)
+        self._radio_days[key] = booking if known is None else known.plus(booking)
+
+    def radio_rows(self) -> list[RadioRow]:
+        """Every radio stored."""
+        rows = self._db.execute(
+            "SELECT target, radio, site, teaching_s, outside_s, at, state, facts FROM radio_on "
+            "ORDER BY target, radio"
+        ).fetchall()
+        return [
+            RadioRow(r[0], r[1], r[2], r[3], r[4], r[5], None if r[6] is None else bool(r[6]),
+                     r[7])
+            for r in rows
+        ]  # fmt: skip
+
+    def radio_days(
+        self, first: str | None = None, last: str | None = None, site: str | None = None
+    ) -> list[RadioDay]:
+        """Daily on-time between two ISO dates (inclusive), optionally of one site."""
+        query = (
+            "SELECT day, target, radio, site, teaching_s, outside_s FROM radio_on_daily "
+            "WHERE day >= ? AND day <= ?"
+        )
+        args: list[str] = [first or "0000-00-00", last or "9999-99-99"]
+        if site is not None:
+            query += " AND site = ?"
+            args.append(site)
+        rows = self._db.execute(query + " ORDER BY day, site, target, radio", args).fetchall()
+        return [RadioDay(*r) for r in rows]
 
     def save_alert_states(self, changes: Mapping[str, str | None]) -> None:
         """Queue changed alerts: key -> JSON, or None for an alert no longer pending or
@@ -458,7 +585,10 @@ class StateStore:
         lives, self._lifetime = self._lifetime, {}
         facts, self._facts = self._facts, {}
         alerts, self._alerts = self._alerts, {}
-        if not (batch or energy or last or days or lives or facts or alerts):
+        radios, self._radios = self._radios, {}
+        radio_days, self._radio_days = self._radio_days, {}
+        if not (batch or energy or last or days or lives or facts or alerts
+                or radios or radio_days):  # fmt: skip
             return 0
         try:
             self._db.execute("BEGIN")
@@ -505,6 +635,7 @@ class StateStore:
                     for x in last.values()
                 ],
             )
+            self._write_radios(radios, radio_days)
             for poll in batch:
                 at = poll.at.timestamp()
                 seen = at if poll.up else None
@@ -536,8 +667,34 @@ class StateStore:
             self._lifetime = {**lives, **self._lifetime}
             self._facts = {**facts, **self._facts}
             self._alerts = {**alerts, **self._alerts}
+            self._radios = {**radios, **self._radios}
+            for radio_day in radio_days.values():
+                self.add_radio_day(radio_day)
             raise StoreError(f"cannot write {self.path}: {exc}") from exc
         return len(batch)
+
+    def _write_radios(
+        self,
+        radios: Mapping[tuple[str, str], RadioRow],
+        days: Mapping[tuple[str, str, str, str], RadioDay],
+    ) -> None:
+        self._db.executemany(
+            "INSERT OR REPLACE INTO radio_on VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (r.target, r.radio, r.site, r.teaching_s, r.outside_s, r.at,
+                 None if r.state is None else int(r.state), r.facts)
+                for r in radios.values()
+            ],
+        )  # fmt: skip
+        self._db.executemany(
+            """
+            INSERT INTO radio_on_daily VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT(day, target, radio, site) DO UPDATE SET
+                teaching_s = teaching_s + excluded.teaching_s,
+                outside_s = outside_s + excluded.outside_s
+            """,
+            [(d.day, d.target, d.radio, d.site, d.teaching_s, d.outside_s) for d in days.values()],
+        )
 
     def targets(self) -> Mapping[str, TargetRecord]:
         """Every target the store has seen polled."""

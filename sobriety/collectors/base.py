@@ -18,6 +18,10 @@ class TargetRef:
     site: str = "default"
     device_class: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)
+    # where it is in the organisation -> site -> building -> room hierarchy ("" when unsaid)
+    organisation: str = ""
+    building: str = ""
+    room: str = ""
 
 
 class Collector(Protocol):
@@ -43,6 +47,10 @@ def device_info_labels(target: TargetRef, facts: Mapping[str, str]) -> dict[str,
         "firmware": facts.get("firmware", ""),
         "sysobjectid": facts.get("sysobjectid", ""),
     }
+    for key, value in (("organisation", target.organisation), ("building", target.building),
+                       ("room", target.room)):  # fmt: skip
+        if value:  # an empty label is no label to Prometheus: left out, as in the goldens
+            labels[key] = value
     for key, value in target.labels.items():
         labels.setdefault(key, value)
     return labels

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import struct
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
+from typing import Any
 
 from sobriety.collectors.profiles import (
     ColumnSpec,
     FieldSpec,
-    IndexPart,
     Profile,
     RowFilter,
     TableSpec,
+    template_fields,
 )
 from sobriety.errors import ProfileSpecError
 from sobriety.model import CollectIssue, Sample
@@ -63,8 +66,61 @@ class ProfileOutput:
 
     samples: list[Sample] = field(default_factory=list)
     info: dict[str, str] = field(default_factory=dict)
+    info_origin: dict[str, str] = field(default_factory=dict)  # fact -> profile/field
     roles: list[RoleValue] = field(default_factory=list)
     issues: list[CollectIssue] = field(default_factory=list)
+
+    def note_info(self, fact: str, value: str, origin: str) -> None:
+        """Keep a device fact (the first one said wins) and where it came from."""
+        if fact not in self.info:
+            self.info[fact] = value
+            self.info_origin[fact] = origin
+
+
+ColumnKey = tuple[str, str, str]  # profile, table, column
+
+
+@dataclass(frozen=True, slots=True)
+class KeptRows:
+    """A table's rows kept by its identity filters, and what deciding them noticed (rows
+    whose index does not decode)."""
+
+    kept: frozenset[Oid]
+    issues: tuple[CollectIssue, ...]
+
+
+@dataclass(slots=True)
+class EvaluationCache:
+    """What holds for one target between two reads of its identity data, so that a poll
+    does not convert it again: the output of tables that are all identity data, and the
+    converted rows of identity columns in tables that also read state."""
+
+    tables: dict[tuple[str, str], ProfileOutput] = field(default_factory=dict)
+    columns: dict[ColumnKey, tuple[tuple[tuple[Oid, Scalar], ...], tuple[CollectIssue, ...]]] = (
+        field(default_factory=dict)
+    )
+    kept: dict[tuple[str, str], KeptRows] = field(default_factory=dict)
+
+    def clear(self) -> None:
+        self.tables.clear()
+        self.columns.clear()
+        self.kept.clear()
+
+    def keep_only(self, profile: str, table: str, rows: frozenset[Oid]) -> None:
+        """Drop a table's cached identity values of rows its filters left out; the rows
+        kept share one index tuple across columns."""
+        one = {suffix: suffix for suffix in rows}
+        for key, (values, issues) in list(self.columns.items()):
+            if key[0] == profile and key[1] == table:
+                kept = tuple((one[s], v) for s, v in values if s in one)
+                self.columns[key] = (kept, issues)
+
+    def forget_table(self, profile: str, table: str) -> None:
+        """Drop one table's entries (its identity data was read again)."""
+        self.tables.pop((profile, table), None)
+        self.kept.pop((profile, table), None)
+        for key in [k for k in self.columns if k[0] == profile and k[1] == table]:
+            del self.columns[key]
 
 
 def clean_text(raw: bytes) -> str:
@@ -81,13 +137,14 @@ def evaluate(
     profile: Profile,
     raw: RawData,
     target: str,
-    cache: dict[tuple[str, str], ProfileOutput] | None = None,
+    cache: EvaluationCache | None = None,
 ) -> ProfileOutput:
     """Evaluate every scalar and table of `profile` against `raw`.
 
     With `cache`, a table whose every column is identity data is evaluated once and its
     output reused until the caller clears the cache (at the next identity read): the
-    ENTITY inventory of a chassis does not change between two polls.
+    ENTITY inventory of a chassis does not change between two polls. Identity columns of
+    other tables are converted once the same way; `raw` then needs only the state data.
     """
     out = ProfileOutput()
     for scalar in profile.scalars:
@@ -99,37 +156,45 @@ def evaluate(
             continue
         _emit(scalar, value, {"target": target}, out, profile.name)
         if scalar.info and isinstance(value, str) and value:
-            out.info.setdefault(scalar.info, value)
+            out.note_info(scalar.info, value, f"{profile.name}/{scalar.name}")
     for table in profile.tables:
         static = all(table.column_cadence(c) == "identity" for c in table.columns)
         if cache is None or not static:
-            _evaluate_table(profile.name, table, raw, target, out)
+            _evaluate_table(profile.name, table, raw, target, out, cache)
             continue
         key = (profile.name, table.name)
-        part = cache.get(key)
+        part = cache.tables.get(key)
         if part is None:
-            part = cache[key] = ProfileOutput()
+            part = cache.tables[key] = ProfileOutput()
             _evaluate_table(profile.name, table, raw, target, part)
         out.samples.extend(part.samples)
         out.roles.extend(part.roles)
         out.issues.extend(part.issues)
         for fact, value in part.info.items():
-            out.info.setdefault(fact, value)
+            out.note_info(fact, value, part.info_origin[fact])
     if profile.vendor:
-        out.info.setdefault("vendor", profile.vendor)
+        out.note_info("vendor", profile.vendor, f"profile:{profile.name}")
     return out
 
 
 def _evaluate_table(
-    profile: str, table: TableSpec, raw: RawData, target: str, out: ProfileOutput
+    profile: str,
+    table: TableSpec,
+    raw: RawData,
+    target: str,
+    out: ProfileOutput,
+    cache: EvaluationCache | None = None,
 ) -> None:
-    rows = _rows(profile, table, raw, out)
+    rows = _rows(profile, table, raw, out, cache)
+    if table.identity_filters:
+        rows = _kept_by_identity(profile, table, rows, out, cache)
     fields = _decoded_indexes(profile, table, rows, out)
-    if table.filter:
+    if table.state_filters:
+        present = _present(rows, fields)
         rows = {
             idx: row
             for idx, row in rows.items()
-            if all(_passes(f, {**fields[idx], **row}) for f in table.filter)
+            if all(_passes(f, {**fields[idx], **row}, present) for f in table.state_filters)
         }
     hidden = {p.name for p in table.index if not p.expose}
     index_labels = {idx: {k: v for k, v in fields[idx].items() if k not in hidden} for idx in rows}
@@ -141,18 +206,53 @@ def _evaluate_table(
             labels = {"target": target, **index_labels[suffix]}
             for label, source in table.emit_info.labels.items():
                 labels[label] = _label_from(source, row, fields[suffix])
+            labels.update(table.emit_info.const_labels)
             out.samples.append(Sample(table.emit_info.metric, labels, 1.0))
-    if table.device_row is not None:
-        _device_row_info(table, table.device_row, rows, fields, out)
+    if table.device_row:
+        _device_row_info(profile, table, rows, fields, out)
+
+
+def _kept_by_identity(
+    profile: str,
+    table: TableSpec,
+    rows: dict[Oid, dict[str, Scalar]],
+    out: ProfileOutput,
+    cache: EvaluationCache | None,
+) -> dict[Oid, dict[str, Scalar]]:
+    """The rows that pass the filters on identity data. With `cache` they are decided once
+    per identity read (rows appear and go with identity data), and the table's cached
+    identity columns keep only those rows, one index tuple a row."""
+    key = (profile, table.name)
+    known = cache.kept.get(key) if cache is not None else None
+    if known is None:
+        known = _decide_rows(profile, table, rows)
+        if cache is not None:
+            cache.kept[key] = known
+            cache.keep_only(profile, table.name, known.kept)
+    out.issues.extend(known.issues)
+    return {idx: row for idx, row in rows.items() if idx in known.kept}
+
+
+def _decide_rows(profile: str, table: TableSpec, rows: dict[Oid, dict[str, Scalar]]) -> KeptRows:
+    found = ProfileOutput()
+    candidates = dict(rows)
+    fields = _decoded_indexes(profile, table, candidates, found)
+    present = _present(candidates, fields)
+    kept = frozenset(
+        idx
+        for idx, row in candidates.items()
+        if all(_passes(f, {**fields[idx], **row}, present) for f in table.identity_filters)
+    )
+    return KeptRows(kept, tuple(found.issues))
 
 
 def _decoded_indexes(
     profile: str, table: TableSpec, rows: dict[Oid, dict[str, Scalar]], out: ProfileOutput
-) -> dict[Oid, dict[str, str]]:
+) -> dict[Oid, Mapping[str, str]]:
     """Each row's index parts (exposed or not); rows whose index does not decode are dropped."""
-    fields: dict[Oid, dict[str, str]] = {}
+    fields: dict[Oid, Mapping[str, str]] = {}
     for suffix in list(rows):
-        decoded = _index_labels(table.index, suffix)
+        decoded = _index_labels(table.index_shape, suffix)
         if decoded is None:
             out.issues.append(
                 CollectIssue("bad_index", f"{profile}/{table.name}: {format_oid(suffix)}")
@@ -195,20 +295,22 @@ def _emit_column(
 
 
 def _device_row_info(
+    profile: str,
     table: TableSpec,
-    device_row: RowFilter,
     rows: Mapping[Oid, Mapping[str, Scalar]],
     fields: Mapping[Oid, Mapping[str, str]],
     out: ProfileOutput,
 ) -> None:
-    """Identity facts (vendor, model, serial...) from the first row that is the device."""
-    for idx, row in rows.items():
-        if _passes(device_row, {**fields[idx], **row}):
-            for col in table.columns:
-                value = row.get(col.name)
-                if col.info and isinstance(value, str) and value:
-                    out.info.setdefault(col.info, value)
-            return
+    """Identity facts (vendor, model, serial...) from the row that is the device: the first
+    row of the first `device_row` alternative that finds one."""
+    for alternative in table.device_row:
+        for idx, row in rows.items():
+            if all(_passes(rule, {**fields[idx], **row}) for rule in alternative):
+                for col in table.columns:
+                    value = row.get(col.name)
+                    if col.info and isinstance(value, str) and value:
+                        out.note_info(col.info, value, f"{profile}/{col.name}")
+                return
 
 
 def identity_rows(table: TableSpec, raw: RawData) -> list[Oid]:
@@ -217,26 +319,47 @@ def identity_rows(table: TableSpec, raw: RawData) -> list[Oid]:
     static |= {p.name for p in table.index}
     tests = [f for f in table.filter if f.field in static]
     kept = []
-    for idx, row in _rows("", table, raw, ProfileOutput()).items():
-        decoded = _index_labels(table.index, idx)
-        if decoded is not None and all(_passes(f, {**decoded, **row}) for f in tests):
+    rows = _rows("", table, raw, ProfileOutput())
+    present = {name for row in rows.values() for name in row} | {p.name for p in table.index}
+    for idx, row in rows.items():
+        decoded = _index_labels(table.index_shape, idx)
+        if decoded is not None and all(_passes(f, {**decoded, **row}, present) for f in tests):
             kept.append(idx)
     return kept
 
 
 def _rows(
-    profile: str, table: TableSpec, raw: RawData, out: ProfileOutput
+    profile: str,
+    table: TableSpec,
+    raw: RawData,
+    out: ProfileOutput,
+    cache: EvaluationCache | None = None,
 ) -> dict[Oid, dict[str, Scalar]]:
-    """Columns joined into rows by index suffix, in index order; values converted."""
+    """Columns joined into rows by index suffix, in index order; values converted. Only
+    the rows the identity filters kept (cached) are joined again."""
     rows: dict[Oid, dict[str, Scalar]] = {}
+    decided = cache.kept.get((profile, table.name)) if cache is not None else None
     for col in table.columns:
-        col_oid = table.column_oid(col)
-        depth = len(col_oid)
-        for vb in raw.columns.get(col_oid, ()):
-            value = _convert(col, vb, out, profile)
-            if value is None:
-                continue
-            rows.setdefault(vb.oid[depth:], {})[col.name] = value
+        converted: Iterable[tuple[Oid, Scalar]]
+        if cache is not None and table.column_cadence(col) == "identity":
+            converted = _identity_values(profile, table, col, raw, out, cache)
+        else:
+            converted = _column_values(profile, table, col, raw, out)
+        if decided is None:
+            for suffix, value in converted:
+                rows.setdefault(suffix, {})[col.name] = value
+        else:
+            kept = decided.kept
+            for suffix, value in converted:
+                if suffix in kept:
+                    rows.setdefault(suffix, {})[col.name] = value
+    for col in table.columns:  # a position in a list first: what it picks may be scaled
+        if col.pick_from is not None:
+            _combine(rows, col.name, col.pick_from, _pick, picks=True)
+        if col.pick_among:
+            _pick_among(rows, col.name, col.pick_among)
+        if col.to_dbm:
+            _to_dbm(rows, col.name)
     # every product first, then every ratio, then the powers of ten: a ratio's divisor may
     # itself be a product
     for col in table.columns:
@@ -251,18 +374,93 @@ def _rows(
     return dict(sorted(rows.items()))
 
 
+def _identity_values(
+    profile: str,
+    table: TableSpec,
+    col: ColumnSpec,
+    raw: RawData,
+    out: ProfileOutput,
+    cache: EvaluationCache,
+) -> tuple[tuple[Oid, Scalar], ...]:
+    """An identity column's values, converted at its first evaluation after a read."""
+    key = (profile, table.name, col.name)
+    known = cache.columns.get(key)
+    if known is None:
+        found = ProfileOutput()
+        values = tuple(_column_values(profile, table, col, raw, found))
+        known = cache.columns[key] = (values, tuple(found.issues))
+    out.issues.extend(known[1])
+    return known[0]
+
+
+def _column_values(
+    profile: str, table: TableSpec, col: ColumnSpec, raw: RawData, out: ProfileOutput
+) -> Iterator[tuple[Oid, Scalar]]:
+    """A column's usable values by index suffix."""
+    col_oid = table.column_oid(col)
+    depth = len(col_oid)
+    for vb in raw.columns.get(col_oid, ()):
+        value = _convert(col, vb, out, profile)
+        if value is not None:
+            yield vb.oid[depth:], value
+
+
+def _pick_among(rows: Mapping[Oid, dict[str, Scalar]], name: str, among: Sequence[str]) -> None:
+    """Each row's `name` (a 1-based position) replaced by the number of that field."""
+    for row in rows.values():
+        position = row.get(name)
+        if not isinstance(position, float):
+            continue
+        chosen = (
+            among[int(position) - 1]
+            if position.is_integer() and 1 <= position <= len(among)
+            else None
+        )
+        picked = row.get(chosen) if chosen else None
+        if isinstance(picked, float):
+            row[name] = picked
+        else:
+            del row[name]  # a level the device does not describe: no value
+
+
+def _to_dbm(rows: Mapping[Oid, dict[str, Scalar]], name: str) -> None:
+    """Milliwatts to dBm; 0 (or less) milliwatts has no dBm and is dropped."""
+    for row in rows.values():
+        value = row.get(name)
+        if isinstance(value, float):
+            if value > 0:
+                row[name] = round(10 * math.log10(value), 3)
+            else:
+                del row[name]
+
+
+def _pick(position: float, listed: Scalar) -> float | None:
+    """The number at a 1-based position of a comma-separated list ("17,14,11,8"), if any."""
+    items = str(listed).split(",")
+    if not position.is_integer() or not 1 <= position <= len(items):
+        return None
+    try:
+        return float(items[int(position) - 1].strip())
+    except ValueError:
+        return None
+
+
 def _combine(
     rows: Mapping[Oid, dict[str, Scalar]],
     name: str,
     other: str,
-    how: Callable[[float, float], float | None],
+    how: Callable[[float, Any], float | None],
+    *,
+    picks: bool = False,
 ) -> None:
-    """Each row's `name` combined with its `other` field; without a usable other, dropped."""
+    """Each row's `name` combined with its `other` field (a number, or with `picks` the text
+    it picks from); without a usable other, the value is dropped."""
     for row in rows.values():
         value, operand = row.get(name), row.get(other)
         if not isinstance(value, float):
             continue
-        combined = how(value, operand) if isinstance(operand, float) else None
+        usable = isinstance(operand, str) if picks else isinstance(operand, float)
+        combined = how(value, operand) if usable else None
         if combined is None:
             del row[name]  # no factor, no honest value
         else:
@@ -300,11 +498,12 @@ def _convert(spec: FieldSpec, vb: VarBind, out: ProfileOutput, profile: str) -> 
         return None
     kind = spec.type
     if kind in ("int", "float", "enum"):
-        number = _number(vb)
+        number = _pattern_number(spec, vb) if spec.pattern_re is not None else _number(vb)
         if number is None:
-            out.issues.append(
-                CollectIssue("bad_value", f"{profile}/{spec.name}: {format_oid(vb.oid)}")
-            )
+            if spec.pattern_re is None:  # a pattern that finds no number: no value, as on text
+                out.issues.append(
+                    CollectIssue("bad_value", f"{profile}/{spec.name}: {format_oid(vb.oid)}")
+                )
             return None
         if number in spec.drop_values:
             return None
@@ -325,9 +524,34 @@ def _convert(spec: FieldSpec, vb: VarBind, out: ProfileOutput, profile: str) -> 
         if number is None or number in spec.drop_values:
             return None
         return spec.apply_scale(number)
-    if isinstance(vb.value, bytes):
-        return vb.value.hex(":") if kind == "hex" else clean_text(vb.value)
-    return str(vb.value) if kind == "string" and isinstance(vb.value, int) else None
+    text = _text(spec, vb.value)
+    if spec.text_map and text is not None:
+        return spec.text_map.get(text)
+    return text
+
+
+def _text(spec: FieldSpec, value: object) -> str | None:
+    """An OCTET STRING (or an integer read as string) as label text; `hex` as octets."""
+    if isinstance(value, bytes):
+        return value.hex(":") if spec.type == "hex" else _extract(spec, clean_text(value))
+    if spec.type == "string" and isinstance(value, int):
+        return _extract(spec, str(value))
+    return None
+
+
+def _extract(spec: FieldSpec, text: str) -> str | None:
+    """A text value, or the part of it the field's `pattern` finds (None if it finds none)."""
+    pattern = spec.pattern_re
+    if pattern is None:
+        return text
+    found = pattern.search(text)
+    if found is None:
+        return None
+    if "value" in pattern.groupindex:
+        part = found.group("value")
+    else:
+        part = found.group(1) if pattern.groups else found.group(0)
+    return part.strip() if part else None
 
 
 def _decoded_number(spec: FieldSpec, value: object) -> float | None:
@@ -388,6 +612,15 @@ def date_and_time(octets: bytes) -> float | None:
     return when.timestamp()
 
 
+def _pattern_number(spec: FieldSpec, vb: VarBind) -> float | None:
+    """A number read out of a text with the field's pattern (None: no match, not a number)."""
+    text = _extract(spec, clean_text(vb.value)) if isinstance(vb.value, bytes) else None
+    try:
+        return float(text) if text is not None else None
+    except ValueError:
+        return None
+
+
 def _number(vb: VarBind) -> float | None:
     if vb.tag in INTEGER_TAGS and isinstance(vb.value, int):
         return float(vb.value)
@@ -446,8 +679,25 @@ def _aggregate(col: ColumnSpec, values: Sequence[float]) -> float | None:
     return AGGREGATES[col.aggregate](values) if values else None
 
 
-def _passes(rule: RowFilter, row: Mapping[str, Scalar]) -> bool:
-    value = row.get(rule.field)
+def _present(
+    rows: Mapping[Oid, Mapping[str, Scalar]], fields: Mapping[Oid, Mapping[str, str]]
+) -> set[str]:
+    """The fields at least one row of the table has (what the agent implements)."""
+    present = {name for row in rows.values() for name in row}
+    return present.union(*fields.values()) if fields else present
+
+
+def _passes(rule: RowFilter, row: Mapping[str, Scalar], present: set[str] | None = None) -> bool:
+    value: Scalar | None
+    if "{" in rule.field:  # a template: the row's fields written into it, missing ones empty
+        parts = template_fields(rule.field)
+        value = "".join(_label_value(row.get(name, "")) for name in parts) or None
+    else:
+        value = row.get(rule.field)
+    if rule.if_implemented and present is not None and rule.field not in present:
+        return True  # the agent has no such field at all: nothing to test
+    if rule.absent:
+        return value is None
     if value is None:  # a missing field fails a positive test, not a negative one
         return not (rule.values or rule.match)
     text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
@@ -478,39 +728,46 @@ def _label_value(value: Scalar | str) -> str:
     return value
 
 
-def _index_labels(parts: Sequence[IndexPart], suffix: Oid) -> dict[str, str] | None:
-    """Decode an index suffix into labels; None if its shape does not fit the spec."""
+@lru_cache(maxsize=8192)
+def _index_labels(parts: tuple[tuple[str, str], ...], suffix: Oid) -> Mapping[str, str] | None:
+    """Decode an index suffix into labels (`parts`: the table's `index_shape`); None if its
+    shape does not fit. Targets of one model share their indexes (ports 1..48): decodings
+    are kept in a bounded cache shared by the fleet (read-only mappings)."""
     labels: dict[str, str] = {}
     pos = 0
-    for i, part in enumerate(parts):
-        if part.format == "int":
+    for i, (name, form) in enumerate(parts):
+        if form == "int":
             if pos >= len(suffix):
                 return None
-            labels[part.name] = str(suffix[pos])
+            labels[name] = str(suffix[pos])
             pos += 1
-        elif part.format in ("mac", "ipv4"):
-            width = 6 if part.format == "mac" else 4
+        elif form == "mac_string":  # an OCTET STRING index: length 6, then a MAC
+            chunk = suffix[pos : pos + 7]
+            if len(chunk) != 7 or chunk[0] != 6 or any(x > 255 for x in chunk):
+                return None
+            labels[name] = ":".join(f"{x:02x}" for x in chunk[1:])
+            pos += 7
+        elif form in ("mac", "ipv4"):
+            width = 6 if form == "mac" else 4
             chunk = suffix[pos : pos + width]
             if len(chunk) != width or any(x > 255 for x in chunk):
                 return None
-            labels[part.name] = (
-                ":".join(f"{x:02x}" for x in chunk)
-                if part.format == "mac"
-                else ".".join(map(str, chunk))
+            labels[name] = (
+                ":".join(f"{x:02x}" for x in chunk) if form == "mac" else ".".join(map(str, chunk))
             )
             pos += width
-        elif part.format == "string":
+        elif form == "string":
             if pos >= len(suffix):
                 return None
             length = suffix[pos]
             chunk = suffix[pos + 1 : pos + 1 + length]
             if len(chunk) != length or any(x > 255 for x in chunk):
                 return None
-            labels[part.name] = clean_text(bytes(chunk))
+            labels[name] = clean_text(bytes(chunk))
             pos += 1 + length
         else:  # rest: must be last
             if i != len(parts) - 1:
                 return None
-            labels[part.name] = format_oid(suffix[pos:])
+            labels[name] = format_oid(suffix[pos:])
             pos = len(suffix)
     return labels if pos == len(suffix) or not parts else None

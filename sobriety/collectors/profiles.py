@@ -45,7 +45,7 @@ Role = Literal[
 Cadence = Literal["state", "identity"]
 InfoKey = Literal["vendor", "model", "serial", "firmware"]
 Aggregate = Literal["sum", "mean", "max", "min", "count"]
-IndexFormat = Literal["int", "mac", "ipv4", "string", "rest"]
+IndexFormat = Literal["int", "mac", "mac_string", "ipv4", "string", "rest"]
 
 _NAME = r"^[a-z][a-z0-9_-]*$"
 _FIELD = r"^[a-z][a-z0-9_]*$"
@@ -140,12 +140,34 @@ class FieldSpec(_Strict):
     scale: float = 1.0
     multiply_by: str | None = Field(default=None, pattern=_FIELD)
     divide_by: str | None = Field(default=None, pattern=_FIELD)
+    pick_among: tuple[str, ...] = Field(
+        default=(),
+        description="the value is a 1-based position among these fields of the row, and "
+        "that field's number is the value (IEEE802dot11-MIB dot11CurrentTxPowerLevel among "
+        "dot11TxPowerLevel1..8)",
+    )
+    to_dbm: bool = Field(
+        default=False,
+        description="the value is milliwatts: shown in dBm, 10·log10(mW) (no dBm for 0 mW)",
+    )
+    pick_from: str | None = Field(
+        default=None,
+        pattern=_FIELD,
+        description="the value is a 1-based position in another field's comma-separated list "
+        "of numbers, and the number there is the value (Cisco's tx power level 1..8 in the "
+        "radio's own list of dBm values); out of the list, no value",
+    )
     exponent_from: tuple[ExponentTerm, ...] = ()
     drop_values: tuple[float, ...] = ()
     value_map: Mapping[int, float] = Field(
         default_factory=dict,
         description="raw integer to number (TruthValue 1/2 to 1/0, PoE class1..5 to 0..4); "
         "a value not in the map is dropped",
+    )
+    text_map: Mapping[str, float] = Field(
+        default_factory=dict,
+        description="a text value to a number (Ruckus 'Connect' to 1, 'Disconnect' to 0); a "
+        "text not in the map is dropped",
     )
     states: Mapping[int, str] = Field(default_factory=dict)
     json_key: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
@@ -162,8 +184,19 @@ class FieldSpec(_Strict):
     )
     preference: int = 0
     info: InfoKey | None = None
+    pattern: str | None = Field(
+        default=None,
+        description="a regular expression searched in a text value: its group `value` (or "
+        "its first group, or the whole match) is the value; no match, no value (a model "
+        "read out of sysDescr; with type int or float, a number read out of a text: "
+        "airOS's antenna 'Combined - 16 dB')",
+    )
     aggregate: Aggregate | None = None
     unit: str = ""
+
+    @cached_property
+    def pattern_re(self) -> re.Pattern[str] | None:
+        return re.compile(self.pattern) if self.pattern is not None else None
 
     def apply_scale(self, number: float) -> float:
         """Scale a raw number; a scale of 1/N divides by N (0.01 gives 674237.32, not ...01)."""
@@ -188,8 +221,8 @@ class FieldSpec(_Strict):
             raise ValueError("`states` only goes with type: enum")
         if self.metric is None and (self.labels or self.aggregate):
             raise ValueError("`labels` and `aggregate` only go with a `metric`")
-        if self.info is not None and self.type not in ("string", "hex", "oid", "int"):
-            raise ValueError("`info` needs a string, hex, oid or int field")
+        if self.info is not None and self.type not in ("string", "hex", "oid", "int", "enum"):
+            raise ValueError("`info` needs a string, hex, oid, int or enum field")
         if (self.type == "json") != (self.json_key is not None):
             raise ValueError("type: json needs `json_key` (a dotted path), and only it")
         if (self.type == "date") != (self.date_format is not None):
@@ -198,6 +231,15 @@ class FieldSpec(_Strict):
             raise ValueError(f"role {self.role} needs an `origin` (which MIB object it is)")
         if self.metric is None and self.const_labels:
             raise ValueError("`const_labels` only go with a `metric`")
+        if self.text_map and self.type != "string":
+            raise ValueError("`text_map` only goes with type: string")
+        if self.pattern is not None:
+            if self.type not in ("string", "int", "float"):
+                raise ValueError("`pattern` only goes with type: string, int or float")
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"bad regular expression {self.pattern!r}: {exc}") from None
         return self
 
 
@@ -240,18 +282,31 @@ def _index_part(value: object) -> object:
 
 class RowFilter(_Strict):
     """Keep only rows whose field passes: one of `in`, none of `not_in`, and matching the
-    regular expression `match` and not `not_match` (searched, on the field as text)."""
+    regular expression `match` and not `not_match` (searched, on the field as text); or,
+    with `absent: true`, rows that have no such field at all. With `if_implemented`, a
+    table none of whose rows has the field passes the test. `field` may be a template of
+    several fields ("{serial}{model}": the row has one or the other)."""
 
-    field: str = Field(pattern=_FIELD)
+    field: str = Field(pattern=r"^([a-z][a-z0-9_]*|(\{[a-z][a-z0-9_]*\})+)$")
     values: tuple[int | str, ...] = Field(default=(), alias="in")
     not_in: tuple[int | str, ...] = ()
     match: str | None = None
     not_match: str | None = None
+    absent: bool = False
+    if_implemented: bool = Field(
+        default=False,
+        description="the test applies only where the agent implements the field: when no "
+        "row of the table has it, every row passes (ENTITY agents that leave out "
+        "entPhysicalClass)",
+    )
 
     @model_validator(mode="after")
     def _one_test_at_least(self) -> Self:
-        if not (self.values or self.not_in or self.match or self.not_match):
-            raise ValueError("give at least one of in, not_in, match, not_match")
+        tests = (self.values, self.not_in, self.match, self.not_match)
+        if self.absent and any(tests):
+            raise ValueError("absent: true tests that the field is missing, and nothing else")
+        if not (self.absent or any(tests)):
+            raise ValueError("give at least one of in, not_in, match, not_match, absent")
         for pattern in (self.match, self.not_match):
             if pattern is not None:
                 try:
@@ -285,10 +340,11 @@ def _filters(value: object) -> object:
 
 
 class InfoEmit(_Strict):
-    """Emit one info metric per row, with labels from the row's fields."""
+    """Emit one info metric per row, with labels from the row's fields (and fixed ones)."""
 
     metric: str
     labels: Mapping[str, str]
+    const_labels: Mapping[str, str] = Field(default_factory=dict)
 
     @field_validator("metric")
     @classmethod
@@ -318,7 +374,12 @@ class TableSpec(_Strict):
         "filters on identity columns instead of walking the whole table (sensor tables: a "
         "few supplies among hundreds of optics)",
     )
-    device_row: RowFilter | None = None
+    device_row: tuple[tuple[RowFilter, ...], ...] = Field(
+        default=(),
+        description="the row that describes the device itself: a filter, or a list of "
+        "alternatives tried in order (each a filter or a list of filters that must all "
+        "pass); the first alternative that finds a row gives the device's facts",
+    )
     emit_info: InfoEmit | None = None
     columns: tuple[ColumnSpec, ...] = Field(min_length=1)
 
@@ -326,6 +387,17 @@ class TableSpec(_Strict):
     @classmethod
     def _one_or_many_filters(cls, value: object) -> object:
         return _filters(value)
+
+    @field_validator("device_row", mode="before")
+    @classmethod
+    def _device_row_alternatives(cls, value: object) -> object:
+        if value is None:
+            return ()
+        if isinstance(value, dict):
+            return ((value,),)
+        if isinstance(value, list | tuple):
+            return tuple(_filters(alternative) for alternative in value)
+        return value
 
     @field_validator("index", mode="before")
     @classmethod
@@ -342,16 +414,21 @@ class TableSpec(_Strict):
             raise ValueError("column names must be unique within a table")
         if self.get_rows and all(self.column_cadence(c) == "state" for c in self.columns):
             raise ValueError("get_rows needs identity columns to choose the rows by")
-        refs: list[tuple[str | None, str]] = [(f.field, "filter.field") for f in self.filter]
-        refs.append((self.device_row.field if self.device_row else None, "device_row.field"))
+        refs = [(name, "filter.field") for f in self.filter for name in template_fields(f.field)]
+        refs += [(name, "device_row.field") for a in self.device_row for f in a for name in
+                 template_fields(f.field)]  # fmt: skip
         for ref, what in refs:
-            if ref is not None and ref not in names | index_names:
+            if ref not in names | index_names:
                 raise ValueError(f"{what}: no column or index part named {ref!r}")
         for col in self.columns:
             if col.multiply_by is not None and col.multiply_by not in names:
                 raise ValueError(f"column {col.name}: multiply_by names no column")
             if col.divide_by is not None and col.divide_by not in names:
                 raise ValueError(f"column {col.name}: divide_by names no column")
+            if col.pick_from is not None and col.pick_from not in names:
+                raise ValueError(f"column {col.name}: pick_from names no column")
+            if not set(col.pick_among) <= names:
+                raise ValueError(f"column {col.name}: pick_among names a field that is no column")
             for term in col.exponent_from:
                 if term.field not in names:
                     raise ValueError(f"column {col.name}: exponent_from names no column")
@@ -375,9 +452,35 @@ class TableSpec(_Strict):
         """identity if the table or the column says so, else state."""
         return "identity" if self.cadence == "identity" else column.cadence or "state"
 
+    @cached_property
+    def identity_filters(self) -> tuple[RowFilter, ...]:
+        """The filters that test only identity data and index parts: decided once per
+        identity read."""
+        static = {p.name for p in self.index}
+        static |= {c.name for c in self.columns if self.column_cadence(c) == "identity"}
+        return tuple(f for f in self.filter if set(template_fields(f.field)) <= static)
+
+    @cached_property
+    def state_filters(self) -> tuple[RowFilter, ...]:
+        """The filters that test state data: decided every poll."""
+        return tuple(f for f in self.filter if f not in self.identity_filters)
+
+    @cached_property
+    def index_shape(self) -> tuple[tuple[str, str], ...]:
+        """The index parts' names and formats (a hashable key for decoded indexes)."""
+        return tuple((part.name, part.format) for part in self.index)
+
+    @cached_property
+    def _column_oids(self) -> dict[str, Oid]:
+        oids = {}
+        for column in self.columns:
+            entry = _oid(column.entry) if column.entry is not None else self.entry_oid
+            oids[column.name] = (*entry, column.column)
+        return oids
+
     def column_oid(self, column: ColumnSpec) -> Oid:
-        entry = _oid(column.entry) if column.entry is not None else self.entry_oid
-        return (*entry, column.column)
+        """The column's OID (one tuple per column, made once: every target shares it)."""
+        return self._column_oids[column.name]
 
 
 class Profile(_Strict):
@@ -426,6 +529,7 @@ class Profile(_Strict):
             if table.emit_info:
                 wanted = set(BY_NAME[table.emit_info.metric].labels)
                 got = {"target", *index_names, *table.emit_info.labels}
+                got |= set(table.emit_info.const_labels)
                 if got != wanted:
                     raise ValueError(
                         f"table {table.name}: emit_info labels {sorted(got)} do not match "
@@ -479,6 +583,24 @@ class ProfileSet:
     @property
     def profiles(self) -> list[Profile]:
         return [lp.profile for lp in self.loaded]
+
+    @cached_property
+    def object_names(self) -> dict[Oid, str]:
+        """Every OID the profiles read, named `profile/field` (`profile/table.column` for
+        columns): how issues say which object was left out. Made once, shared by targets."""
+        names: dict[Oid, str] = {
+            (1, 3, 6, 1, 2, 1, 1, 1, 0): "sysDescr",  # the identification GET's own two
+            (1, 3, 6, 1, 2, 1, 1, 2, 0): "sysObjectID",
+        }
+        for profile in self.profiles:
+            for scalar in profile.scalars:
+                names.setdefault(scalar.oid_tuple, f"{profile.name}/{scalar.name}")
+            for table in profile.tables:
+                for column in table.columns:
+                    names.setdefault(
+                        table.column_oid(column), f"{profile.name}/{table.name}.{column.name}"
+                    )
+        return names
 
     def decide(self, facts: DeviceFacts) -> tuple[list[Profile], list[Profile]]:
         """Split profiles into (matched now, to probe) from sysObjectID and sysDescr."""

@@ -34,6 +34,8 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from sobriety.config.inventory import AssetRecord, DisposalBatch, DisposalRecord, batch_problems
+from sobriety.config.organisations import ORGANISATION_ID, OrganisationConfig, share_problems
+from sobriety.config.radio import SiteRadio, SiteType, TargetRadio
 from sobriety.config.types import (
     ConfigPath,
     Duration,
@@ -60,11 +62,12 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 RESERVED_LABELS = frozenset(
     {"target", "site", "class", "source", "job", "instance"}
     | {"kind", "vendor", "model", "serial", "firmware", "sysobjectid"}
+    | {"organisation", "building", "room"}
 )
 DEFAULT_SITE = "default"
 SECRET_FIELDS = ("community", "auth_password", "priv_password")
-SECTIONS = ("settings", "include", "auths", "sites", "targets", "disposals")
-INCLUDED_SECTIONS = ("auths", "sites", "targets", "disposals")
+SECTIONS = ("settings", "include", "organisations", "auths", "sites", "targets", "disposals")
+INCLUDED_SECTIONS = ("organisations", "auths", "sites", "targets", "disposals")
 _TARGET_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _AUTH_ID = re.compile(r"[A-Za-z0-9_.-]+")
 _SITE_ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -158,8 +161,29 @@ class Settings(_Strict):
         description="polling's own cost (polls, requests, bytes, varbinds, retries, errors, "
         "issues) summed over targets, or per target (about 17 more series a device)",
     )
+    poll_deadline_ratio: float = Field(
+        default=0.8,
+        gt=0,
+        le=1.0,
+        description="a poll stops walking at this fraction of its interval; the target "
+        "stays up and a `deadline` issue says what was cut",
+    )
+    max_poll_varbinds: int = Field(
+        default=100_000,
+        ge=100,
+        description="a poll stops walking once it has received this many values "
+        "(`varbind_cap` issue): an agent whose tables never end costs one poll's worth",
+    )
     profile_dirs: tuple[ConfigPath, ...] = ()
     shard: str = Field(default="1/1", pattern=r"^\d+/\d+$")
+    shard_by: Literal["target", "site", "organisation"] = Field(
+        default="target",
+        description="what the shard hash is taken of: a target's power chain (a device with "
+        "the switch, PDU or UPS feeding it), its site, or its site's organisation",
+    )
+    web_admins: tuple[str, ...] = Field(
+        default=(), description="web users who see every organisation's reports"
+    )
     alerting: AlertingConfig = Field(default_factory=AlertingConfig)
     eol_policy: ConfigPath | None = Field(
         default=None, description="a site's end-of-life rules (default: collectors/eol-policy.yaml)"
@@ -324,6 +348,34 @@ class SiteConfig(_Strict):
     classes: Mapping[str, ClassOverride] = Field(
         default_factory=dict, description="this site's figures for device classes"
     )
+    # the radio part (config/radio.py): what kind of place it is, where its field is bounded
+    type: SiteType | None = Field(
+        default=None, description="ecole_primaire, college, lycee, creche, office, ..."
+    )
+    radio: SiteRadio = Field(default_factory=SiteRadio, description="radio exposure figures")
+    # --- who owns it and who pays for it (organisations) ---
+    organisation: str | None = Field(
+        default=None, pattern=rf"^{ORGANISATION_ID.pattern}$", description="who owns the site"
+    )
+    shares: Mapping[str, float] = Field(
+        default_factory=dict,
+        description="a shared site's keys: organisation -> share of its energy, carbon and "
+        "cost (sum 1)",
+    )
+
+    @field_validator("shares")
+    @classmethod
+    def _shares(cls, shares: Mapping[str, float]) -> Mapping[str, float]:
+        problems = share_problems(shares)
+        if problems:
+            raise FieldProblems([((), p) for p in problems])
+        return shares
+
+    def keys(self) -> dict[str, float]:
+        """Who pays for the site, by share: its declared keys, else all to its owner."""
+        if self.shares:
+            return dict(self.shares)
+        return {self.organisation: 1.0} if self.organisation else {}
 
     @field_validator("timezone")
     @classmethod
@@ -433,6 +485,8 @@ class TargetConfig(_Strict):
     port: int = Field(default=161, ge=1, le=65535)
     auth: str | None = None
     site: str = DEFAULT_SITE
+    building: str | None = Field(default=None, min_length=1, max_length=64)
+    room: str | None = Field(default=None, min_length=1, max_length=64)
     device_class: str | None = Field(default=None, alias="class", pattern=r"^[a-z0-9_]+$")
     interval: Duration | None = Field(default=None, ge=1.0)
     labels: Mapping[str, str] = Field(default_factory=dict)
@@ -467,6 +521,9 @@ class TargetConfig(_Strict):
     asset: AssetRecord | None = Field(
         default=None, description="what the asset register knows: tag, faults, software, mass"
     )
+    radio: TargetRadio | None = Field(
+        default=None, description="its antennas as the inventory knows them (config/radio.py)"
+    )
     disabled: bool = False
 
     @field_validator("address")
@@ -483,6 +540,9 @@ class TargetConfig(_Strict):
         for key, value in labels.items():
             if not _LABEL.fullmatch(key) or key.startswith("__"):
                 problems.append(((key,), "label names are a-z, 0-9 and _, not starting __"))
+            elif key in ("building", "room"):
+                problems.append(((key,), f"{key} is a target field: write `{key}:` beside "
+                                 "`site:`, not among the labels"))  # fmt: skip
             elif key in RESERVED_LABELS:
                 problems.append(((key,), f"label name {key!r} is reserved"))
             if len(value) > 128:
@@ -533,6 +593,10 @@ class Config(_Strict):
     source_files: tuple[Path, ...]
     base_dir: Path
     disposals: Mapping[str, DisposalBatch] = Field(default_factory=dict)
+    organisations: Mapping[str, OrganisationConfig] = Field(default_factory=dict)
+    inherited: Mapping[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="site -> electricity figures taken from its owner"
+    )
 
     @model_validator(mode="after")
     def _references(self) -> Self:
@@ -559,6 +623,11 @@ class Config(_Strict):
     def interval_for(self, target: TargetConfig) -> float:
         """The target's poll interval in seconds: its own, else the default."""
         return target.interval if target.interval is not None else self.settings.interval
+
+    def organisation_of(self, target: TargetConfig) -> str:
+        """The organisation that owns a target's site ("" when none is said)."""
+        site = self.sites.get(target.site)
+        return (site.organisation if site is not None else None) or ""
 
 
 # --- loading ----------------------------------------------------------------------------------
@@ -597,7 +666,7 @@ def _locate(doc: _Doc, loc: Loc) -> tuple[str, str]:
     """(entry, field) of a location in a file: `targets[3] (id=sw1)`, `labels.Room`."""
     if loc[:1] == ("settings",) and len(loc) > 1:
         return "settings", dotted(loc[1:])
-    if loc[:1] in (("auths",), ("sites",), ("disposals",)) and len(loc) > 1:
+    if loc[:1] in (("auths",), ("sites",), ("disposals",), ("organisations",)) and len(loc) > 1:
         return f"{loc[0]}.{loc[1]}", dotted(loc[2:])
     if loc[:1] == ("targets",) and len(loc) > 1 and isinstance(loc[1], int):
         entries = doc.data.get("targets")
@@ -694,8 +763,13 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
     raw_settings = {} if raw_settings is None else raw_settings
     settings = _validate(report, main, ("settings",), Settings, raw_settings, context)
     auths = _named(report, docs, "auths", _AUTH_ID, AuthConfig, context)
+    organisations = _named(
+        report, docs, "organisations", ORGANISATION_ID, OrganisationConfig, context
+    )
     sites = _named(report, docs, "sites", _SITE_ID, SiteConfig, context)
     sites.setdefault(DEFAULT_SITE, SiteConfig())
+    _check_organisations(report, docs, _defined(docs, "organisations"), settings)
+    inherited = _inherit(sites, organisations)
     targets = _targets(report, docs, context)
     disposals = _named(report, docs, "disposals", _BATCH_ID, DisposalBatch, context)
     _cross_check(report, docs, _defined(docs, "auths"), _defined(docs, "sites") | {DEFAULT_SITE})
@@ -711,7 +785,58 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
         source_files=tuple(Path(doc.label).resolve() for doc in docs),
         base_dir=base_dir,
         disposals=disposals,
+        organisations=organisations,
+        inherited=inherited,
     )
+
+
+def _check_organisations(
+    report: _Report, docs: list[_Doc], defined: set[str], settings: Settings | None
+) -> None:
+    """Sites name known owners and sharers; a web user is an admin or an organisation's."""
+    known = ", ".join(sorted(defined)) or "none defined"
+    for doc in docs:
+        entries = doc.data.get("sites")
+        for name, body in entries.items() if isinstance(entries, dict) else []:
+            if not isinstance(body, dict):
+                continue
+            owner = body.get("organisation")
+            if isinstance(owner, str) and owner not in defined:
+                report.add(doc, ("sites", name, "organisation"),
+                           f"unknown organisation {owner!r} (known: {known})")  # fmt: skip
+            shares = body.get("shares")
+            for org in shares if isinstance(shares, dict) else []:
+                if str(org) not in defined:
+                    report.add(doc, ("sites", name, "shares", str(org)),
+                               f"unknown organisation {org!r} (known: {known})")  # fmt: skip
+    admins = set(settings.web_admins) if settings is not None else set()
+    for doc in docs:
+        entries = doc.data.get("organisations")
+        for name, body in entries.items() if isinstance(entries, dict) else []:
+            users = body.get("users") if isinstance(body, dict) else None
+            for i, user in enumerate(users if isinstance(users, list) else []):
+                if user in admins:
+                    report.add(doc, ("organisations", name, "users", i),
+                               f"{user!r} is in settings.web_admins: an admin sees every "
+                               "organisation already")  # fmt: skip
+
+
+def _inherit(
+    sites: dict[str, SiteConfig], organisations: Mapping[str, OrganisationConfig]
+) -> dict[str, tuple[str, ...]]:
+    """Sites take their owner's electricity figures where they set none; returns, per site,
+    the fields so taken (reports say where a price or an intensity comes from)."""
+    inherited: dict[str, tuple[str, ...]] = {}
+    for name, site in sites.items():
+        owner = organisations.get(site.organisation or "")
+        if owner is None:
+            continue
+        contract = owner.electricity.model_dump(exclude_none=True)
+        update = {k: v for k, v in contract.items() if k not in site.model_fields_set}
+        if update:
+            sites[name] = site.model_copy(update=update)
+            inherited[name] = tuple(sorted(update))
+    return inherited
 
 
 def _includes(main: _Doc, path: Path, report: _Report) -> list[_Doc]:
@@ -748,7 +873,7 @@ def _includes(main: _Doc, path: Path, report: _Report) -> list[_Doc]:
 def _named(
     report: _Report,
     docs: list[_Doc],
-    section: Literal["auths", "sites", "disposals"],
+    section: Literal["auths", "sites", "disposals", "organisations"],
     pattern: re.Pattern[str],
     model: type[M],
     context: dict[str, Any],

@@ -32,11 +32,14 @@ from sobriety.daemon.polling import Poller, PollScheduler
 from sobriety.daemon.runtime import Runtime, SnmpTransports, World, build_runtime
 from sobriety.daemon.selfcost import self_samples
 from sobriety.daemon.snapshot import Entry, LiveSnapshot
+from sobriety.daemon.webusers import UserMap
 from sobriety.energy.accounting import EnergyTracker
 from sobriety.lifetime.policy import Advisor
 from sobriety.lifetime.tracker import LifetimeTracker
 from sobriety.model import CollectResult, Sample
+from sobriety.radio.tracker import RadioTracker
 from sobriety.reports.eol import EolReport
+from sobriety.reports.radio import RadioReport
 from sobriety.store import StateStore
 
 log = logging.getLogger(__name__)
@@ -66,6 +69,9 @@ class Daemon:
             config, self.runtime.classes, self.runtime.calendars, self.store, self._feed,
             now=clock.now,
         )  # fmt: skip
+        self.radio = RadioTracker(
+            config, self.runtime.calendars, self.store, self._feed, now=clock.now
+        )
         self.lifetime = LifetimeTracker(self.store)
         self.advisor = Advisor(self.store, self.runtime.policy)
         self.alerts = AlertEngine(
@@ -88,6 +94,7 @@ class Daemon:
         """Make `runtime` the running one: every part takes its share of it."""
         self.runtime = runtime
         self.energy.configure(runtime.config, runtime.classes, runtime.calendars)
+        self.radio.configure(runtime.config, runtime.calendars)
         self.advisor.policy = runtime.policy
         self.alerts.rules = runtime.rules
         self.snapshot.retain(set(runtime.collectors))
@@ -111,6 +118,7 @@ class Daemon:
         cls = self.energy.class_of(target)
         self._keep_identity(result)
         result.samples = self.energy.observe(result, now)  # the reading chosen, energy booked
+        result.samples += self.radio.observe(target, result, now)  # EIRP, bound, on-time
         first = self.poller.first_seen.get(target.id)
         first_seen = first.timestamp() if first is not None else None
         tolerance = max(30.0, 0.1 * self.runtime.config.interval_for(target))
@@ -170,13 +178,20 @@ class Daemon:
         return calendar.is_open(now) if calendar is not None else None
 
     def _routing_labels(self, labels: Mapping[str, str]) -> dict[str, str]:
-        """What a target's alerts carry for routing: its site, class and inventory labels."""
+        """What a target's alerts carry for routing: its place (organisation, site, building,
+        room, where said), class and inventory labels."""
         target = self.runtime.targets.get(labels.get("target", ""))
         if target is None:
             return {}
         extra = {"site": target.site, **target.labels}
-        if target.device_class:
-            extra["class"] = target.device_class
+        for key, value in (
+            ("organisation", self.runtime.config.organisation_of(target)),
+            ("building", target.building),
+            ("room", target.room),
+            ("class", target.device_class),
+        ):
+            if value:
+                extra[key] = value
         return extra
 
     def _evaluate_target(self, target: str, samples: Sequence[Sample]) -> None:
@@ -212,15 +227,17 @@ class Daemon:
         return self.snapshot.targets()
 
     def eol_report(self) -> EolReport:
-        """The end-of-life list as `sobriety export eol` writes it, from the live store."""
+        """The end-of-life list as `sobriety export eol` writes it, from the live store: the
+        devices of this daemon's shard."""
         from sobriety.reports.eol import EolInputs, eol_report, use_by_target
+        from sobriety.reports.exports import scoped
 
         self.store.flush()  # include the polls that just ended
         use = use_by_target((row.target, row.joules) for row in self.store.energy_rows())
         runtime = self.runtime
         return eol_report(
             EolInputs(
-                runtime.config,
+                scoped(runtime.config),
                 runtime.classes,
                 self.store.device_facts(),
                 use,
@@ -228,6 +245,21 @@ class Daemon:
                 self.world.clock.now().timestamp(),
             )
         )
+
+    def radio_report(self) -> RadioReport:
+        """The radio transmitters as `/reports/radio` shows them, from the live state."""
+        from sobriety.reports.radio import month_of, radio_report
+
+        self.store.flush()  # include the polls that just ended
+        now = self.world.clock.now()
+        config = self.runtime.config
+        firsts = [month_of(now, site.timezone)[0] for site in config.sites.values()]
+        first = min(firsts).isoformat() if firsts else None
+        return radio_report(config, self.radio.facts(), self.store.radio_days(first), now)
+
+    def users(self) -> UserMap:
+        """Which organisations each web user sees, as the running configuration says."""
+        return UserMap.of(self.runtime.config)
 
     def entries(self) -> Mapping[str, Entry]:
         """Every polled target's latest poll."""
@@ -242,6 +274,7 @@ class Daemon:
         settings = self.runtime.config.settings
         out = self_samples(self.world.self_probe, settings.self_watts_per_cpu)
         out += self.energy.site_samples()
+        out += self.radio.site_samples()
         out += self.alerts.samples()
         out += self.dispatcher.samples()
         out += self.poller.bookkeeping_samples()

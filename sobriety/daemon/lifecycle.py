@@ -8,6 +8,7 @@ evaluation of site and daemon series, re-sending firing alerts), which a reload 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -19,6 +20,7 @@ from sobriety.config.types import split_listen
 from sobriety.daemon.app import Daemon
 from sobriety.daemon.runtime import build_runtime
 from sobriety.daemon.webguard import Limits
+from sobriety.daemon.webusers import mapping_warnings
 from sobriety.errors import ConfigError, SobrietyError
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,16 @@ class _CancelledIsNotAnError(logging.Filter):
 
 
 logging.getLogger("apscheduler.executors.default").addFilter(_CancelledIsNotAnError())
+
+
+def _freeze_long_lived() -> None:
+    """Move what lives as long as the configuration (profiles, the enterprise registry,
+    classes, rules, targets) out of the cyclic collector's way, so that its full passes
+    do not scan it again and again. Unfrozen first: a replaced configuration's objects
+    become collectable again."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 class Lifecycle:
@@ -59,6 +71,7 @@ class Lifecycle:
                 job, "interval", seconds=seconds, id=job_id, max_instances=1, coalesce=True
             )
         daemon.scheduler.start()
+        _freeze_long_lived()
         log.info("polling %d targets", len(daemon.runtime.collectors))
 
     async def reload(self) -> list[str]:
@@ -75,6 +88,8 @@ class Lifecycle:
         log.info("reloaded: polling %d targets", len(runtime.collectors))
         for collector in old.collectors.values():
             await collector.close()
+        del old
+        _freeze_long_lived()
         return []
 
     async def stop(self) -> None:
@@ -132,6 +147,11 @@ async def run_daemon(
     listen = options.listen or daemon.runtime.config.settings.listen
     host, port = listen_address(listen)
 
+    def warn() -> None:
+        logins = set(web.web_config.basic_auth_users)
+        for warning in mapping_warnings(daemon.users(), logins):
+            log.warning("%s", warning)
+
     async def reload() -> list[str]:
         problems = await lifecycle.reload()
         try:
@@ -139,6 +159,7 @@ async def run_daemon(
         except ConfigError as exc:
             log.error("web config not reloaded, keeping the running one:\n%s", exc)
             problems += [str(p) for p in exc.problems]
+        warn()
         return problems
 
     web = WebServer(daemon, reload, host, port, web_config=web_config,
@@ -148,6 +169,7 @@ async def run_daemon(
     except OSError as exc:
         why = os.strerror(exc.errno).lower() if exc.errno else str(exc)
         raise ListenError(f"cannot listen on {listen}: {why}") from None
+    warn()
     try:
         await lifecycle.start()
         if on_ready is not None:

@@ -45,6 +45,7 @@ class TargetCounters:
     shrinks: dict[str, int] = field(default_factory=dict)
     consecutive_failures: int = 0
     skip: int = 0
+    last_up: bool | None = None  # None until the first poll
 
     def add(self, result: CollectResult) -> None:
         self.polls += 1
@@ -76,6 +77,17 @@ def status_samples(result: CollectResult) -> list[Sample]:
     if not result.up:
         samples.append(Sample("sobriety_target_down_info", {**tid, "reason": result.reason}, 1.0))
     return samples
+
+
+def log_state_change(previous: bool | None, result: CollectResult) -> None:
+    """One log line when a target goes down (with why) or comes back; none while it stays."""
+    if result.up == previous or (result.up and previous is None):
+        return
+    if result.up:
+        log.info("target %s is up again", result.target)
+        return
+    detail = next((i.detail for i in result.issues if i.code == result.reason), "")
+    log.warning("target %s is down: %s: %s", result.target, result.reason, detail or "-")
 
 
 def published_as_collected(result: CollectResult) -> list[Sample]:
@@ -152,6 +164,8 @@ class Poller:
             return None
         counters.add(result)
         self.total.add(result)
+        log_state_change(counters.last_up, result)
+        counters.last_up = result.up
         if result.up:
             counters.consecutive_failures = 0
             self.first_seen.setdefault(target, self.clock.now())

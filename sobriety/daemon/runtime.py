@@ -9,7 +9,6 @@ configuration file and everything it names, and either returns a complete `Runti
 from __future__ import annotations
 
 import os
-import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +18,9 @@ from sobriety.clock import Clock, SystemClock
 from sobriety.collectors.base import Collector, TargetRef
 from sobriety.collectors.host import HostCollector, HostProbe, PsutilProbe
 from sobriety.collectors.profiles import ProfileSet, builtin_profile_dir, load_profiles
-from sobriety.collectors.snmp import SnmpCollector
+from sobriety.collectors.snmp import PollLimits, SnmpCollector
 from sobriety.config.load import AuthConfig, Config, TargetConfig, load_config
+from sobriety.config.shards import owned
 from sobriety.daemon.polling import PollPlan
 from sobriety.daemon.selfcost import SelfCost, process_cost
 from sobriety.energy.classes import DeviceClass, load_classes
@@ -129,11 +129,18 @@ def build_collector(
         site=target.site or "default",
         device_class=target.device_class or "",
         labels=dict(target.labels),
+        organisation=config.organisation_of(target),
+        building=target.building or "",
+        room=target.room or "",
     )
     if target.kind == "host":
         return HostCollector(ref, world.host_probe, world.clock)
     transport = world.transport_factory(target, config.auth_for(target), config)
-    return SnmpCollector(ref, transport, profiles, world.clock)
+    limits = PollLimits(
+        deadline=config.interval_for(target) * config.settings.poll_deadline_ratio,
+        max_varbinds=config.settings.max_poll_varbinds,
+    )
+    return SnmpCollector(ref, transport, profiles, world.clock, limits)
 
 
 def build_runtime(config_path: Path, world: World) -> Runtime:
@@ -148,19 +155,12 @@ def build_runtime(config_path: Path, world: World) -> Runtime:
     alerting = config.settings.alerting
     rule_files = [builtin_rules_path()] if alerting.shipped_rules else []
     rules = load_rules([*rule_files, *alerting.rule_files])
+    mine = owned(config)
     collectors = {
         target.id: build_collector(world, config, profiles, target)
         for target in config.targets
-        if not target.disabled
-        and not target.disposed
-        and in_shard(target.id, config.settings.shard)
+        if not target.disabled and not target.disposed and target.id in mine
     }
     targets = {t.id: t for t in config.targets}
     return Runtime(config, profiles, collectors, targets, load_classes(), calendars, policy,
                    rules)  # fmt: skip
-
-
-def in_shard(target_id: str, shard: str) -> bool:
-    """Deterministic sharding: target belongs to shard K of N by a stable hash of its id."""
-    k, n = (int(x) for x in shard.split("/"))
-    return zlib.crc32(target_id.encode("utf-8")) % n == k - 1

@@ -20,14 +20,18 @@ from typing import Protocol
 from aiohttp import web
 
 from sobriety import __version__
-from sobriety.daemon.webaccess import Access, access_middleware
+from sobriety.daemon.webaccess import USER, Access, access_middleware
 from sobriety.daemon.webconfig import WebConfig, apply_tls, tls_context
 from sobriety.daemon.webguard import ConnectionGuard, GuardedSite, Limits
+from sobriety.daemon.webusers import UserMap, Viewer
 from sobriety.exposition import Renderable, ScrapeCache, negotiate
 from sobriety.model import Sample
 from sobriety.reports.eol import EolReport, eol_table
 from sobriety.reports.eolpage import filtered, parse_lang, render_page
-from sobriety.reports.writers import csv_text, ods_bytes
+from sobriety.reports.i18n import Lang
+from sobriety.reports.radio import RadioReport
+from sobriety.reports.radiopage import render_radio_page
+from sobriety.reports.writers import csv_text, json_text, ods_bytes
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +55,12 @@ class Served(Protocol):
 
     def eol_report(self) -> EolReport:
         """The end-of-life list."""
+
+    def radio_report(self) -> RadioReport:
+        """The radio transmitters, their EIRP, field bound and hours on this month."""
+
+    def users(self) -> UserMap:
+        """Which organisations each web user sees."""
 
 
 class WebServer:
@@ -87,6 +97,8 @@ class WebServer:
         self.app.router.add_get("/reports/end-of-life", self.eol_page)
         self.app.router.add_get("/reports/end-of-life.csv", self.eol_csv)
         self.app.router.add_get("/reports/end-of-life.ods", self.eol_ods)
+        self.app.router.add_get("/reports/radio", self.radio_page)
+        self.app.router.add_get("/reports/end-of-life.json", self.eol_json)
         self._runner: web.AppRunner | None = None
         self._context: ssl.SSLContext | None = None
 
@@ -149,10 +161,23 @@ class WebServer:
             await self._runner.cleanup()
             self._runner = None
 
+    def viewer(self, request: web.Request) -> Viewer:
+        """Who asks, and which organisations they see."""
+        return self.daemon.users().viewer(request.get(USER))
+
     async def metrics(self, request: web.Request) -> web.StreamResponse:
         """The scrape, streamed. It is put together in a worker thread (targets polled since
         the last scrape rendered, the rest from the cache), so the event loop keeps polling
-        meanwhile; gzip when the scraper accepts it, as Prometheus does."""
+        meanwhile; gzip when the scraper accepts it, as Prometheus does. A scrape shows every
+        organisation: a user mapped to some is refused; the scraper's user, mapped to none,
+        and the admins scrape."""
+        viewer = self.viewer(request)
+        if viewer.organisations:
+            return web.Response(
+                status=403,
+                text=f"{viewer.user} reads its organisations' reports; /metrics shows every "
+                "organisation and is for the scraper's user or an admin\n",
+            )
         fmt = negotiate(request.headers.get("Accept"))
         chunks = await asyncio.get_running_loop().run_in_executor(
             None, self.cache.body, self.daemon.entries(), self._unpolled_samples, fmt
@@ -180,29 +205,72 @@ class WebServer:
             return web.Response(status=400, text="\n".join(problems) + "\n")
         return web.Response(text="reloaded\n")
 
-    async def index(self, _: web.Request) -> web.Response:
+    async def index(self, request: web.Request) -> web.Response:
+        viewer = self.viewer(request)
         targets = self.daemon.targets()
+        if not viewer.everything:
+            visible = {str(r["target"]) for r in self.daemon.eol_report().rows
+                       if viewer.sees(str(r.get("organisation") or ""))}  # fmt: skip
+            targets = [t for t in targets if t in visible]
         items = "".join(f"<li>{html.escape(t)}</li>" for t in sorted(targets))
         page = (
             f"<!doctype html><html><head><title>sobriety</title></head><body>"
             f"<h1>sobriety {html.escape(__version__)}</h1>"
             '<p><a href="/metrics">/metrics</a> · '
-            '<a href="/reports/end-of-life">end-of-life list</a></p>'
+            '<a href="/reports/end-of-life">end-of-life list</a> · '
+            '<a href="/reports/radio">radio transmitters</a></p>'
             f"<h2>Targets</h2><ul>{items}</ul>"
             "</body></html>"
         )
         return web.Response(text=page, content_type="text/html")
 
+    def visible_report(self, request: web.Request) -> EolReport | web.Response:
+        """The end-of-life list as the asking user may see it, or the refusal of a filter on
+        another organisation (403: what exists elsewhere is not theirs to probe)."""
+        viewer = self.viewer(request)
+        report = self.daemon.eol_report()
+        if viewer.organisations is None:
+            return report
+        if not viewer.organisations:
+            return _forbidden(f"no organisation's reports are open to {viewer.user}")
+        organisation, site = request.query.get("organisation"), request.query.get("site")
+        if organisation and not viewer.sees(organisation):
+            return _forbidden(f"{viewer.user} may not see organisation {organisation!r}")
+        if site and not viewer.sees(report.site_owners.get(site)):
+            return _forbidden(f"{viewer.user} may not see site {site!r}")
+        return report.of_organisations(viewer.organisations)
+
     async def eol_page(self, request: web.Request) -> web.Response:
-        page = render_page(self.daemon.eol_report(), dict(request.query))
+        report = self.visible_report(request)
+        if isinstance(report, web.Response):
+            return report
+        page = render_page(report, dict(request.query))
+        return web.Response(text=page, content_type="text/html", charset="utf-8")
+
+    async def radio_page(self, request: web.Request) -> web.Response:
+        """The radio report, of the organisations the asking user sees (403 for a site of
+        another one, as the end-of-life list)."""
+        viewer = self.viewer(request)
+        report = self.daemon.radio_report()
+        if viewer.organisations is not None:
+            if not viewer.organisations:
+                return _forbidden(f"no organisation's reports are open to {viewer.user}")
+            site = report.sites.get(request.query.get("site", ""))
+            if site is not None and not viewer.sees(site.organisation):
+                return _forbidden(f"{viewer.user} may not see site {site.id!r}")
+            report = report.of_organisations(viewer.organisations)
+        page = render_radio_page(report, dict(request.query))
         return web.Response(text=page, content_type="text/html", charset="utf-8")
 
     async def eol_csv(self, request: web.Request) -> web.Response:
         """The page's rows (same filters, same language) as CSV; `sep=,` for a comma."""
+        report = self.visible_report(request)
+        if isinstance(report, web.Response):
+            return report
         query = dict(request.query)
         lang = parse_lang(query)
         sep = query.get("sep") if query.get("sep") in (";", ",") else None
-        table = eol_table(filtered(self.daemon.eol_report(), query), lang)
+        table = eol_table(filtered(report, query), lang)
         return web.Response(
             body=csv_text(table, lang, sep).encode("utf-8"),
             content_type="text/csv",
@@ -211,14 +279,31 @@ class WebServer:
         )
 
     async def eol_ods(self, request: web.Request) -> web.Response:
+        report = self.visible_report(request)
+        if isinstance(report, web.Response):
+            return report
         query = dict(request.query)
         lang = parse_lang(query)
-        table = eol_table(filtered(self.daemon.eol_report(), query), lang)
+        table = eol_table(filtered(report, query), lang)
         return web.Response(
             body=ods_bytes(table, lang),
             content_type="application/vnd.oasis.opendocument.spreadsheet",
             headers={"Content-Disposition": 'attachment; filename="end-of-life.ods"'},
         )
+
+    async def eol_json(self, request: web.Request) -> web.Response:
+        """The rows for machines, as `export eol --format json` writes them (stable ids,
+        English texts, ISO dates), with the page's filters."""
+        report = self.visible_report(request)
+        if isinstance(report, web.Response):
+            return report
+        lang = Lang("en")
+        table = eol_table(filtered(report, dict(request.query)), lang, machine=True)
+        return web.Response(text=json_text(table, lang), content_type="application/json")
+
+
+def _forbidden(why: str) -> web.Response:
+    return web.Response(status=403, text=f"Forbidden: {why}\n")
 
 
 def is_loopback(host: str) -> bool:

@@ -30,6 +30,7 @@ from sobriety.daemon.webguard import ConnectionGuard
 from sobriety.model import Sample
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+USER = web.RequestKey("user", str)  # the authenticated user (absent without basic auth)
 LIFECYCLE_PATHS = frozenset({"/-/reload"})
 # Content types a browser sends cross-origin with no preflight (the Fetch standard's list).
 CORS_SIMPLE = frozenset({"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"})
@@ -71,14 +72,13 @@ class BasicAuthCheck:
         self._cache: dict[str, bool] = {}
         self._lock = asyncio.Lock()
 
-    async def allows(self, header: str | None) -> bool:
-        if not self.users:
-            return True
-        if not header:
-            return False
+    async def login(self, header: str | None) -> str | None:
+        """The user whose good credentials the header carries, else None."""
+        if not header or not self.users:
+            return None
         credentials = basic_credentials(header)
         if credentials is None:
-            return False
+            return None
         login, password = credentials
         known = self.users.get(login.decode("utf-8", "replace"))
         digest = known or _DUMMY_HASH
@@ -89,7 +89,7 @@ class BasicAuthCheck:
             if len(self._cache) >= _CACHE_MAX:
                 self._cache.clear()
             self._cache[key] = ok
-        return known is not None and self._cache[key]
+        return login.decode("utf-8", "replace") if known is not None and self._cache[key] else None
 
 
 def basic_credentials(header: str) -> tuple[bytes, bytes] | None:
@@ -136,7 +136,10 @@ class Access:
             peer = request.transport.get_extra_info("peercert") if request.transport else None
             if not PeerNames.of(peer).allowed(tls.client_allowed_sans):
                 return web.Response(status=403, text="client certificate not allowed\n")
-        if not await self.auth.allows(request.headers.get("Authorization")):
+        user = await self.auth.login(request.headers.get("Authorization"))
+        if user is not None:
+            request[USER] = user  # who is asking: reports filter by it
+        elif self.auth.users:
             return web.Response(
                 status=401,
                 text="Unauthorized\n",

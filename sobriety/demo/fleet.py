@@ -173,6 +173,38 @@ DEMO_FED_BY: dict[str, list[str]] = {
 }
 
 
+# An illustrative syndicate, so the demo shows organisations and a shared room: the
+# syndicate runs the server room for its members, who pay for it by the keys below; the
+# collège belongs to the département. Names, SIRENs (made-up numbers of the form 000 000 0xx
+# that pass the Luhn check) and the negotiated price are examples, not real bodies.
+DEMO_ORGANISATIONS: dict[str, dict[str, object]] = {
+    "syndicat": {
+        "name": "Syndicat intercommunal du numérique (exemple)",
+        "siren": "000000018",
+        "publisher": "SIN de démonstration",
+        "electricity": {"price_per_kwh": 0.17},  # a group purchase's price (made up)
+    },
+    "commune-nord": {"name": "Commune de Nord (exemple)", "siren": "000000026"},
+    "commune-sud": {"name": "Commune de Sud (exemple)", "siren": "000000034"},
+    "departement": {"name": "Département (exemple)", "siren": "000000042"},
+}
+DEMO_SHARES = {"commune-nord": 0.5, "commune-sud": 0.3, "departement": 0.2}
+# Where some devices stand (building, room), as the asset register says.
+DEMO_PLACES: dict[str, dict[str, str]] = {
+    name: {"building": "hôtel de ville", "room": "salle serveurs"}
+    for name, (_, site) in DEMO_FLEET.items() if site == "datacentre"
+} | {
+    "epson-projector_eb-4770w": {"building": "bâtiment B", "room": "salle 12"},
+    "ricoh_mpc3002": {"building": "bâtiment A", "room": "secrétariat"},
+    "winxp-full-walk": {"building": "bâtiment B", "room": "CDI"},
+    "cisco_16_switch": {"building": "bâtiment A", "room": "local technique"},
+    # the college's radios: /reports/radio groups them by room
+    "aruba-instant": {"building": "bâtiment B", "room": "CDI"},
+    "unifi_nanohd": {"building": "bâtiment B", "room": "salle 12"},
+    "ubiquiti-m5": {"building": "bâtiment A", "room": "toiture (liaison vers le gymnase)"},
+}  # fmt: skip
+
+
 def site_profiles() -> Path:
     """The example site profiles (the linux_powermon recording's NET-SNMP-EXTEND meter)."""
     return data_dir("config") / "example" / "profiles"
@@ -201,6 +233,7 @@ def demo_config(
             target["poe"] = DEMO_POE[name]
         if name in DEMO_FED_BY:
             target["fed_by"] = DEMO_FED_BY[name]
+        target.update(DEMO_PLACES.get(name, {}))
         target.update(inventory_fields(name, today))
         if name in DEMO_ASSETS:
             target["asset"] = DEMO_ASSETS[name]
@@ -218,17 +251,25 @@ def demo_config(
             "retries": 1,
             "profile_dirs": [str(site_profiles())],
         },
+        "organisations": DEMO_ORGANISATIONS,
         "sites": {
             "college": {
                 "name": "Collège de démonstration",
+                "type": "college",
+                "organisation": "departement",
                 "timezone": "Europe/Paris",
                 "country": "FR",
                 "school_zone": "C",
                 "opening_hours": dict.fromkeys(("mon", "tue", "thu", "fri"), COLLEGE_HOURS)
                 | {"wed": ["07:45-12:15"]},
+                # where people are from a transmitter, for the field bound (radio report)
+                "radio": {"distances_m": {"référence": 1.0, "AP au plafond, élève assis": 2.2}},
             },
             "datacentre": {
                 "name": "Salle serveurs intercommunale",
+                "type": "datacentre",
+                "organisation": "syndicat",
+                "shares": DEMO_SHARES,
                 "timezone": "Europe/Paris",
                 "country": "FR",
                 "opening_hours": "24/7",

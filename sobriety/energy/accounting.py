@@ -466,28 +466,72 @@ class EnergyTracker:
                     c + t.cost * share,
                 )
         now = self.now()
+        at = self.site_labels
         out = [
-            Sample("sobriety_site_open", {"site": name}, 1.0 if cal.is_open(now) else 0.0)
+            Sample("sobriety_site_open", at(name), 1.0 if cal.is_open(now) else 0.0)
             for name, cal in sorted(self.calendars.items())
         ]
         out += [
-            Sample("sobriety_site_energy_joules_total", {"site": s, "class": c, "source": src}, j)
+            Sample("sobriety_site_energy_joules_total", {**at(s), "class": c, "source": src}, j)
             for (s, c, src), j in sorted(energy.items())
         ]
         out += [
-            Sample("sobriety_site_carbon_grams_total", {"site": s, "class": c}, g)
+            Sample("sobriety_site_carbon_grams_total", {**at(s), "class": c}, g)
             for (s, c), g in sorted(carbon.items())
         ]
         out += [
-            Sample("sobriety_site_cost_euros_total", {"site": s, "class": c}, e)
+            Sample("sobriety_site_cost_euros_total", {**at(s), "class": c}, e)
             for (s, c), e in sorted(cost.items())
         ]
         for (site_id, cls_name, period, source), (j, g, e) in sorted(waste.items()):
-            labels = {"site": site_id, "class": cls_name, "period": period, "source": source}
+            labels = {**at(site_id), "class": cls_name, "period": period, "source": source}
             out.append(Sample("sobriety_site_waste_energy_joules_total", labels, j))
             out.append(Sample("sobriety_site_waste_carbon_grams_total", labels, g))
             out.append(Sample("sobriety_site_waste_cost_euros_total", labels, e))
         out += self._site_power()
+        out += self._shares(energy, carbon, cost)
+        return out
+
+    def site_labels(self, site: str) -> dict[str, str]:
+        """A site series' place labels: the site, and its owner when one is configured."""
+        known = self.config.sites.get(site)
+        owner = known.organisation if known is not None else None
+        return {"site": site, "organisation": owner} if owner else {"site": site}
+
+    def _shares(
+        self,
+        energy: Mapping[tuple[str, str, str], float],
+        carbon: Mapping[tuple[str, str], float],
+        cost: Mapping[tuple[str, str], float],
+    ) -> list[Sample]:
+        """Each site's totals split by its keys (a shared room's, or all to its owner)."""
+        by_source: dict[tuple[str, str], float] = {}
+        for (site, _, source), joules in energy.items():
+            by_source[(site, source)] = by_source.get((site, source), 0.0) + joules
+        grams: dict[str, float] = {}
+        euros: dict[str, float] = {}
+        for (site, _), g in carbon.items():
+            grams[site] = grams.get(site, 0.0) + g
+        for (site, _), e in cost.items():
+            euros[site] = euros.get(site, 0.0) + e
+        out: list[Sample] = []
+        for site_id, place in sorted(self.config.sites.items()):
+            for org, key in sorted(place.keys().items()):
+                who = {"site": site_id, "organisation": org}
+                out.append(Sample("sobriety_site_share_ratio", who, key))
+                out += [
+                    Sample("sobriety_site_share_energy_joules_total", {**who, "source": src},
+                           joules * key)
+                    for (s, src), joules in sorted(by_source.items()) if s == site_id
+                ]  # fmt: skip
+                if site_id in grams:
+                    out.append(
+                        Sample("sobriety_site_share_carbon_grams_total", who, grams[site_id] * key)
+                    )
+                if site_id in euros:
+                    out.append(
+                        Sample("sobriety_site_share_cost_euros_total", who, euros[site_id] * key)
+                    )
         return out
 
     def _site_power(self) -> list[Sample]:
@@ -499,7 +543,7 @@ class EnergyTracker:
             key = (current.site, current.reading.source)
             power[key] = power.get(key, 0.0) + current.reading.watts
         return [
-            Sample("sobriety_site_power_watts", {"site": site, "source": source}, watts)
+            Sample("sobriety_site_power_watts", {**self.site_labels(site), "source": source}, watts)
             for (site, source), watts in sorted(power.items())
         ]
 

@@ -56,6 +56,17 @@ def _how(field: FieldSpec) -> str:
         parts.append(f"× 10^({inner}{', ≥0' if term.positive_only else ''})")
     if field.value_map:
         parts.append("mapped " + ", ".join(f"{k}→{v:g}" for k, v in field.value_map.items()))
+    if field.text_map:
+        parts.append("mapped " + ", ".join(f"{k}→{v:g}" for k, v in field.text_map.items()))
+    if field.pattern:
+        escaped = field.pattern.replace("|", "\\|")  # a table cell
+        parts.append(f"pattern `{escaped}`")
+    if field.pick_from:
+        parts.append(f"position in {field.pick_from}")
+    if field.pick_among:
+        parts.append(f"position among {', '.join(field.pick_among)}")
+    if field.to_dbm:
+        parts.append("mW → dBm")
     if field.drop_values:
         parts.append("drops " + ", ".join(f"{v:g}" for v in field.drop_values))
     if field.unit:

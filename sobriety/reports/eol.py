@@ -11,8 +11,8 @@ the inventory alone and the policy says what it can of them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 from sobriety.config.inventory import DisposalBatch
@@ -46,8 +46,11 @@ MEDIA_WORDS = {
 ROUTE_WORDS = {"reuse": N_("for reuse"), "recycle": N_("for recycling")}
 
 EOL_COLUMNS: tuple[Column, ...] = (
+    Column("organisation", N_("Organisation"), width_cm=3),
     Column("site", N_("Site"), width_cm=2.5),
     Column("site_name", N_("Site name"), width_cm=5),
+    Column("building", N_("Building"), width_cm=3),
+    Column("room", N_("Room"), width_cm=3),
     Column("class", N_("Class"), width_cm=3.5),
     Column("target", N_("Device"), width_cm=4.5),
     Column("asset_number", N_("Asset number"), width_cm=3),
@@ -98,12 +101,30 @@ class EolInputs:
 
 @dataclass(frozen=True, slots=True)
 class EolReport:
-    """The rows, the site names, and the period the energy column covers."""
+    """The rows, the site and organisation names, and the period the energy column covers."""
 
     rows: list[Row]
     site_names: Mapping[str, str]
     period: tuple[str | None, str | None] = (None, None)
     reasons: Mapping[str, list[Reason]] = field(default_factory=dict)
+    organisation_names: Mapping[str, str] = field(default_factory=dict)
+    site_owners: Mapping[str, str] = field(default_factory=dict)  # site -> organisation
+
+    def of_organisations(self, organisations: Collection[str]) -> EolReport:
+        """Only the devices, sites and names of these organisations."""
+        rows = [r for r in self.rows if r.get("organisation") in organisations]
+        kept = {r["target"] for r in rows}
+        sites = {s for s, o in self.site_owners.items() if o in organisations}
+        return replace(
+            self,
+            rows=rows,
+            site_names={s: n for s, n in self.site_names.items() if s in sites},
+            organisation_names={
+                o: n for o, n in self.organisation_names.items() if o in organisations
+            },
+            reasons={t: r for t, r in self.reasons.items() if t in kept},
+            site_owners={s: o for s, o in self.site_owners.items() if s in sites},
+        )
 
 
 def use_by_target(bookings: Iterable[tuple[str, float]]) -> dict[str, float]:
@@ -128,7 +149,9 @@ def eol_report(
         rows.append(row)
         reasons[t.id] = why
     names = {sid: site.name or sid for sid, site in config.sites.items()}
-    return EolReport(rows, names, period, reasons)
+    orgs = {oid: org.name for oid, org in config.organisations.items()}
+    owners = {sid: site.organisation for sid, site in config.sites.items() if site.organisation}
+    return EolReport(rows, names, period, reasons, orgs, owners)
 
 
 def _row(
@@ -151,8 +174,11 @@ def _row(
     power_on = known.get("power_on_seconds")
     end = warranty_end(t)
     row: Row = {
+        "organisation": inputs.config.organisation_of(t) or None,
         "site": t.site,
         "site_name": (site.name if site is not None else "") or t.site,
+        "building": t.building,
+        "room": t.room,
         "class": t.device_class or "",
         "target": t.id,
         "asset_number": (asset.number if asset else None) or "",

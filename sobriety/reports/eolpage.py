@@ -35,7 +35,7 @@ SHOWN = (
     "warranty_end", "wear", "use_kwh", "embodied_kgco2e", "weee_category", "mass_kg",
     "data_media",
 )  # fmt: skip
-FILTERS = ("site", "class", "recommendation")
+FILTERS = ("organisation", "site", "class", "recommendation")
 KEPT = (*FILTERS, "sort", "desc", "lang")
 _BY_ID = {c.id: c for c in EOL_COLUMNS}
 STYLE = """
@@ -147,6 +147,7 @@ def _summaries(lang: Lang, report: EolReport) -> str:
 def _filters(lang: Lang, report: EolReport, query: Mapping[str, str]) -> str:
     e = html.escape
     labels = {
+        "organisation": lang("Organisation"),
         "site": lang("Site"),
         "class": lang("Class"),
         "recommendation": lang("Recommendation"),
@@ -154,10 +155,14 @@ def _filters(lang: Lang, report: EolReport, query: Mapping[str, str]) -> str:
     selects = []
     for name in FILTERS:
         choices = sorted({str(r.get(name)) for r in report.rows if r.get(name)})
+        if name == "organisation" and not report.organisation_names:
+            continue  # a daemon of no organisation: no such filter
         options = [f'<option value="">{e(lang("all"))}</option>']
         for choice in choices:
             if name == "site":
                 shown = report.site_names.get(choice, choice)
+            elif name == "organisation":
+                shown = report.organisation_names.get(choice, choice)
             elif name == "recommendation":
                 shown = action_text(lang, choice) or choice
             else:
@@ -173,11 +178,24 @@ def _filters(lang: Lang, report: EolReport, query: Mapping[str, str]) -> str:
     )
 
 
+def shown_columns(report: EolReport) -> tuple[str, ...]:
+    """The page's columns: the organisation's and the room's after the site's where the
+    configuration says them."""
+    after_site: list[str] = []
+    if report.organisation_names:
+        after_site.append("organisation")
+    if any(row.get("room") for row in report.rows):
+        after_site.append("room")
+    at = SHOWN.index("site") + 1
+    return (*SHOWN[:at], *after_site, *SHOWN[at:])
+
+
 def _list(lang: Lang, report: EolReport, shown: EolReport, query: Mapping[str, str]) -> str:
     e = html.escape
     filters_only = {k: v for k, v in query.items() if k in (*FILTERS, "lang") and v}
+    columns = shown_columns(report)
     head = []
-    for name in SHOWN:
+    for name in columns:
         desc = "1" if query.get("sort") == name and query.get("desc") != "1" else ""
         link = urlencode({**filters_only, "sort": name, **({"desc": desc} if desc else {})})
         title = _BY_ID[name].title(lang)
@@ -187,11 +205,13 @@ def _list(lang: Lang, report: EolReport, shown: EolReport, query: Mapping[str, s
     for row in shown.rows:
         words = worded(lang, shown, row)
         cells = []
-        for name in SHOWN:
+        for name in columns:
             column = _BY_ID[name]
             value = words[index[name]]
             if name == "site":
                 value = report.site_names.get(str(row.get("site")), value)
+            elif name == "organisation":
+                value = report.organisation_names.get(str(row.get(name)), value)
             text = cell_text(lang, column, value)  # type: ignore[arg-type]
             css = str(row.get("recommendation") or "none") if name == "recommendation" else name
             if column.kind in ("number", "integer"):

@@ -309,6 +309,8 @@ def decode_pdu(data: bytes, pos: int, end: int) -> Pdu:
 
 def decode_message(data: bytes) -> Message:
     """A whole v1/v2c message; MalformedResponse for anything that is not one."""
+    if data and data[0] != 0x30:  # garbage is garbage, whatever its second byte claims
+        raise _bad("not_a_message")
     try:
         start, stop = _expect(data, 0, len(data), 0x30, "not_a_message")
         if stop != len(data):

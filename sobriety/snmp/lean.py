@@ -3,7 +3,9 @@
 `SnmpClient` sends encoded requests and matches answers by request-id and source address;
 retries reuse the request-id so a late answer to the first try still counts. Anything that is
 not the awaited answer (malformed, unknown request-id, wrong source, duplicate, late) is
-counted in `client.dropped` by reason and dropped. `LeanTransport` is the per-target
+counted in `client.dropped` by reason and dropped. When a request gets nothing usable back,
+what its target did send says why: `TruncatedResponse`, `MalformedResponse` (garbage) or
+`WrongRequestId`, and only silence is a `TargetTimeout`. `LeanTransport` is the per-target
 `SnmpTransport` on top of it for SNMPv1 and v2c: GETs that are too big are split, GETBULK
 max-repetitions shrink on tooBig and on a timeout from an agent that answered just before
 (and stay smaller for that target), and SNMPv1 noSuchName is mapped per varbind.
@@ -19,7 +21,15 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sobriety.errors import AgentError, MalformedResponse, TargetTimeout, TargetUnreachable
+from sobriety.errors import (
+    AgentError,
+    CollectError,
+    MalformedResponse,
+    TargetTimeout,
+    TargetUnreachable,
+    TruncatedResponse,
+    WrongRequestId,
+)
 from sobriety.snmp import ber, v3
 from sobriety.snmp.credentials import PUBLIC, Credentials
 from sobriety.snmp.transport import RequestStats
@@ -36,6 +46,18 @@ Answer = tuple["ber.Message | None", bytes]  # decoded v1/v2c message (None for 
 class _Pending:
     future: asyncio.Future[Answer]
     address: tuple[str, int]
+    junk: str | None = None  # the first unusable thing its target sent while it waited
+
+    def failure(self) -> CollectError:
+        """Why the request got no usable answer: what the target sent, else silence."""
+        address = f"{self.address[0]}:{self.address[1]}"
+        if self.junk == "truncated":
+            return TruncatedResponse()
+        if self.junk == "wrong_request_id":
+            return WrongRequestId(f"{address} answered with another request-id")
+        if self.junk is not None:
+            return MalformedResponse(self.junk)
+        return TargetTimeout(f"no answer from {address}")
 
 
 @dataclass
@@ -65,6 +87,7 @@ class SnmpClient:
     def __init__(self, max_in_flight: int = 256) -> None:
         self.counters = ClientCounters()
         self._pending: dict[int, _Pending] = {}
+        self._waiting: dict[tuple[str, int], set[int]] = {}  # address -> its pending ids
         self._transports: dict[int, asyncio.DatagramTransport] = {}
         self._slots = asyncio.Semaphore(max_in_flight)
         self._next_id = 1 + secrets.randbelow(2**30)  # unpredictable: harder to spoof
@@ -95,11 +118,13 @@ class SnmpClient:
             peeked = v3.peek_msg_id(data) if exc.detail == "unsupported_version" else None
             if peeked is None:
                 self.counters.drop(f"malformed_{exc.detail}")
+                self._note_junk(addr, "truncated" if exc.detail == "truncated" else exc.detail)
                 return
             key = peeked  # v3: matched on msgID here, verified by its transport
         pending = self._pending.get(key)
         if pending is None:
             self.counters.drop("unknown_request_id")  # late, duplicate or forged
+            self._note_junk(addr, "wrong_request_id")
             return
         if addr != pending.address and _normal(pending.address) != _normal(addr):
             self.counters.drop("wrong_source")
@@ -108,6 +133,13 @@ class SnmpClient:
             self.counters.drop("duplicate")
             return
         pending.future.set_result((message, data))
+
+    def _note_junk(self, addr: tuple[str, int], what: str) -> None:
+        """Remember, for the requests waiting on this address, what unusable thing came."""
+        for request_id in self._waiting.get(_normal(addr), ()):
+            pending = self._pending.get(request_id)
+            if pending is not None and pending.junk is None:
+                pending.junk = what
 
     async def exchange(
         self,
@@ -125,6 +157,8 @@ class SnmpClient:
         async with self._slots:
             pending = _Pending(loop.create_future(), address)
             self._pending[request_id] = pending
+            waiting = self._waiting.setdefault(_normal(address), set())
+            waiting.add(request_id)
             try:
                 for attempt in range(retries + 1):
                     if attempt:
@@ -143,8 +177,13 @@ class SnmpClient:
                     return answer
             finally:
                 del self._pending[request_id]
-        stats.timeouts += 1
-        raise TargetTimeout(f"no answer from {address[0]}:{address[1]}")
+                waiting.discard(request_id)
+                if not waiting:
+                    self._waiting.pop(_normal(address), None)
+        failure = pending.failure()
+        if isinstance(failure, TargetTimeout):
+            stats.timeouts += 1
+        raise failure
 
     def close(self) -> None:
         for transport in self._transports.values():
@@ -279,17 +318,17 @@ class LeanTransport:
         while True:
             try:
                 pdu = await self._send(ber.GET_BULK, oids, non_repeaters, repetitions)
-            except TargetTimeout:
+            except (TargetTimeout, TruncatedResponse) as exc:
                 # An agent that answered the request before but not this one may be choking
-                # on the size of the answer (or dropping fragments): ask for less, twice at
-                # most, before calling the target dead (Centreon's "autoreduce"). Nothing is
-                # learnt unless the smaller request is answered: a device that died mid-walk
-                # keeps its size for when it comes back.
+                # on the size of the answer (or dropping fragments, or cutting it at its
+                # buffer): ask for less, twice at most, before calling the target dead
+                # (Centreon's "autoreduce"). Nothing is learnt unless the smaller request is
+                # answered: a device that died mid-walk keeps its size for when it comes back.
                 if not alive or repetitions == 1 or timeouts == 2:
                     raise
                 timeouts += 1
-                repetitions, shrunk = max(1, repetitions // 4), "timeout"
-                self.stats.note_shrink("timeout")
+                repetitions, shrunk = max(1, repetitions // 4), exc.reason
+                self.stats.note_shrink(exc.reason)
                 continue
             if pdu.error_status == 1 and repetitions > 1:  # tooBig: ask for fewer rows
                 repetitions, shrunk = max(1, repetitions // 2), shrunk or "too_big"

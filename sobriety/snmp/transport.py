@@ -7,9 +7,11 @@ request counts of a recorded replay and of a real agent are therefore directly c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sobriety.snmp.types import EXCEPTION_TAGS, Oid, Tag, VarBind
 
@@ -27,7 +29,7 @@ class RequestStats:
     bytes_received: int = 0
     varbinds: int = 0
     walk_anomalies: dict[str, int] = field(default_factory=dict)
-    bulk_shrinks: dict[str, int] = field(default_factory=dict)  # by cause: too_big, timeout
+    bulk_shrinks: dict[str, int] = field(default_factory=dict)  # by cause (too_big, timeout...)
 
     def requests(self) -> dict[str, int]:
         """The request summary of the poll-once JSON shape."""
@@ -75,7 +77,7 @@ class RequestStats:
         self.walk_anomalies[kind] = self.walk_anomalies.get(kind, 0) + 1
 
     def note_shrink(self, cause: str) -> None:
-        """Count a GETBULK asked again with fewer repetitions (too_big or timeout)."""
+        """Count a GETBULK asked again with fewer repetitions (too_big, timeout, truncated)."""
         self.bulk_shrinks[cause] = self.bulk_shrinks.get(cause, 0) + 1
 
 
@@ -105,13 +107,81 @@ class SnmpTransport(Protocol):
     async def close(self) -> None: ...
 
 
+_T = TypeVar("_T")
+
+
+class BudgetSpent(Exception):  # a signal inside a walk, never raised out of one
+    """The poll's deadline passed while a request was in flight."""
+
+
+class PollBudget:
+    """What one poll may spend: a deadline (on `monotonic`) and a cap on varbinds received.
+
+    Walks ask `allows()` before each request and stop when it says no; a request still in
+    flight at the deadline is abandoned (`run`). What was cut is in `cut` (`deadline`,
+    `varbind_cap`) and the columns it was cut in, in `cut_roots`: the poll keeps what it
+    read and says what it did not.
+    """
+
+    def __init__(
+        self,
+        monotonic: Callable[[], float],
+        stats: RequestStats,
+        *,
+        deadline: float | None = None,
+        max_varbinds: int | None = None,
+    ) -> None:
+        self.monotonic = monotonic
+        self.stats = stats
+        self.deadline = deadline
+        self.max_varbinds = max_varbinds
+        self._base = stats.varbinds
+        self.cut: dict[str, list[Oid]] = {}
+
+    @property
+    def varbinds(self) -> int:
+        """Varbinds received since the poll began."""
+        return self.stats.varbinds - self._base
+
+    def remaining(self) -> float | None:
+        """Seconds left before the deadline (None: no deadline)."""
+        return None if self.deadline is None else self.deadline - self.monotonic()
+
+    def allows(self, roots: Sequence[Oid] = ()) -> bool:
+        """May another request be sent? If not, note why and where (the columns cut)."""
+        left = self.remaining()
+        if left is not None and left <= 0:
+            self.note_cut("deadline", roots)
+            return False
+        if self.max_varbinds is not None and self.varbinds >= self.max_varbinds:
+            self.note_cut("varbind_cap", roots)
+            return False
+        return True
+
+    def note_cut(self, kind: str, roots: Sequence[Oid]) -> None:
+        self.cut.setdefault(kind, []).extend(roots)
+
+    async def run(self, request: Awaitable[_T], roots: Sequence[Oid] = ()) -> _T:
+        """Await a request, abandoning it at the deadline (BudgetSpent)."""
+        left = self.remaining()
+        if left is None:
+            return await request
+        try:
+            return await asyncio.wait_for(request, max(left, 0.0))
+        except TimeoutError:
+            if (self.remaining() or 0.0) > 0:
+                raise  # the transport's own timeout, not ours
+            self.note_cut("deadline", roots)
+            raise BudgetSpent from None
+
+
 DEFAULT_MAX_REPETITIONS = 25
 # Varbinds asked for in one GETBULK when several columns are walked together: 64 is what
 # pysnmp/snmpsim answer at most, and keeps a response of counters near one Ethernet frame
 # or two (agents shorten a GETBULK answer that would exceed their message size anyway).
 DEFAULT_BULK_VARBINDS = 64
 MAX_COLUMNS_PER_REQUEST = 16  # wider tables are walked in groups of columns
-MAX_WALK_VARBINDS = 100_000  # an agent that never ends a subtree is cut here
+MAX_WALK_VARBINDS = 100_000  # without a poll budget, a subtree that never ends is cut here
 
 
 async def walk(
@@ -134,6 +204,7 @@ async def walk_columns(
     max_repetitions: int = DEFAULT_MAX_REPETITIONS,
     max_varbinds: int = DEFAULT_BULK_VARBINDS,
     sizes: dict[Oid, int] | None = None,
+    budget: PollBudget | None = None,
 ) -> dict[Oid, list[VarBind]]:
     """Walk several subtrees (the columns of one table) together, one row per repetition.
 
@@ -146,15 +217,24 @@ async def walk_columns(
     known end (up to a quarter more than a full page, when that spares a request), instead of
     a full page of varbinds from beyond the table. An agent that answers fewer (snmpsim stops
     at 64 varbinds, net-snmp at 100) just gets asked again for the rest.
+
+    With a `budget`, the walk stops (keeping what it read) once the poll's deadline or
+    varbind cap is reached; the budget says what was cut.
     """
     roots = list(dict.fromkeys(roots))
     results: dict[Oid, list[VarBind]] = {root: [] for root in roots}
     known = sizes if sizes is not None else {}
     for start in range(0, len(roots), MAX_COLUMNS_PER_REQUEST):
         group = roots[start : start + MAX_COLUMNS_PER_REQUEST]
-        await _walk_group(transport, group, results, max_repetitions, max_varbinds, known)
-    if sizes is not None:
-        sizes.update((root, len(rows)) for root, rows in results.items())
+        if budget is not None and not budget.allows(roots[start:]):
+            break  # the columns not walked are noted as cut
+        with contextlib.suppress(BudgetSpent):  # the budget noted the cut; keep what was read
+            await _walk_group(
+                transport, group, results, (max_repetitions, max_varbinds), known, budget
+            )
+    if sizes is not None:  # a column cut short says nothing about its length
+        cut = {root for roots_cut in budget.cut.values() for root in roots_cut} if budget else ()
+        sizes.update((root, len(rows)) for root, rows in results.items() if root not in cut)
     return results
 
 
@@ -162,9 +242,9 @@ async def _walk_group(
     transport: SnmpTransport,
     roots: list[Oid],
     results: dict[Oid, list[VarBind]],
-    max_repetitions: int,
-    max_varbinds: int,
+    page: tuple[int, int],
     sizes: dict[Oid, int],
+    budget: PollBudget | None,
 ) -> None:
     stats = transport.stats
     cursors = {root: root for root in roots}
@@ -172,17 +252,10 @@ async def _walk_group(
     read = 0
     ended_by_agent: list[Oid] = []  # columns the agent said were the end of its MIB
     while active:
+        if budget is not None and not budget.allows(active):
+            return
         width = len(active)
-        request = [cursors[root] for root in active]
-        if transport.supports_bulk:
-            rows = max(1, min(max_repetitions, max_varbinds // width))
-            if all(root in sizes for root in active):  # just past the end seen last time
-                left = max(sizes[root] + 1 - len(results[root]) for root in active)
-                if 0 < left <= rows + rows // 4:  # a quarter more saves a whole request
-                    rows = left
-            batch = await transport.get_bulk(request, rows)
-        else:
-            batch = await transport.get_next(request)
+        batch = await _request_rows(transport, active, cursors, results, page, sizes, budget)
         if not batch:
             stats.note_anomaly("empty_response")
             return
@@ -210,7 +283,7 @@ async def _walk_group(
             if width == 1 and finished:
                 break
         read += len(batch)
-        if read >= MAX_WALK_VARBINDS:
+        if budget is None and read >= MAX_WALK_VARBINDS:
             stats.note_anomaly("too_long")
             return
         if finished:
@@ -220,3 +293,28 @@ async def _walk_group(
     for root in ended_by_agent:
         if any(later > root and results[later] for later in roots):
             stats.note_anomaly("truncated")
+
+
+async def _request_rows(
+    transport: SnmpTransport,
+    active: list[Oid],
+    cursors: dict[Oid, Oid],
+    results: dict[Oid, list[VarBind]],
+    page: tuple[int, int],
+    sizes: dict[Oid, int],
+    budget: PollBudget | None,
+) -> list[VarBind]:
+    """The next rows of the running columns: one GETBULK (GETNEXT on SNMPv1)."""
+    request = [cursors[root] for root in active]
+    sent: Awaitable[list[VarBind]]
+    if transport.supports_bulk:
+        max_repetitions, max_varbinds = page
+        rows = max(1, min(max_repetitions, max_varbinds // len(active)))
+        if all(root in sizes for root in active):  # just past the end seen last time
+            left = max(sizes[root] + 1 - len(results[root]) for root in active)
+            if 0 < left <= rows + rows // 4:  # a quarter more saves a whole request
+                rows = left
+        sent = transport.get_bulk(request, rows)
+    else:
+        sent = transport.get_next(request)
+    return await (budget.run(sent, active) if budget is not None else sent)

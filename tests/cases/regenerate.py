@@ -16,11 +16,21 @@ from sobriety.pollonce import PollOnce, poll_recording, recording_target
 
 ROOT = Path(__file__).resolve().parents[2]
 RECORDINGS = ROOT / "recordings"
+FIXTURES = RECORDINGS / "fixtures"  # built from MIBs, or cut from the corpus: see its README
 CASES = Path(__file__).resolve().parent
 
 
 def recordings() -> list[Path]:
+    """The real recordings (whole files), then the fixtures."""
+    return real_recordings() + fixtures()
+
+
+def real_recordings() -> list[Path]:
     return sorted(p for p in RECORDINGS.iterdir() if ".snmprec" in p.name)
+
+
+def fixtures() -> list[Path]:
+    return sorted(p for p in FIXTURES.iterdir() if ".snmprec" in p.name)
 
 
 def replay(path: Path) -> PollOnce:

@@ -15,14 +15,15 @@ from sobriety.cli import main
 from sobriety.exposition import render_text
 from sobriety.metrics import BY_NAME
 from sobriety.pollonce import recording_target
-from tests.cases.regenerate import CASES, recordings, render_json, replay
+from tests.cases.regenerate import CASES, fixtures, real_recordings, recordings, render_json, replay
 
 RECORDINGS = recordings()
 SITE_PROFILES = Path(__file__).resolve().parents[2] / "config" / "example" / "profiles"
 
 
 def test_all_fifteen_recordings_are_bundled() -> None:
-    assert len(RECORDINGS) == 15
+    assert len(real_recordings()) == 15
+    assert len(fixtures()) == 9  # the families issue 16 added (recordings/fixtures/README.md)
 
 
 @pytest.mark.parametrize("path", RECORDINGS, ids=recording_target)
@@ -38,8 +39,8 @@ def test_replay_matches_golden(path: Path) -> None:
 def test_samples_conform_to_the_catalogue(path: Path) -> None:
     for sample in replay(path).samples:
         spec = BY_NAME[sample.name]
-        if sample.name == "sobriety_device_info":
-            assert set(spec.labels) <= set(sample.labels)
+        if sample.name == "sobriety_device_info":  # inventory fields may add labels
+            assert set(spec.labels) - set(spec.optional_labels) <= set(sample.labels), sample
         else:
             assert set(sample.labels) == set(spec.labels), sample
 
@@ -98,7 +99,7 @@ def test_device_identity_from_entity_and_ups_mib() -> None:
 
 
 def test_request_budget_is_recorded_per_recording() -> None:
-    for path in RECORDINGS:
+    for path in real_recordings():
         requests = golden(recording_target(path))["requests"]
         assert isinstance(requests, dict)
         assert set(requests) == {"get", "getnext", "getbulk", "timeouts"}
@@ -258,3 +259,94 @@ def test_winxp_full_walk_figures_match_the_recording() -> None:
     assert value(name, "sobriety_host_cpu_load_ratio") == 0
     assert value(name, "sobriety_host_software_installed") == 160  # hrSWInstalledName rows
     assert value(name, "sobriety_host_processes") == 33  # hrSWRunName rows
+
+
+def labels_of(name: str, metric: str, **match: str) -> dict[str, str]:
+    (found,) = [
+        dict(s["labels"])  # type: ignore[call-overload]
+        for s in samples_named(name, metric)
+        if all(s["labels"].get(k) == v for k, v in match.items())  # type: ignore[attr-defined]
+    ]
+    return found
+
+
+def test_controllers_list_their_aps_as_managed_devices_as_the_fixture_notes_say() -> None:
+    """recordings/fixtures/README.md: the figures each controller fixture carries."""
+    wlc = "cisco-wlc-5508"
+    ap = "00:3a:98:b0:2e:70"
+    assert labels_of(wlc, "sobriety_managed_device_info", device=ap) == {
+        "target": wlc, "device": ap, "kind": "ap", "name": "erjiao_sw", "vendor": "Cisco",
+        "model": "AIR-LAP1242AG-C-K9", "serial": "FCW1424U0HZ",
+    }  # fmt: skip
+    assert value(wlc, "sobriety_managed_device_up", device=ap) == 1
+    assert value(wlc, "sobriety_managed_device_uptime_seconds", device=ap) == 10_280_873
+    assert value(wlc, "sobriety_radio_tx_power_dbm", radio=f"{ap}/0") == 11  # level 3
+    assert value(wlc, "sobriety_radio_antenna_gain_dbi", radio=f"{ap}/0") == 6
+    # the controller's own uptime (sysUpTime 4058908200 ticks), never one of its APs'
+    assert value(wlc, "sobriety_device_uptime_seconds") == 40_589_082
+    controller = labels_of(wlc, "sobriety_device_info")
+    assert (controller["model"], controller["serial"]) == ("AIR-CT5508-K9", "FCW1430L0CZ")
+    aruba = "arubaos-7210"
+    assert (
+        labels_of(aruba, "sobriety_managed_device_info", device="00:0b:86:81:4e:a8")["serial"]
+        == "BN0015340"
+    )
+    ups = {
+        s["labels"]["device"]: s["value"]
+        for s in samples_named(aruba, "sobriety_managed_device_up")
+    }  # type: ignore[index]
+    assert ups == {"00:0b:86:81:4e:a8": 1, "00:24:6c:c8:01:e6": 0, "18:64:72:c8:32:0e": 0}
+    assert len(samples_named(aruba, "sobriety_managed_device_uptime_seconds")) == 1
+    assert value(aruba, "sobriety_radio_tx_power_dbm", radio="00:0b:86:81:4e:a8/1") == 18
+    assert labels_of(aruba, "sobriety_device_info")["model"] == "Aruba7210"
+    ruckus = "ruckus-scg"
+    assert value(ruckus, "sobriety_managed_device_up", device="0c:f4:d5:24:dd:00") == 1
+    assert value(ruckus, "sobriety_managed_device_up", device="1c:b9:c4:22:0f:f0") == 0
+    assert labels_of(ruckus, "sobriety_device_info")["serial"] == "491436000950"
+    instant = "aruba-instant"
+    assert (
+        labels_of(instant, "sobriety_managed_device_info", device="68:28:cf:c7:e9:c0")["serial"]
+        == "PHRCKYJ2RR"
+    )
+    assert (
+        value(instant, "sobriety_managed_device_uptime_seconds", device="68:28:cf:c7:e9:c0")
+        == 1_220_178
+    )
+
+
+def test_radio_projector_camera_and_ups_families_as_the_fixture_notes_say() -> None:
+    dot11 = "ieee802dot11-ap"
+    assert value(dot11, "sobriety_radio_tx_power_dbm", radio="2") == 20
+    assert value(dot11, "sobriety_radio_tx_power_dbm", radio="3") == pytest.approx(17.993)
+    assert not [
+        s
+        for s in samples_named(dot11, "sobriety_radio_tx_power_dbm")
+        if s["labels"]["radio"] == "4"  # type: ignore[index]
+    ]
+    assert labels_of(dot11, "sobriety_device_info")["model"] == "ERW-AP2"
+    assert value("cambium-ptp650", "sobriety_radio_tx_power_dbm", radio="1") == 18
+    assert value("cambium-ptp650", "sobriety_radio_frequency_hertz", radio="1") == 5.805e9
+    assert value("cambium-ptp650", "sobriety_radio_antenna_gain_dbi", radio="1") == 23
+    assert value("siklu-etherhaul", "sobriety_radio_frequency_hertz", radio="1") == 74.375e9
+    assert value("siklu-etherhaul", "sobriety_radio_tx_power_dbm", radio="1") == 5
+    assert len(samples_named("siklu-etherhaul", "sobriety_radio_tx_power_dbm")) == 1
+    assert value("mikrotik-routeros", "sobriety_radio_clients", radio="5") == 7
+    assert value("mikrotik-routeros", "sobriety_radio_frequency_hertz", radio="60g/6") == 60.48e9
+    assert labels_of("mikrotik-routeros", "sobriety_device_info")["serial"] == "8A2C0812A3B4"
+    dell = "dell-5100mp-projector"
+    assert value(dell, "sobriety_projector_power_state", state="cooling") == 1
+    assert value(dell, "sobriety_projector_lamp_seconds") == 1234 * 3600
+    camera = labels_of("hikvision-camera", "sobriety_device_info")
+    assert (camera["vendor"], camera["model"]) == ("Hikvision", "DS-2CD4C36FWD-AP")
+    # UPS cards that give volts and amps: never watts made up from them
+    assert value("apc_smx750i", "sobriety_ups_output_voltage_volts", line="1") == 232
+    assert value("apc_smx750i", "sobriety_ups_output_current_amperes", line="1") == 0.6
+    assert not samples_named("apc_smx750i", "sobriety_ups_output_power_watts")
+    for line, amps in (("1", 27), ("2", 18), ("3", 15)):
+        assert value("eaton-93e-80", "sobriety_ups_output_current_amperes", line=line) == amps
+        va = value("eaton-93e-80", "sobriety_ups_output_apparent_power_voltamperes", line=line)
+        assert va == 220 * amps
+    ricoh = labels_of("ricoh_mpc3002", "sobriety_device_info")
+    assert ricoh["model"] == "RICOH Aficio MP C3002"
+    assert value("ricoh_mpc3002", "sobriety_printer_device_status", state="warning") == 1
+    assert labels_of("junos_ex", "sobriety_device_info")["model"] == "ex3400-48t"

@@ -117,7 +117,7 @@ async def test_a_college_alert_carries_its_site_and_reaches_the_college(tmp_path
                                 "auth": "ups",
                                 "site": "college",
                                 "class": "ups",
-                                "labels": {"building": "A"},
+                                "building": "A",
                             },
                         ],
                     }

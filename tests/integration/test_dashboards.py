@@ -22,8 +22,8 @@ from tests.integration.test_daemon import ALL_TARGETS, free_tcp_port
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 BOARDS = sorted((ROOT / "dashboards").glob("*.json"))
-VARIABLES = {"$site": ".*", "$class": ".*", "$target": ".*", "$__range": "10m",
-             "$__rate_interval": "20s", "${datasource}": ""}  # fmt: skip
+VARIABLES = {"$organisation": ".*", "$site": ".*", "$class": ".*", "$target": ".*",
+             "$__range": "10m", "$__rate_interval": "20s", "${datasource}": ""}  # fmt: skip
 
 
 def panel_queries(board: dict[str, object]) -> list[tuple[str, str]]:
@@ -97,7 +97,7 @@ def panel(boards: dict[str, dict[str, object]], title: str) -> str:
 
 
 async def test_every_panel_query_returns_series(tmp_path: Path) -> None:
-    assert len(BOARDS) == 3
+    assert len(BOARDS) == 4
     boards = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in BOARDS}
     assert not [
         f"{name}: {title}"

@@ -119,7 +119,8 @@ async def test_downloads_carry_the_filters_and_the_language(eol_demo: EolDemo) -
     english = (await fetch(f"{eol_demo.page}.csv?recommendation=repair&lang=en")).decode(
         "utf-8-sig"
     )
-    assert english.splitlines()[0].startswith("Site,Site name,Class,Device")
+    header = "Organisation,Site,Site name,Building,Room,Class,Device"
+    assert english.splitlines()[0].startswith(header)
     ods = await fetch(f"{eol_demo.page}.ods?recommendation=service")
     assert ods[:2] == b"PK"  # an OpenDocument zip
     path = eol_demo.tmp / "service.ods"

@@ -11,7 +11,7 @@ from typing import cast
 
 import pytest
 
-from sobriety.errors import MalformedResponse, TargetTimeout
+from sobriety.errors import MalformedResponse, TargetTimeout, TruncatedResponse, WrongRequestId
 from sobriety.snmp import ber
 from sobriety.snmp.lean import LeanTransport, SnmpClient
 from sobriety.snmp.transport import walk
@@ -80,6 +80,12 @@ class HostileAgent(asyncio.DatagramProtocol):
             self.other.sendto(answer(data), addr)  # right id, wrong source port
             send(answer(data), addr)  # the real one
             send(answer(data), addr)  # and a duplicate
+        elif self.behaviour == "garbage_only":
+            send(b"\x04\x05hello", addr)  # an OCTET STRING, not a message
+        elif self.behaviour == "truncated_only":
+            send(answer(data)[:-3], addr)  # a real answer, cut short
+        elif self.behaviour == "wrong_id_only":
+            send(answer(data, request_id=999), addr)
         elif self.behaviour == "wrong_answer":
             send(answer(data, varbinds=b""), addr)  # an answer with no varbinds
         elif self.behaviour == "report":
@@ -136,6 +142,27 @@ async def test_answers_that_do_not_fit_the_request_are_malformed(behaviour: str)
         transport = LeanTransport(client, "127.0.0.1", port, timeout=1.0, retries=0)
         with pytest.raises(MalformedResponse):
             await transport.get([SYS_UPTIME])
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "error", "reason"),
+    [
+        ("garbage_only", MalformedResponse, "malformed"),
+        ("truncated_only", TruncatedResponse, "truncated"),
+        ("wrong_id_only", WrongRequestId, "wrong_request_id"),
+    ],
+)
+async def test_what_a_target_sent_instead_of_its_answer_is_the_reason(
+    behaviour: str, error: type[Exception], reason: str
+) -> None:
+    async with hostile(behaviour) as (port, client):
+        transport = LeanTransport(client, "127.0.0.1", port, timeout=0.3, retries=1)
+        with pytest.raises(error) as caught:
+            await transport.get([SYS_UPTIME])
+        assert getattr(caught.value, "reason", None) == reason
+        assert transport.stats.timeouts == 0  # it answered, just not usefully
+        assert transport.stats.retries == 1  # asked again before giving up
+        assert sum(client.counters.dropped.values()) == 2  # each datagram counted too
 
 
 async def test_silent_agent_times_out_on_time_and_is_retried() -> None:

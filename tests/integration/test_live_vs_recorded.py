@@ -1,7 +1,12 @@
-"""The same profiles over a real snmpsim agent and over the recorded transport agree exactly."""
+"""The same profiles over a real snmpsim agent and over the recorded transport agree exactly.
+
+The recordings are served by the session's agent; the fixtures (`recordings/fixtures/`) by
+one more agent of this module.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +22,7 @@ from sobriety.snmp.lean import LeanTransport, SnmpClient
 from sobriety.snmp.pysnmp_transport import PysnmpTransport
 from sobriety.snmp.snmprec import RecordedTransport, load_snmprec
 from sobriety.snmp.transport import SnmpTransport
-from tests.cases.regenerate import recordings
+from tests.cases.regenerate import FIXTURES, recordings
 
 pytestmark = pytest.mark.integration
 PROFILES = load_profiles([builtin_profile_dir()])
@@ -38,11 +43,23 @@ def live_transport(engine: str, port: int, community: str) -> SnmpTransport:
     )
 
 
+@pytest.fixture(scope="module")
+def fixtures_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpsimAgent]:
+    agent = SnmpsimAgent(FIXTURES, work_dir=tmp_path_factory.mktemp("snmpsim-fixtures"))
+    agent.start()
+    try:
+        yield agent
+    finally:
+        agent.stop()
+
+
 @pytest.mark.parametrize("engine", ["lean", "pysnmp"])
 @pytest.mark.parametrize("path", recordings(), ids=recording_target)
 async def test_live_poll_equals_replay(
-    path: Path, engine: str, snmpsim_agent: SnmpsimAgent
+    path: Path, engine: str, request: pytest.FixtureRequest
 ) -> None:
+    served_by = "fixtures_agent" if path.parent == FIXTURES else "snmpsim_agent"
+    snmpsim_agent: SnmpsimAgent = request.getfixturevalue(served_by)
     name = recording_target(path)
     clock = ManualClock()
     replayed = await SnmpCollector(

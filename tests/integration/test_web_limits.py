@@ -14,6 +14,7 @@ import pytest
 from sobriety.daemon.web import WebServer
 from sobriety.daemon.webconfig import WebConfig
 from sobriety.daemon.webguard import Limits
+from sobriety.daemon.webusers import UserMap
 from sobriety.exposition import Renderable
 from sobriety.model import Sample
 from sobriety.reports.eol import EolReport
@@ -40,6 +41,9 @@ class Fleet:
 
     def eol_report(self) -> EolReport:
         raise AssertionError("not asked here")
+
+    def users(self) -> UserMap:
+        return UserMap()
 
 
 async def no_reload() -> list[str]:

@@ -25,7 +25,7 @@ from tests.integration.tlsfiles import Pair, Pki, bcrypt_hash
 
 pytestmark = pytest.mark.integration
 GETS = ["/", "/metrics", "/-/healthy", "/-/ready", "/reports/end-of-life",
-        "/reports/end-of-life.csv", "/reports/end-of-life.ods"]  # fmt: skip
+        "/reports/end-of-life.csv", "/reports/end-of-life.ods", "/reports/radio"]  # fmt: skip
 PASSWORD = "correct horse battery staple"
 # measured: `sobriety run` answers /-/ready in ~1.5 s on an idle 2-core box; x3 plus margin
 READY_TIMEOUT = 20.0

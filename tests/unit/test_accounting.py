@@ -386,8 +386,9 @@ def test_export_energy_csv_json_ods_sum_to_the_metrics(world: World, tmp_path: P
     ods = ods_cells(outputs["ods"])
     assert [text for _, _, text in ods[0]] == [c.title(fr) for c in ENERGY_TABLE]
     assert data["columns"] == [c.id for c in ENERGY_TABLE]  # JSON: stable ids
-    assert all(kind == "float" for kind, _, _ in (r[4] for r in ods[1:]))
-    assert [float(r[4][1]) for r in ods[1:]] == [number(r["kwh"]) for r in rows]
+    kwh = [c.id for c in ENERGY_TABLE].index("kwh")
+    assert all(kind == "float" for kind, _, _ in (r[kwh] for r in ods[1:]))
+    assert [float(r[kwh][1]) for r in ods[1:]] == [number(r["kwh"]) for r in rows]
     # a range: the first day only
     one = tmp_path / "day.csv"
     args = ["export", "energy", "--config", config, "--out", str(one), "--from", "2026-01-05",

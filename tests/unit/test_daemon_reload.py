@@ -6,10 +6,11 @@ from pathlib import Path
 
 from sobriety.clock import ManualClock
 from sobriety.config.load import AuthConfig, Config, TargetConfig
+from sobriety.config.shards import in_shard
 from sobriety.daemon.app import Daemon
 from sobriety.daemon.lifecycle import EVALUATE_JOB, RESEND_JOB, Lifecycle
 from sobriety.daemon.polling import PollScheduler
-from sobriety.daemon.runtime import World, in_shard
+from sobriety.daemon.runtime import World
 from sobriety.snmp.snmprec import RecordedTransport, load_snmprec
 from sobriety.snmp.transport import SnmpTransport
 

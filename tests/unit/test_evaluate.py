@@ -239,3 +239,223 @@ def test_aggregates_are_named_and_an_unknown_one_is_an_error_not_min() -> None:
         _decoded_number(FieldSpec.model_construct(name="d", type="date"), b"2020-01-01")
     with pytest.raises(ProfileSpecError, match="json_key"):
         _decoded_number(FieldSpec.model_construct(name="j", type="json"), b"{}")
+
+
+async def test_entity_rows_without_a_class_column_are_kept_when_they_name_something() -> None:
+    """A Wi-Fi controller whose agent leaves entPhysicalClass out: its own row and its APs'
+    serials are kept (the first row naming a model is the device); rows naming nothing
+    (sensors, ports) are not."""
+    ent = ".".join(map(str, ENTITY))
+    samples = await poll(
+        {
+            f"{ent}.7.1": (Tag.OCTET_STRING, b"Chassis"),
+            f"{ent}.11.1": (Tag.OCTET_STRING, b"FCW1234ABCD"),
+            f"{ent}.13.1": (Tag.OCTET_STRING, b"AIR-CT5508-K9"),
+            f"{ent}.7.2": (Tag.OCTET_STRING, b"AP 1"),
+            f"{ent}.11.2": (Tag.OCTET_STRING, b"FGL1111AAAA"),
+            f"{ent}.13.2": (Tag.OCTET_STRING, b"AIR-CAP1602I-E-K9"),
+            f"{ent}.7.3": (Tag.OCTET_STRING, b"Temperature"),
+            f"{ent}.11.3": (Tag.OCTET_STRING, b""),
+        }
+    )
+    rows = {s.labels["entity"]: s.labels for s in named(samples, "sobriety_entity_info")}
+    assert set(rows) == {"1", "2"}
+    assert rows["2"]["serial"] == "FGL1111AAAA" and rows["2"]["class"] == ""
+    (info,) = named(samples, "sobriety_device_info")
+    assert (info.labels["model"], info.labels["serial"]) == ("AIR-CT5508-K9", "FCW1234ABCD")
+    origins = {
+        s.labels["fact"]: s.labels["origin"]
+        for s in named(samples, "sobriety_device_identity_origin_info")
+    }
+    assert origins["model"] == "entity/model" and origins["serial"] == "entity/serial"
+
+
+async def test_entity_rows_without_a_class_are_dropped_where_the_agent_has_classes() -> None:
+    ent = ".".join(map(str, ENTITY))
+    samples = await poll(
+        {
+            f"{ent}.5.1": (Tag.INTEGER, 3),  # chassis
+            f"{ent}.13.1": (Tag.OCTET_STRING, b"WS-C3750"),
+            f"{ent}.5.2": (Tag.INTEGER, 10),  # a port
+            f"{ent}.13.2": (Tag.OCTET_STRING, b"GLC-T"),
+            f"{ent}.13.3": (Tag.OCTET_STRING, b"half-captured row"),  # no class, others have one
+        }
+    )
+    assert [s.labels["entity"] for s in named(samples, "sobriety_entity_info")] == ["1"]
+
+
+def test_a_pattern_reads_a_model_out_of_a_text_and_no_match_is_no_value() -> None:
+    profile = Profile.model_validate(
+        {
+            "name": "t",
+            "title": "t",
+            "source": "test",
+            "match": {"always": True},
+            "scalars": [
+                {
+                    "name": "model",
+                    "oid": "1.3.6.1.2.1.1.1.0",
+                    "type": "string",
+                    "pattern": r"\(MODEL: (?P<value>[^)]+)\)",
+                    "info": "model",
+                }
+            ],
+        }
+    )
+    descr = (1, 3, 6, 1, 2, 1, 1, 1, 0)
+
+    def run(text: bytes) -> dict[str, str]:
+        raw = RawData(scalars={descr: VarBind(descr, Tag.OCTET_STRING, text)})
+        return evaluate(profile, raw, "t").info
+
+    assert run(b"ArubaOS (MODEL: Aruba7010), Version 8.3.0.0") == {"model": "Aruba7010"}
+    assert run(b"ArubaOS Version 8.3.0.0") == {}
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"pattern": "(", "type": "string"}, "bad regular expression"),
+        ({"pattern": "x", "type": "hex"}, "only goes with type: string, int or float"),
+    ],
+)
+def test_bad_patterns_are_refused_when_profiles_load(spec: dict[str, str], message: str) -> None:
+    from pydantic import ValidationError
+
+    raw = {
+        "name": "t",
+        "title": "t",
+        "source": "test",
+        "match": {"always": True},
+        "scalars": [{"name": "f", "oid": "1.3.6.1.2.1.1.1.0", **spec}],
+    }
+    with pytest.raises(ValidationError, match=message):
+        Profile.model_validate(raw)
+
+
+def _profile(table: dict[str, object]) -> Profile:
+    return Profile.model_validate(
+        {"name": "t", "title": "t", "source": "test", "match": {"always": True}, "tables": [table]}
+    )
+
+
+def _raw(base: str, cells: dict[str, tuple[Tag, Value]]) -> RawData:
+    """Columns of one table from {"column.index": (tag, value)}."""
+    raw = RawData()
+    for key, (tag, val) in sorted(cells.items()):
+        oid = parse_oid(f"{base}.{key}")
+        column = parse_oid(f"{base}.{key.split('.')[0]}")
+        raw.columns.setdefault(column, []).append(VarBind(oid, tag, val))
+    return raw
+
+
+def test_a_level_picks_its_dbm_from_the_radios_own_list_and_out_of_list_is_no_value() -> None:
+    profile = _profile(
+        {
+            "name": "radios",
+            "oid": "1.3.6.1.4.1.99999.1",
+            "index": ["radio"],
+            "columns": [
+                {"name": "levels", "column": 1, "type": "string"},
+                {
+                    "name": "tx",
+                    "column": 2,
+                    "pick_from": "levels",
+                    "metric": "sobriety_radio_tx_power_dbm",
+                },
+            ],
+        }
+    )
+    raw = _raw(
+        "1.3.6.1.4.1.99999.1",
+        {
+            "1.1": (Tag.OCTET_STRING, b"17,14,11,8,5,2,-1"),
+            "2.1": (Tag.INTEGER, 3),
+            "1.2": (Tag.OCTET_STRING, b"20,17"),
+            "2.2": (Tag.INTEGER, 5),  # level 5 of a two-level radio: not in its list
+            "2.3": (Tag.INTEGER, 1),  # no list at all
+        },
+    )
+    out = evaluate(profile, raw, "t")
+    assert [(s.labels["radio"], s.value) for s in out.samples] == [("1", 11.0)]
+
+
+def test_milliwatts_of_the_current_level_become_dbm() -> None:
+    profile = _profile(
+        {
+            "name": "power",
+            "oid": "1.3.6.1.4.1.99999.2",
+            "index": ["radio"],
+            "columns": [
+                {"name": "l1", "column": 1},
+                {"name": "l2", "column": 2},
+                {
+                    "name": "tx",
+                    "column": 3,
+                    "pick_among": ["l1", "l2"],
+                    "to_dbm": True,
+                    "metric": "sobriety_radio_tx_power_dbm",
+                },
+            ],
+        }
+    )
+    raw = _raw(
+        "1.3.6.1.4.1.99999.2",
+        {
+            "1.1": (Tag.INTEGER, 100), "2.1": (Tag.INTEGER, 1000), "3.1": (Tag.INTEGER, 2),
+            "1.2": (Tag.INTEGER, 0), "3.2": (Tag.INTEGER, 1),  # 0 mW has no dBm
+            "1.3": (Tag.INTEGER, 50), "3.3": (Tag.INTEGER, 3),  # no third level
+        },
+    )  # fmt: skip
+    out = evaluate(profile, raw, "t")
+    assert [(s.labels["radio"], s.value) for s in out.samples] == [("1", 30.0)]
+
+
+def test_text_states_a_length_prefixed_mac_index_and_fixed_info_labels() -> None:
+    profile = _profile(
+        {
+            "name": "aps",
+            "oid": "1.3.6.1.4.1.99999.3",
+            "index": [{"name": "device", "format": "mac_string"}],
+            "emit_info": {
+                "metric": "sobriety_managed_device_info",
+                "labels": {"name": "name", "model": "model", "serial": "serial"},
+                "const_labels": {"kind": "ap", "vendor": "Example"},
+            },
+            "columns": [
+                {"name": "name", "column": 1, "type": "string"},
+                {"name": "model", "column": 2, "type": "string"},
+                {"name": "serial", "column": 3, "type": "string"},
+                {
+                    "name": "conn",
+                    "column": 4,
+                    "type": "string",
+                    "text_map": {"Connect": 1, "Disconnect": 0},
+                    "metric": "sobriety_managed_device_up",
+                },
+            ],
+        }
+    )
+    mac = "6.12.244.213.36.221.0"
+    other = "6.12.244.213.36.235.32"
+    raw = _raw(
+        "1.3.6.1.4.1.99999.3",
+        {
+            f"1.{mac}": (Tag.OCTET_STRING, b"AP-1"),
+            f"2.{mac}": (Tag.OCTET_STRING, b"H500"),
+            f"4.{mac}": (Tag.OCTET_STRING, b"Connect"),
+            f"4.{other}": (Tag.OCTET_STRING, b"Rebooting"),  # a text not in the map: no value
+            "4.5.1.2.3.4.5": (Tag.OCTET_STRING, b"Connect"),  # a 5-octet index: not a MAC
+        },
+    )
+    out = evaluate(profile, raw, "t")
+    up = {
+        s.labels["device"]: s.value for s in out.samples if s.name == "sobriety_managed_device_up"
+    }
+    assert up == {"0c:f4:d5:24:dd:00": 1.0}
+    info = [s.labels for s in out.samples if s.name == "sobriety_managed_device_info"]
+    assert info[0] == {
+        "target": "t", "device": "0c:f4:d5:24:dd:00", "name": "AP-1", "model": "H500",
+        "serial": "", "kind": "ap", "vendor": "Example",
+    }  # fmt: skip
+    assert [i.code for i in out.issues] == ["bad_index"]

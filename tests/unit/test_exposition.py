@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from sobriety.daemon.selfcost import SelfCost, self_samples
 from sobriety.daemon.snapshot import Entry, LiveSnapshot
 from sobriety.daemon.web import WebServer
+from sobriety.daemon.webusers import UserMap
 from sobriety.exposition import (
     OPEN_METRICS,
     TEXT,
@@ -134,6 +135,9 @@ async def test_metrics_are_streamed_and_gzipped_when_asked() -> None:
 
         def eol_report(self) -> EolReport:
             raise AssertionError("not asked here")
+
+        def users(self) -> UserMap:
+            return UserMap()
 
     async def no_reload() -> list[str]:
         return []

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from sobriety.clock import ManualClock
 from sobriety.collectors.base import TargetRef
-from sobriety.daemon.polling import MAX_BACKOFF, Poller, PollPlan
+from sobriety.daemon.polling import MAX_BACKOFF, Poller, PollPlan, TargetCounters
 from sobriety.daemon.snapshot import LiveSnapshot
 from sobriety.model import CollectResult, Sample
 from sobriety.snmp.transport import RequestStats
@@ -128,3 +131,36 @@ async def test_polling_cost_is_summed_over_targets_by_default(tmp_path: Path) ->
     assert total[("sobriety_polls_total", ())] == 3
     assert total[("sobriety_snmp_requests_total", (("type", "getbulk"),))] == 4
     assert total[("sobriety_poll_errors_total", (("reason", "timeout"),))] == 1
+
+
+async def test_one_log_line_per_state_change(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    poller, collector, clock, _ = make(tmp_path)
+    caplog.set_level(logging.DEBUG, logger="sobriety.daemon.polling")
+    for up in (True, True, False, False, False, True, True):
+        collector.up = up
+        poller.counters.setdefault("sw1", TargetCounters()).skip = 0  # no backoff here
+        await poller.poll(collector)
+        clock.advance(60)
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert lines == [
+        ("WARNING", "target sw1 is down: timeout: -"),
+        ("INFO", "target sw1 is up again"),
+    ]
+
+
+def test_a_target_down_from_its_first_poll_is_logged_with_its_reason(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from sobriety.daemon.polling import log_state_change
+    from sobriety.model import CollectIssue
+
+    result = CollectResult("ups1", False, "auth_failed")
+    result.issues.append(CollectIssue("auth_failed", "ops: wrong digest (auth password?)"))
+    caplog.set_level(logging.INFO, logger="sobriety.daemon.polling")
+    log_state_change(None, result)
+    log_state_change(None, CollectResult("ups2", True))  # first poll up: nothing changed
+    assert [r.getMessage() for r in caplog.records] == [
+        "target ups1 is down: auth_failed: ops: wrong digest (auth password?)"
+    ]

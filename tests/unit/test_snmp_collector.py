@@ -12,6 +12,7 @@ from sobriety.collectors.base import TargetRef
 from sobriety.collectors.profiles import builtin_profile_dir, load_profiles
 from sobriety.collectors.snmp import SnmpCollector
 from sobriety.errors import AuthFailed, TargetTimeout
+from sobriety.model import CollectResult
 from sobriety.snmp.snmprec import RecordedTransport, load_snmprec
 from sobriety.snmp.types import Oid
 
@@ -188,3 +189,162 @@ async def test_sensor_rows_are_read_by_get_between_identity_reads() -> None:
     power = [s for s in steady.samples if s.name == "sobriety_device_power_watts"]
     assert [(s.labels["origin"], s.value) for s in power] == [("entity-sensor", 709.0)]
     assert {s.name for s in steady.samples} == {s.name for s in first.samples}
+
+
+ENGINE_OIDS = {(1, 3, 6, 1, 6, 3, 10, 2, 1, 2, 0), (1, 3, 6, 1, 6, 3, 10, 2, 1, 3, 0)}
+
+
+async def test_oids_an_agent_hangs_on_are_split_out_and_dropped_for_a_day() -> None:
+    clock = ManualClock()
+    asked: list[Oid] = []
+
+    def hang(kind: str, oids: Sequence[Oid]) -> Exception | None:
+        asked.extend(oids)
+        return TargetTimeout("no answer") if ENGINE_OIDS & set(oids) else None
+
+    coll, _ = collector("junos_ex", clock, fail=hang)
+    first = await coll.collect()
+    assert first.up  # the first poll already: the hanging OIDs are found and left out
+    dropped = [i.detail for i in first.issues if i.code == "oid_dropped"]
+    assert [d.split(" ")[0] for d in dropped] == [
+        "1.3.6.1.6.3.10.2.1.2.0",
+        "1.3.6.1.6.3.10.2.1.3.0",
+    ]
+    assert "(system/engine_boots): timeout; asked again after " in dropped[0]
+    clock.advance(60)
+    asked.clear()
+    second = await coll.collect()
+    assert second.up and second.stats.timeouts == 0
+    assert not ENGINE_OIDS & set(asked)
+    clock.advance(86_400)  # a day later they are asked again (and still hang)
+    asked.clear()
+    third = await coll.collect()
+    assert third.up
+    assert set(asked) >= ENGINE_OIDS
+    assert len(coll.state.health.dropped) == 2
+
+
+async def test_genErr_on_one_oid_costs_only_that_oid() -> None:
+    from sobriety.errors import AgentError
+
+    clock = ManualClock()
+    uptime = (1, 3, 6, 1, 2, 1, 1, 3, 0)
+
+    def gen_err(kind: str, oids: Sequence[Oid]) -> Exception | None:
+        return AgentError("agent error genErr at varbind 1") if uptime in oids else None
+
+    coll, _ = collector("junos_ex", clock, fail=gen_err)
+    result = await coll.collect()
+    assert result.up
+    (dropped,) = [i.detail for i in result.issues if i.code == "oid_dropped"]
+    assert dropped.startswith("1.3.6.1.2.1.1.3.0 (system/sysuptime): agent_error")
+    (uptime_sample,) = [s for s in result.samples if s.name == "sobriety_device_uptime_seconds"]
+    assert uptime_sample.value == 23_761_821.1  # hrSystemUptime, asked beside it, still read
+
+
+async def test_a_table_walk_that_fails_on_a_live_agent_is_left_out() -> None:
+    clock = ManualClock()
+    pse = (1, 3, 6, 1, 2, 1, 105, 1, 3, 1, 1)
+
+    def fail_pse(kind: str, oids: Sequence[Oid]) -> Exception | None:
+        hit = kind == "getbulk" and any(o[: len(pse)] == pse for o in oids)
+        return TargetTimeout("no answer") if hit else None
+
+    coll, _ = collector("junos_ex", clock, fail=fail_pse)
+    result = await coll.collect()
+    assert result.up
+    assert any("pethMainPseTable" in i.detail for i in result.issues if i.code == "oid_dropped")
+    assert not [s for s in result.samples if s.name == "sobriety_poe_budget_watts"]
+    assert [s for s in result.samples if s.name == "sobriety_device_uptime_seconds"]
+
+
+async def test_a_device_that_dies_mid_poll_drops_nothing() -> None:
+    clock = ManualClock()
+    calls = {"n": 0}
+
+    def dies(kind: str, oids: Sequence[Oid]) -> Exception | None:
+        calls["n"] += 1
+        return TargetTimeout("no answer") if calls["n"] > 2 else None
+
+    coll, _ = collector("junos_ex", clock, fail=dies)
+    result = await coll.collect()
+    assert (result.up, result.reason) == (False, "timeout")
+    assert not coll.state.health.dropped
+
+
+@pytest.mark.parametrize(
+    "name", sorted(p.name.split(".snmprec")[0] for p in (ROOT / "recordings").glob("*.snmprec*"))
+)
+async def test_steady_polls_from_converted_identity_equal_full_reads(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between identity reads the collector keeps identity columns converted, not raw: a
+    steady poll says exactly what a poll reading and converting everything again, without
+    any cache, says."""
+    from sobriety.collectors import snmp
+    from sobriety.collectors.evaluate import evaluate
+    from sobriety.collectors.snmp import PollLimits
+
+    async def uncached(coll: SnmpCollector) -> CollectResult:
+        with monkeypatch.context() as patch:
+            patch.setattr(snmp, "evaluate", lambda p, raw, target, cache: evaluate(p, raw, target))
+            return await coll.collect()
+
+    clock = ManualClock()
+    cached, _ = collector(name, clock)
+    path = next((ROOT / "recordings").glob(f"{name}.snmprec*"))
+    rereading = SnmpCollector(
+        TargetRef(name, "snmp", "school", "switch_access_48p"),
+        RecordedTransport(load_snmprec(path, clock=clock)),
+        PROFILES,
+        clock,
+        PollLimits(identity_ttl=0.0),
+    )
+    await cached.collect()
+    await uncached(rereading)
+    assert not cached.state.identity.columns  # identity columns live converted only
+    clock.advance(60)
+    steady, full = await cached.collect(), await uncached(rereading)
+    assert steady.stats.getbulk <= full.stats.getbulk
+    assert sorted(map(repr, steady.samples)) == sorted(map(repr, full.samples))
+    assert sorted(map(repr, steady.issues)) == sorted(map(repr, full.issues))
+
+
+async def test_a_moved_marker_rereads_its_table_and_keeps_the_others() -> None:
+    clock = ManualClock()
+    coll, transport = collector("cisco_16_switch", clock)
+    await coll.collect()
+    clock.advance(60)
+    before = await coll.collect()
+    rec = transport.recording
+    i = rec.oids.index((1, 3, 6, 1, 2, 1, 47, 1, 4, 1, 0))
+    rec.values[i] = int(rec.values[i] or 0) + 500  # type: ignore[call-overload]
+    clock.advance(60)
+    after = await coll.collect()
+
+    def series(result: CollectResult) -> list[tuple[str, list[tuple[str, str]]]]:
+        return sorted((s.name, sorted(s.labels.items())) for s in result.samples)
+
+    # the ENTITY table was walked again; every other table's series (PoE ports with their
+    # allocations, sensors, device facts) is still there: none lost its identity data
+    assert series(after) == series(before)
+
+
+async def test_an_identity_read_cut_by_the_budget_is_done_again_next_poll() -> None:
+    from sobriety.collectors.snmp import PollLimits
+
+    clock = ManualClock()
+    path = next((ROOT / "recordings").glob("arista_eos.snmprec*"))
+    transport = RecordedTransport(load_snmprec(path, clock=clock))
+    limits = PollLimits(max_varbinds=300)
+    coll = SnmpCollector(TargetRef("arista_eos", "snmp"), transport, PROFILES, clock, limits)
+    cut = await coll.collect()
+    assert cut.up and any(i.code == "varbind_cap" for i in cut.issues)
+    assert coll.state.identity_read_at is None  # not a day with half an inventory
+    coll.max_varbinds = 100_000
+    clock.advance(60)
+    again = await coll.collect()
+    assert again.stats.getnext == 1  # identified again
+    assert not any(i.code == "varbind_cap" for i in again.issues)
+    assert coll.state.identity_read_at is not None
+    assert any(s.name == "sobriety_entity_info" for s in again.samples)

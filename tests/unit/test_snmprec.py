@@ -92,26 +92,60 @@ def test_hand_fixture_encodings(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("line", "message"),
+    ("line", "reason", "message"),
     [
-        ("1.3.6.1|2|twelve", "invalid literal"),
-        ("1.3.x.1|2|1", "not a numeric OID"),
-        ("1.3.6.1|99|1", "unknown tag"),
-        ("1.3.6.1|2", "OID|TAG|VALUE"),
-        ("1.3.6.1|2|4294967296", "out of range"),
-        ("1.3.6.1|2:redis|x", "unsupported variation"),
+        ("1.3.6.1|2|twelve", "bad_value", "is not a number"),
+        ("1.3.x.1|2|1", "bad_oid", "not a numeric OID"),
+        ("1.3.6.1.2.1.4.20.1.1.10.xx.xx.100|64|10.0.0.1", "bad_oid", "not a numeric OID"),
+        ("1.3.6.1|99|1", "unknown_tag", "unknown tag"),
+        ("1.3.6.1|2", "not_a_record", "OID|TAG|VALUE"),
+        ("1.3.6.1|2|4294967296", "bad_value", "out of range"),
+        ("1.3.6.1|2:redis|x", "unsupported_variation", "records no value="),
+        ("1.3.6.1|64|", "bad_value", "bad IpAddress"),
+        ("1.3.6.1|2|", "bad_value", "is not a number"),
+        ("1.3.6.1|4x|zz", "bad_value", "not hex"),
+        ("1.3.6.1|2|\xb2", "bad_value", "is not a number"),
+        ("1.3.6.1.\xb2|2|1", "bad_oid", "not a numeric OID"),
     ],
 )
-def test_malformed_lines_name_file_and_line(tmp_path: Path, line: str, message: str) -> None:
+def test_unusable_lines_are_skipped_with_file_line_and_reason(
+    tmp_path: Path, line: str, reason: str, message: str
+) -> None:
     path = tmp_path / "bad.snmprec"
-    path.write_text(f"1.3.6.1.2.1.1.3.0|67|5\n{line}\n")
+    path.write_bytes(f"1.3.6.1.2.1.1.3.0|67|5\n{line}\n".encode("latin-1"))
+    recording = load_snmprec(path)  # never aborts
+    assert len(recording) == 1
+    ((number, why, detail),) = recording.skipped
+    assert (number, why) == (2, reason)
+    assert message in detail
+    assert recording.skipped_by_reason() == {reason: 1}
     with pytest.raises(SnmprecError, match=message) as caught:
-        load_snmprec(path)
+        load_snmprec(path, strict=True)  # checking a recording before sharing it
     assert caught.value.line == 2
     assert str(caught.value).startswith(f"{path}:2: ")
-    lenient = load_snmprec(path, strict=False)
-    assert len(lenient) == 1
-    assert lenient.skipped[0][0] == 2
+
+
+def test_variations_crlf_raw_ipaddress_and_duplicates(tmp_path: Path) -> None:
+    """What the corpus holds: writecache lines, CRLF endings with control bytes inside a
+    value (a raw MAC with a form feed), an IpAddress as 4 raw characters, a repeated OID."""
+    path = tmp_path / "field.snmprec"
+    path.write_bytes(
+        b"1.3.6.1.2.1.1.5.0|4:writecache|value=Server 1\\, PS 1,hexvalue=00\r\n"
+        b"1.3.6.1.2.1.2.2.1.6.1|4|\xfe\xb7O\x0c\x07\\\r\n"
+        b"1.3.6.1.2.1.4.20.1.1.9|64|eEij\r\n"
+        b"1.3.6.1.2.1.1.6.0|4:volatilecache|hexvalue=4142\r\n"
+        b"1.3.6.1.2.1.1.7.0|2:writecache|value=72\r\n"
+        b"1.3.6.1.2.1.1.7.0|2|1\r\n"
+    )
+    rec = load_snmprec(path)
+    get = lambda text: rec.get(parse_oid(text)).value  # noqa: E731
+    assert get("1.3.6.1.2.1.1.5.0") == b"Server 1, PS 1"
+    assert get("1.3.6.1.2.1.2.2.1.6.1") == b"\xfe\xb7O\x0c\x07\\"
+    assert get("1.3.6.1.2.1.4.20.1.1.9") == b"eEij"
+    assert get("1.3.6.1.2.1.1.6.0") == b"AB"
+    assert get("1.3.6.1.2.1.1.7.0") == 72  # the first record of an OID wins
+    assert rec.skipped == [(6, "duplicate_oid", "a second record for this OID")]
+    assert rec.lines == 6
 
 
 async def test_transport_semantics_like_snmpsim() -> None:

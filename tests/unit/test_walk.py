@@ -150,3 +150,39 @@ async def test_end_of_mib_after_the_last_column_is_normal() -> None:
     got = await walk_columns(agent, [a, b])
     assert len(got[a]) == 1 and len(got[b]) == 1
     assert agent.stats.walk_anomalies == {}
+
+
+async def test_a_poll_budget_cuts_walks_at_the_varbind_cap_and_keeps_what_was_read() -> None:
+    from sobriety.snmp.transport import PollBudget
+
+    rec = load_snmprec(ROOT / "recordings" / "winxp-full-walk.snmprec")
+    table = parse_oid("1.3.6.1.2.1.25.6.3.1")  # 160 rows, 5 columns
+    columns = [(*table, c) for c in range(1, 6)]
+    transport = RecordedTransport(rec)
+    budget = PollBudget(lambda: 0.0, transport.stats, max_varbinds=100)
+    sizes: dict[Oid, int] = {}
+    got = await walk_columns(transport, columns, sizes=sizes, budget=budget)
+    assert transport.stats.getbulk == 2  # 64 + 64 varbinds, then the cap
+    assert [len(rows) for rows in got.values()] == [24] * 5  # the rows read are kept
+    assert set(budget.cut) == {"varbind_cap"}
+    assert budget.cut["varbind_cap"] == columns
+    assert sizes == {}  # a column cut short says nothing about its length
+
+
+async def test_a_poll_budget_stops_walks_at_the_deadline() -> None:
+    from sobriety.snmp.transport import PollBudget
+
+    rec = load_snmprec(ROOT / "recordings" / "winxp-full-walk.snmprec")
+    now = [0.0]
+
+    def slow(kind: str, oids: Sequence[Oid]) -> Exception | None:
+        now[0] += 1.0  # each request takes a second
+        return None
+
+    transport = RecordedTransport(rec, fail=slow)
+    budget = PollBudget(lambda: now[0], transport.stats, deadline=3.0)
+    first, second = parse_oid("1.3.6.1.2.1.25.6.3.1.2"), parse_oid("1.3.6.1.2.1.25.2.3.1.3")
+    got = await walk_columns(transport, [first], budget=budget)
+    assert transport.stats.getbulk == 3 and len(got[first]) == 75
+    assert await walk_columns(transport, [second], budget=budget) == {second: []}
+    assert budget.cut == {"deadline": [first, second]}
