@@ -70,3 +70,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 def _search_path() -> str:
     return os.environ.get("PATH", "") + os.pathsep + "/usr/sbin:/sbin"
+
+
+# `make mutate` runs the fast tests once per mutant under mutmut's trampolines, slower than
+# usual and on a loaded machine: no deadlines, and the same examples every run, so that a
+# mutant's verdict does not depend on the draw (`--hypothesis-profile=mutate`).
+settings.register_profile("mutate", deadline=None, derandomize=True, database=None)

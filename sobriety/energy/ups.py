@@ -187,9 +187,3 @@ def losses(
         how = topology
     low, typical, high = table.band(topology, out.watts, out.rating)
     return PowerReading(typical, "estimated", f"ups-curve:{how}", low, high, basis="state")
-
-
-def measured_output(samples: Sequence[Sample]) -> float | None:
-    """The output watts the UPS itself measures (what its loads use), if it reports them."""
-    watts = values(samples, "sobriety_ups_output_power_watts")
-    return sum(watts) if watts and all(w >= 0 for w in watts) else None

@@ -212,6 +212,55 @@ async def test_linux_powermon_extend_meter_counts_when_the_site_declares_it() ->
     ]
 
 
+def test_arista_eos_figures_match_the_recording() -> None:
+    """Read from arista_eos.snmprec by hand (README: 47 type-8 and 70 type-6 sensors)."""
+    # hrSystemUptime 2793326600 ticks (preferred to sysUpTime's 2793316199)
+    assert value("arista_eos", "sobriety_device_uptime_seconds") == 27_933_266
+    # the chassis row (entPhysicalIndex 1): the README's "DCS-7050TX-128 / EOS 4.15.3F" is
+    # sysDescr's; ENTITY-MIB says model DCS-7050S-52, EOS 4.18.10M, and that is what is exposed
+    (chassis,) = [
+        s["labels"]
+        for s in samples_named("arista_eos", "sobriety_entity_info")
+        if s["labels"]["class"] == "chassis"  # type: ignore[index]
+    ]
+    assert chassis["model"] == "DCS-7050S-52"  # type: ignore[index]
+    assert chassis["serial"] == "JPE00000000"  # type: ignore[index]
+    assert chassis["software"] == "4.18.10M"  # type: ignore[index]
+    # 47 celsius sensors; "Cpu temp sensor" (100006001) = 533, units(9), precision 1
+    temps = samples_named("arista_eos", "sobriety_sensor_temperature_celsius")
+    assert len(temps) == 47
+    assert value("arista_eos", "sobriety_sensor_temperature_celsius", entity="100006001") == 53.3
+    # the two PSUs' sensors (units(9), precision 2): 22925 V/100 in, 1197 out; 66, 1066 cA ...
+    volts = {
+        str(s["labels"]["entity"]): s["value"]  # type: ignore[index]
+        for s in samples_named("arista_eos", "sobriety_supply_sensor_volts")
+    }
+    assert volts == {"100711105": 229.25, "100711106": 11.97, "100721105": 230.25, "100721106": 12}
+    amps = {
+        str(s["labels"]["entity"]): s["value"]  # type: ignore[index]
+        for s in samples_named("arista_eos", "sobriety_supply_sensor_amperes")
+    }
+    assert amps == {"100711103": 0.66, "100711104": 10.66, "100721103": 0.63, "100721104": 10.34}
+
+
+def test_winxp_full_walk_figures_match_the_recording() -> None:
+    """Read from winxp-full-walk.snmprec by hand ("Windows 2000 Version 5.1", HR tables)."""
+    name = "winxp-full-walk"
+    assert value(name, "sobriety_device_uptime_seconds") == 232_944.84  # 23294484 ticks
+    assert value(name, "sobriety_host_memory_bytes") == 1_014_576 * 1024  # hrMemorySize, KiB
+    # fixed disks (hrStorageFixedDisk): C: 16384 B × 1952447, Z: 4096 B × 21304198
+    assert value(name, "sobriety_host_storage_bytes") == 16_384 * 1_952_447 + 4_096 * 21_304_198
+    assert value(name, "sobriety_host_storage_used_bytes") == (
+        16_384 * 1_884_128 + 4_096 * 20_191_655
+    )
+    # "Physical Memory" (hrStorageRam): 65536 B × 9686 used
+    assert value(name, "sobriety_host_memory_used_bytes") == 65_536 * 9_686
+    assert value(name, "sobriety_host_processors") == 1  # one hrProcessorLoad row, at 0 %
+    assert value(name, "sobriety_host_cpu_load_ratio") == 0
+    assert value(name, "sobriety_host_software_installed") == 160  # hrSWInstalledName rows
+    assert value(name, "sobriety_host_processes") == 33  # hrSWRunName rows
+
+
 def labels_of(name: str, metric: str, **match: str) -> dict[str, str]:
     (found,) = [
         dict(s["labels"])  # type: ignore[call-overload]

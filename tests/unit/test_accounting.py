@@ -175,6 +175,24 @@ def test_a_reset_pdu_energy_counter_never_makes_negative_energy(world: World) ->
     assert seen == [0.0, 3600.0, 7200.0, 10_800.0]
 
 
+def test_an_unchanged_energy_counter_books_nothing_for_its_step(world: World) -> None:
+    """The meter is the truth: a step over which the outlet's Wh counter did not move used no
+    energy it could count (below its resolution), and the energy counted when it moves again is
+    the whole delta, once; the 60 W trapezoid is for a counter that went down (a reset) only."""
+    readings = [(60.0, 1_000_000.0), (60.0, 1_000_000.0), (60.0, 1_007_200.0)]
+    seen = []
+    for minute, (watts, counter) in enumerate(readings):
+        world.feeds["pdu"] = [
+            Sample("sobriety_pdu_outlet_power_watts", {"target": "pdu", "outlet": "3"}, watts),
+            Sample(
+                "sobriety_pdu_outlet_energy_joules_total", {"target": "pdu", "outlet": "3"}, counter
+            ),
+        ]
+        world.poll("fed", MONDAY + timedelta(minutes=minute))
+        seen.append(world.joules("fed"))
+    assert seen == [0.0, 0.0, 7200.0]  # not 3600 J for the unchanged step, then 7200 J again
+
+
 def bands(samples: Sequence[Sample]) -> tuple[float, float]:
     found = {
         s.labels["bound"]: s.value for s in samples if s.name == "sobriety_device_power_band_watts"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,9 +14,11 @@ from sobriety.alerts.engine import (
     AlertRule,
     AlertState,
     Scope,
+    Transition,
     builtin_rules_path,
     load_rules,
 )
+from sobriety.alerts.engine import render as render_template
 from sobriety.alerts.promrules import render
 from sobriety.errors import ConfigError
 from sobriety.model import Sample
@@ -64,6 +67,18 @@ def test_pending_that_drops_is_inactive_and_keep_firing_for_delays_resolution() 
     assert run(AlertEngine((rule(),)), [0.9, 0.9, 0.5, 0.9, 0.9]) == []  # never 2 min above
     slow = AlertEngine((rule(keep_firing_for="3m"),))
     assert run(slow, [0.9, 0.9, 0.9, 0.5, 0.5, 0.5, 0.5]) == [(2, "firing"), (6, "resolved")]
+
+
+def test_keep_firing_for_counts_from_the_last_time_the_value_went_below_clear() -> None:
+    """A value that dips below clear, goes back over it, then dips again has held below clear
+    only since the second dip: keep_firing_for starts again there (a wobbling alert does not
+    resolve early)."""
+    slow = AlertEngine((rule(keep_firing_for="3m"),))
+    values = [0.9, 0.9, 0.9, 0.5, 0.5, 0.75, 0.5, 0.5, 0.5, 0.5]
+    assert run(slow, values) == [(2, "firing"), (9, "resolved")]  # 3 min after minute 6, not 3
+    assert run(AlertEngine((rule(keep_firing_for="3m"),)), [*values[:5], 0.5, 0.5]) == [
+        (2, "firing"), (6, "resolved"),
+    ]  # fmt: skip
 
 
 def test_a_down_device_keeps_firing_but_fires_no_new_value_alert() -> None:
@@ -193,3 +208,143 @@ def test_a_floor_keeps_an_ended_warranty_from_ending_soon() -> None:
     assert [t.labels["target"] for t in fired] == ["new"]
     later = engine.evaluate([*left("new", -1), *left("old", -901)], T0 + timedelta(days=46))
     assert [(t.labels["target"], t.status) for t in later] == [("new", "resolved")]
+
+
+def test_a_state_survives_its_json_round_trip_whole() -> None:
+    state = AlertState("PoeBudgetHigh", {"target": "sw", "group": "1"}, "firing", 10.5, 0.9,
+                       clear_since=20.0, sent_at=30.0)  # fmt: skip
+    text = state.as_json()
+    assert json.loads(text) == {
+        "rule": "PoeBudgetHigh", "labels": {"target": "sw", "group": "1"}, "state": "firing",
+        "since": 10.5, "value": 0.9, "clear_since": 20.0, "sent_at": 30.0,
+    }  # fmt: skip
+    again = AlertState.from_json(text)
+    assert again == state and again.key == state.key
+    old = '{"rule": "R", "labels": {}, "state": "pending", "since": 1.0, "value": 2.0}'
+    assert AlertState.from_json(old) == AlertState("R", {}, "pending", 1.0, 2.0, None, None)
+
+
+@pytest.mark.parametrize(
+    ("op", "raise_", "clear", "value", "raised", "cleared"),
+    [
+        (">", 0.8, 0.7, 0.8, False, False),
+        (">", 0.8, 0.7, 0.81, True, False),
+        (">", 0.8, 0.7, 0.7, False, True),
+        (">=", 0.8, 0.7, 0.8, True, False),
+        (">=", 0.8, 0.7, 0.7, False, False),
+        (">=", 0.8, 0.7, 0.69, False, True),
+        ("<", 10, 20, 10, False, False),
+        ("<", 10, 20, 20, False, True),
+        ("<=", 10, 20, 10, True, False),
+        ("<=", 10, 20, 20, False, False),
+        ("<=", 10, 20, 20.5, False, True),
+    ],
+)
+def test_raise_and_clear_are_on_either_side_of_the_hysteresis_band(
+    op: str, raise_: float, clear: float, value: float, raised: bool, cleared: bool
+) -> None:
+    r = rule(op=op, **{"raise": raise_, "clear": clear})
+    assert (r.raised(value), r.cleared(value)) == (raised, cleared)
+
+
+def test_a_floor_never_raises_and_always_clears() -> None:
+    r = rule(op="<", **{"raise": 30, "clear": 40, "floor": 0})
+    assert (r.raised(-1), r.cleared(-1)) == (False, True)
+    assert (r.raised(0), r.cleared(0)) == (True, False)
+
+
+def test_a_transition_says_its_labels_and_annotations() -> None:
+    r = rule(summary="{{ $labels.target }} at {{ $value }}", description="group {{$labels.group}}")
+    engine = AlertEngine((r.model_copy(update={"for_": 0.0}),))
+    (t,) = engine.evaluate(poe(0.875), T0)
+    assert t.all_labels() == {
+        "alertname": "PoeBudgetHigh", "severity": "warning", "target": "sw", "group": "1",
+    }  # fmt: skip
+    assert t.annotations() == {"summary": "sw at 0.875", "description": "group 1"}
+    plain = Transition(rule(), {"target": "sw"}, 1.0, "firing", 0.0, None)
+    assert plain.annotations() == {"summary": "sw 1"}
+    assert render_template("{{ $labels.missing }}|{{$value}}", {}, 2.5e-7) == "|2.5e-07"
+
+
+def test_firing_lists_only_firing_alerts_of_rules_still_loaded() -> None:
+    engine = AlertEngine((rule(**{"for": 0}),))
+    engine.evaluate(poe(0.9, "a") + poe(0.9, "b"), T0)
+    engine.restore({"x": AlertState("Gone", {"target": "c"}, "firing", 0.0, 1.0).as_json()})
+    pending = AlertEngine((rule(),))
+    pending.evaluate(poe(0.9, "d"), T0)
+    engine.restore({k: v.as_json() for k, v in pending.states.items()})
+    fired = engine.firing()
+    assert sorted(t.labels["target"] for t in fired) == ["a", "b"]
+    assert all(t.status == "firing" and t.ends_at is None and t.starts_at == T0.timestamp()
+               for t in fired)  # fmt: skip
+
+
+def test_outside_its_schedule_a_firing_alert_resolves_and_a_pending_one_ends() -> None:
+    is_open = {"now": True}
+    engine = AlertEngine(
+        (rule(schedule="open", **{"for": "1m"}),), is_open=lambda labels, at: is_open["now"]
+    )
+    assert engine.evaluate(poe(0.9), T0) == []  # pending
+    (fired,) = engine.evaluate(poe(0.9), T0 + timedelta(minutes=1))
+    assert fired.status == "firing"
+    engine.take_changes()
+    is_open["now"] = False  # the site closes: the rule no longer applies
+    (resolved,) = engine.evaluate(poe(0.9), T0 + timedelta(minutes=2))
+    assert (resolved.status, resolved.starts_at, resolved.ends_at) == (
+        "resolved", fired.starts_at, (T0 + timedelta(minutes=2)).timestamp(),
+    )  # fmt: skip
+    assert engine.states == {} and engine.dirty
+    engine.take_changes()
+    assert engine.evaluate(poe(0.9), T0 + timedelta(minutes=3)) == []  # nothing, still closed
+    assert not engine.dirty
+    is_open["now"] = True
+    assert engine.evaluate(poe(0.9), T0 + timedelta(minutes=4)) == []  # pending again
+    is_open["now"] = False
+    assert engine.evaluate(poe(0.9), T0 + timedelta(minutes=5)) == []  # pending just ends
+    assert engine.states == {}
+
+
+def test_every_pending_and_firing_alert_is_a_sample_of_its_state() -> None:
+    engine = AlertEngine((rule(**{"for": "1m"}),), routing=lambda labels: {"site": "school"})
+    engine.evaluate(poe(0.9, "a"), T0)
+    engine.evaluate(poe(0.9, "a") + poe(0.9, "b"), T0 + timedelta(minutes=1))  # a fires
+    own_site = Sample("sobriety_poe_used_ratio", {"target": "c", "group": "1", "site": "lab"}, 0.9)
+    engine.evaluate([own_site], T0 + timedelta(minutes=1), scope="c")
+    gone = AlertState("NoLongerLoaded", {"target": "d"}, "firing", 0.0, 1.0)
+    engine.restore({"x": gone.as_json()})
+    found = sorted(engine.samples(), key=lambda s: s.labels["target"])
+    assert all(s.name == "sobriety_alert_active" and s.value == 1.0 for s in found)
+    base = {"alertname": "PoeBudgetHigh", "severity": "warning"}
+    assert [s.labels for s in found] == [
+        {**base, "alertstate": "firing", "target": "a", "site": "school"},
+        {**base, "alertstate": "pending", "target": "b", "site": "school"},
+        {**base, "alertstate": "pending", "target": "c", "site": "lab"},  # its own site wins
+    ]  # the rule no longer loaded has no sample
+
+
+def test_notifications_carry_the_routing_labels_and_the_series_own_win() -> None:
+    engine = AlertEngine(
+        (rule(**{"for": 0}),), routing=lambda labels: {"site": "school", "group": "routed"}
+    )
+    (fired,) = engine.evaluate(poe(0.9), T0)
+    assert fired.labels == {"target": "sw", "group": "1", "site": "school"}
+    (again,) = engine.firing()
+    assert again.labels == fired.labels
+    plain = AlertEngine((rule(**{"for": 0}),))
+    (bare,) = plain.evaluate(poe(0.9), T0)
+    assert bare.labels == {"target": "sw", "group": "1"}
+
+
+def test_an_ended_alert_leaves_its_target_index_and_the_others_stay() -> None:
+    """Scoped evaluation finds a target's alerts by an index: one that ended is gone from it,
+    and the target's other alerts are still in it (their pending state still ends)."""
+    engine = AlertEngine((rule(),))
+    two = [*poe(0.9), Sample("sobriety_poe_used_ratio", {"target": "sw", "group": "2"}, 0.9)]
+    engine.evaluate(two, T0, scope="sw")
+    assert len(engine.states) == 2
+    two[1] = poe(0.5)[1]
+    engine.evaluate(two, T0 + timedelta(minutes=1), scope="sw")  # group 1 drops
+    assert [s.labels["group"] for s in engine.states.values()] == ["2"]
+    engine.evaluate([], T0 + timedelta(minutes=2), scope="sw")  # no data: group 2 ends too
+    assert engine.states == {}
+    engine.evaluate([], T0 + timedelta(minutes=3), scope="sw")  # an empty index, no error

@@ -15,6 +15,7 @@ from pysnmp.proto.api import v2c
 from sobriety.errors import MalformedResponse
 from sobriety.snmp import ber
 from sobriety.snmp.types import Tag
+from tests.budget import examples
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,7 +82,7 @@ def pysnmp_request(
     return bytes(encoder.encode(msg))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     st.sampled_from(
         [
@@ -110,7 +111,7 @@ def test_requests_encode_exactly_like_pysnmp(
     )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     request_ids,
     st.integers(0, 18),
@@ -187,7 +188,7 @@ def mutated(draw: st.DrawFn) -> bytes:
     return bytes(data)
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=examples(2000), deadline=None)
 @given(st.one_of(mutated(), st.binary(max_size=200)))
 def test_hostile_bytes_only_ever_raise_malformed(data: bytes) -> None:
     message, detail = decode_or_detail(data)
@@ -229,7 +230,10 @@ def test_no_code_path_can_build_a_set_request() -> None:
         ber.encode_request("2c", b"public", 0xA3, 1, [(1, 3, 6, 1, 2, 1, 1, 5, 0)])
     with pytest.raises(ValueError, match="no GETBULK"):
         ber.encode_request("1", b"public", ber.GET_BULK, 1, [(1, 3, 6)])
-    # and nothing in the package imports or names a SET from any SNMP library
+
+
+def test_nothing_in_the_package_names_a_set_request() -> None:
+    """No module imports or names a SET from any SNMP library (read-only by construction)."""
     for path in (ROOT / "sobriety").rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
@@ -238,3 +242,203 @@ def test_no_code_path_can_build_a_set_request() -> None:
         assert not {"set_cmd", "setCmd", "SetRequestPDU", "SET_REQUEST"} & names, path
         consts = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)}
         assert 0xA3 not in consts or path.name == "ber.py", path
+
+
+def response_with(value_tlv: bytes, oid_tlv: bytes = b"\x06\x03\x2b\x06\x01") -> bytes:
+    """A v2c Response (request-id 7) carrying one varbind, built byte by byte."""
+    varbind = ber._tlv(0x30, oid_tlv + value_tlv)
+    pdu = ber._tlv(
+        0xA2, ber.encode_integer(7) + b"\x02\x01\x00\x02\x01\x00" + ber._tlv(0x30, varbind)
+    )
+    return ber._tlv(0x30, b"\x02\x01\x01" + ber._tlv(0x04, b"public") + pdu)
+
+
+@pytest.mark.parametrize(
+    ("body", "oid"),
+    [
+        (b"\x2b\x81\x00", (1, 3, 128)),  # 128: 0x81 0x00, minimal
+        (b"\x2b\x8f\xff\xff\xff\x7f", (1, 3, 2**32 - 1)),
+        (b"\x2b\x06\x01\x04\x01\x81\x9e\x5e", (1, 3, 6, 1, 4, 1, 20318)),
+    ],
+)
+def test_multi_byte_sub_identifiers_decode(body: bytes, oid: tuple[int, ...]) -> None:
+    assert ber.decode_oid(body) == oid
+    assert ber.encode_oid(oid)[2:] == body  # and they are what we encode
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\x2b\x80\x01",  # 1 written with a leading 0x80 byte: an alias of 1.3.1
+        b"\x2b\x06\x80\x80\x81\x00",  # 128 padded twice
+        b"\x80\x2b",  # the first sub-identifier padded
+    ],
+)
+def test_a_non_minimal_sub_identifier_is_malformed(body: bytes) -> None:
+    """X.690 8.19.2: a sub-identifier's first byte is never 0x80. Accepting one would let two
+    byte strings name one OID (a walk that loops, a row counted twice)."""
+    with pytest.raises(MalformedResponse) as caught:
+        ber.decode_oid(body)
+    assert caught.value.detail == "bad_oid"
+    oid_tlv = ber._tlv(0x06, body)
+    with pytest.raises(MalformedResponse) as in_message:
+        ber.decode_message(response_with(b"\x05\x00", oid_tlv))
+    assert in_message.value.detail == "bad_oid"
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [(2**31 - 1, True), (-(2**31), True), (2**31, False), (-(2**31) - 1, False), (2**39, False)],
+)
+def test_an_integer_is_an_integer32(value: int, ok: bool) -> None:
+    """SNMP's INTEGER is Integer32 (RFC 2578 7.1.1): -2^31..2^31-1; one byte more is malformed,
+    not a large number."""
+    data = response_with(ber.encode_integer(value))
+    if ok:
+        (vb,) = ber.decode_message(data).pdu.varbinds
+        assert (vb.oid, vb.value) == ((1, 3, 6, 1), value)
+        return
+    with pytest.raises(MalformedResponse) as caught:
+        ber.decode_message(data)
+    assert caught.value.detail == "bad_integer"
+
+
+def sub_identifier(n: int) -> bytes:
+    """n in base 128, high bit on every byte but the last (X.690 8.19.2)."""
+    out = [n & 0x7F]
+    while n := n >> 7:
+        out.append(0x80 | (n & 0x7F))
+    return bytes(reversed(out))
+
+
+@pytest.mark.parametrize(
+    ("body", "oid"),
+    [
+        (b"\x2b\x06\x01", (1, 3, 6, 1)),  # every arc one byte: the fast path, all arcs kept
+        (b"\x27", (0, 39)),
+        (b"\x28", (1, 0)),  # 40 is 1.0, 79 is 1.39, 80 is 2.0 (X.690 8.19.4)
+        (b"\x4f", (1, 39)),
+        (b"\x50", (2, 0)),
+        (b"\x50\x81\x00", (2, 0, 128)),  # the same rule past the fast path
+        (b"\x4f\x81\x00", (1, 39, 128)),
+        (sub_identifier(80 + 2**32 - 1), (2, 2**32 - 1)),  # the largest second arc
+        (b"\x2b" + sub_identifier(2**32 - 1), (1, 3, 2**32 - 1)),
+        (b"\x2b" + b"\x01" * 511, (1, 3, *[1] * 511)),  # 512 bytes: the longest taken
+    ],
+)
+def test_an_oid_decodes_by_x690(body: bytes, oid: tuple[int, ...]) -> None:
+    assert ber.decode_oid(body) == oid
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",  # no sub-identifier at all
+        b"\x2b\x81",  # the last byte says more follows
+        b"\x2b" + b"\x01" * 512,  # 513 bytes
+        b"\x2b" + sub_identifier(2**32),  # a sub-identifier past 32 bits
+        sub_identifier(80 + 2**32),  # a second arc past 32 bits
+    ],
+)
+def test_an_oid_out_of_bounds_is_malformed(body: bytes) -> None:
+    with pytest.raises(MalformedResponse) as caught:
+        ber.decode_oid(body)
+    assert caught.value.detail == "bad_oid"
+
+
+NINE = b"\x00" * 4
+OK = "ok"
+
+
+@pytest.mark.parametrize(
+    ("value_tlv", "outcome"),
+    [
+        (b"\x02\x00", "bad_integer"),  # an INTEGER has at least one byte
+        (b"\x02\x09" + b"\x00" * 8 + b"\x05", 5),  # nine bytes, padded: still taken
+        (b"\x02\x0a" + b"\x00" * 9 + b"\x05", "bad_integer"),  # ten: refused before decoding
+        (b"\x41\x00", "bad_integer"),  # nor is a counter empty
+        (b"\x41\x05\x00\xff\xff\xff\xff", 2**32 - 1),  # Counter32 at its top
+        (b"\x41\x05\x01\x00\x00\x00\x00", "bad_integer"),  # one past it
+        (b"\x42\x09" + NINE + b"\x00\xff\xff\xff\xff", 2**32 - 1),  # Gauge32, nine bytes
+        (b"\x42\x09" + NINE + b"\x01\x00\x00\x00\x00", "bad_integer"),
+        (b"\x46\x09\x00" + b"\xff" * 8, 2**64 - 1),  # Counter64 at its top
+        (b"\x46\x09\x01" + b"\x00" * 8, "bad_integer"),
+        (b"\x46\x0a" + b"\x00" * 9 + b"\x01", "bad_integer"),
+        (b"\x40\x04\x7f\x00\x00\x01", b"\x7f\x00\x00\x01"),  # IpAddress: four bytes
+        (b"\x40\x03\x7f\x00\x01", "bad_ipaddress"),
+        (b"\x40\x05\x7f\x00\x00\x00\x01", "bad_ipaddress"),
+        (b"\x05\x01\x00", "bad_null"),  # NULL carries nothing
+        (b"\x81\x01\x00", "bad_null"),  # nor does noSuchInstance
+        (b"\x06\x00", "bad_oid"),  # an OID value is an OID
+        (b"\x09\x00", "bad_value_type"),  # REAL is no SNMP type
+        (b"\x04\x81\x02ab", b"ab"),  # a long-form length is as good as a short one
+    ],
+)
+def test_each_value_type_has_its_bounds(value_tlv: bytes, outcome: object) -> None:
+    message, detail = decode_or_detail(response_with(value_tlv))
+    if message is None:
+        assert detail == outcome
+        return
+    (vb,) = message.pdu.varbinds
+    assert (vb.oid, vb.value) == ((1, 3, 6, 1), outcome)
+
+
+def test_each_pdu_field_and_varbind_malformation_has_its_reason() -> None:
+    good = response_with(b"\x05\x00")
+    assert decode_or_detail(good)[1] == ""
+    cases = {
+        "bad_pdu": good.replace(b"\x02\x01\x07", b"\x04\x01\x07", 1),  # request-id a string
+        "bad_varbinds": good.replace(b"\x30\x09\x30\x07", b"\x31\x09\x30\x07", 1),
+        "bad_varbind": good.replace(b"\x30\x09\x30\x07", b"\x30\x09\x31\x07", 1),
+        "bad_length": good.replace(b"\x30\x09\x30\x07", b"\x30\x09\x30\x80", 1),  # indefinite
+        "truncated": good.replace(b"\x30\x09\x30\x07", b"\x30\x09\x30\x08", 1),
+    }
+    for reason, data in cases.items():
+        assert decode_or_detail(data)[1] == reason, reason
+    oid_not_first = good.replace(b"\x06\x03\x2b\x06\x01\x05\x00", b"\x04\x03\x2b\x06\x01\x05\x00")
+    assert decode_or_detail(oid_not_first)[1] == "bad_varbind"
+    indefinite_oid = good.replace(b"\x06\x03\x2b\x06\x01", b"\x06\x80\x2b\x06\x01")
+    assert decode_or_detail(indefinite_oid)[1] == "bad_length"
+    varbind = b"\x30\x81\x08" + b"\x06\x81\x03\x2b\x06\x01" + b"\x05\x00"  # long forms
+    pdu = ber._tlv(0xA2, b"\x02\x01\x07\x02\x01\x00\x02\x01\x00" + ber._tlv(0x30, varbind))
+    long_form = ber._tlv(0x30, b"\x02\x01\x01" + ber._tlv(0x04, b"public") + pdu)
+    (vb,) = ber.decode_message(long_form).pdu.varbinds
+    assert (vb.oid, vb.value) == ((1, 3, 6, 1), None)
+
+
+def test_a_length_of_128_takes_the_long_form() -> None:
+    """X.690 8.1.3: 0..127 in one byte; 128 needs 0x81 0x80 (a lone 0x80 is indefinite)."""
+    assert ber._tlv(0x04, bytes(127))[:2] == b"\x04\x7f"
+    assert ber._tlv(0x04, bytes(128))[:3] == b"\x04\x81\x80"
+    assert ber._tlv(0x04, bytes(256))[:4] == b"\x04\x82\x01\x00"
+
+
+def message_with_pdu(pdu_body: bytes, community: bytes = b"\x04\x06public") -> bytes:
+    return ber._tlv(0x30, b"\x02\x01\x01" + community + ber._tlv(0xA2, pdu_body))
+
+
+FIELDS = b"\x02\x01\x07\x02\x01\x00\x02\x01\x00"
+ONE = b"\x30\x05\x06\x01\x2b\x05\x00"  # 1.3 = NULL
+
+
+@pytest.mark.parametrize(
+    ("data", "detail"),
+    [
+        (b"\x04\x00", "not_a_message"),
+        (b"\x30\x03\x04\x01\x01", "bad_version"),
+        (ber._tlv(0x30, b"\x02\x01\x01\x02\x01\x00" + ber._tlv(0xA2, b"")), "bad_community"),
+        (message_with_pdu(FIELDS + ber._tlv(0x30, ONE) + b"\x05\x00"), "trailing_bytes"),
+        (message_with_pdu(FIELDS + ber._tlv(0x30, b"\x30\x05\x06\x05\x2b\x05\x00")), "truncated"),
+        (message_with_pdu(FIELDS + ber._tlv(0x30, b"\x30\x07\x06\x01\x2b\x04\x81\x01a")), OK),
+        (
+            message_with_pdu(FIELDS + ber._tlv(0x30, b"\x30\x08\x06\x01\x2b\x04\x81\x01ab")),
+            "bad_value_type",  # a long-form value that ends before its varbind does
+        ),
+        (message_with_pdu(FIELDS + ber._tlv(0x30, ONE * 10_000)), OK),  # the most taken
+        (message_with_pdu(FIELDS + ber._tlv(0x30, ONE * 10_001)), "too_many_varbinds"),
+    ],
+)
+def test_each_message_malformation_has_its_reason(data: bytes, detail: str) -> None:
+    message, found = decode_or_detail(data)
+    assert found == ("" if detail == OK else detail)
+    assert (message is None) == (detail != OK)

@@ -64,8 +64,8 @@ def pdu(target: str, inlet: float, outlets: dict[str, float]) -> list[Sample]:
 class Fleet:
     """An energy tracker over a real config and store, its feeders' samples held by hand."""
 
-    def __init__(self, tmp: Path) -> None:
-        (tmp / "sobriety.yaml").write_text(CONFIG)
+    def __init__(self, tmp: Path, config: str = CONFIG) -> None:
+        (tmp / "sobriety.yaml").write_text(config)
         self.config = load_config(tmp / "sobriety.yaml")
         self.snapshot: dict[str, Sequence[Sample]] = {}
         self.now = T0
@@ -218,6 +218,25 @@ def test_a_dual_fed_server_is_not_half_counted(fleet: Fleet) -> None:
     assert power(server).labels["source"] == "estimated"
 
 
+def test_a_load_on_two_feeders_takes_half_from_each_and_nothing_once_stale(
+    tmp_path: Path,
+) -> None:
+    two = CONFIG.replace(
+        "class: pdu, fed_by: [ups]}\n  - {id: pdu-b",
+        "class: pdu, fed_by: [ups, small-ups]}\n  - {id: pdu-b",
+    )
+    fleet = Fleet(tmp_path, two)
+    ups = recorded("eaton-93e-80", "ups")  # 11,400 W out
+    fleet.poll("pdu-a", pdu("pdu-a", 1000.0, {"1": 143.0}))
+    fleet.poll("pdu-b", pdu("pdu-b", 270.0, {"1": 120.0}))
+    (behind,) = named(fleet.poll("ups", ups), "sobriety_feeder_unattributed_power_watts")
+    # pdu-a's inlet (its own 10 W and the 990 W it passes on) is shared by its two feeders
+    assert behind.value == pytest.approx(11_400 - 1000 / 2 - 270)
+    fleet.now += timedelta(minutes=4)  # 4 polls missed: pdu-a's reading is stale (3 allowed)
+    (stale,) = named(fleet.poll("ups", ups), "sobriety_feeder_unattributed_power_watts")
+    assert stale.value == pytest.approx(11_400)
+
+
 # --- allocations, state, virtual machines ----------------------------------------------------
 
 
@@ -290,6 +309,19 @@ def test_managed_access_points_are_devices_of_their_own(fleet: Fleet) -> None:
     # the conductor is the target's own reading; the AP the controller says is down has none
     assert booked == {"68:28:cf:c7:e9:c0": 8.0}
     assert power(out).value == 8.0
+    (watts,) = named(out, "sobriety_managed_device_power_watts")
+    assert watts.labels == {
+        "target": "controller", "device": "68:28:cf:c7:e9:c0", "source": "estimated",
+        "origin": "class:wifi_ap_enterprise", "basis": "assumed",  # the class's figure
+    }  # fmt: skip
+    fleet.now += timedelta(minutes=1)
+    later = fleet.poll("controller", samples)
+    (energy,) = named(later, "sobriety_managed_device_energy_joules_total")
+    assert energy.labels == {
+        "target": "controller", "device": "68:28:cf:c7:e9:c0", "source": "estimated",
+        "basis": "assumed",
+    }  # fmt: skip
+    assert energy.value == pytest.approx(8.0 * 60)  # 8 W for the minute between the polls
 
 
 # --- waste and calendars ---------------------------------------------------------------------

@@ -3,6 +3,8 @@ scheduled service, vendor support, the free-OS threshold, the energy payback bou
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -169,3 +171,43 @@ def test_a_device_that_never_answered_gets_facts_from_the_inventory_only() -> No
     assert facts["age_years"] == pytest.approx(14.9, abs=0.05)
     assert recommendation.action == "repair"
     assert recommendation.reasons[-1].rule == "not_observed"
+
+
+def test_boots_per_month_needs_a_day_watched_before_it_sends_anything_to_repair() -> None:
+    """One boot in the hour a device has been watched is not 720 boots a month: below a day of
+    watching there is no rate (unknown), so the reboots rule cannot fire; from a day on it is
+    boots over the months watched."""
+    booted = LifetimeState("t", 100.0, NOW, 1, 3600.0, None, 0)
+    hour = FactInputs(target(), CLASSES["desktop_pc"], [], booted, NOW, NOW - 3600)
+    facts, recommendation = evaluate(POLICY, hour)
+    assert facts["boots_per_month"] is None
+    assert "reboots" not in [r.rule for r in recommendation.reasons]
+    assert recommendation.action != "repair"
+    day = FactInputs(target(), CLASSES["desktop_pc"], [], booted, NOW, NOW - 86_400)
+    assert evaluate(POLICY, day)[0]["boots_per_month"] == pytest.approx(30.0)
+    often = LifetimeState("t", 100.0, NOW, 5, 3600.0, None, 0)
+    month = FactInputs(target(), CLASSES["desktop_pc"], [], often, NOW, NOW - 30 * 86_400)
+    facts, recommendation = evaluate(POLICY, month)
+    assert facts["boots_per_month"] == pytest.approx(5.0)
+    assert "reboots" in [r.rule for r in recommendation.reasons]
+    assert recommendation.action == "repair"
+
+
+@pytest.fixture
+def west_of_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process in UTC-10 (Honolulu), as a server set to local time would be."""
+    monkeypatch.setenv("TZ", "Pacific/Honolulu")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("west_of_utc")
+def test_a_purchase_date_is_a_utc_day_whatever_the_server_s_zone() -> None:
+    """An inventory date is midnight UTC, and is read back as that day: a server keeping
+    local time must not shift a device's life start (nor its age) by a day."""
+    bought = facts_of(target(purchased="2015-06-01"), "switch_core", [])
+    assert bought["life_start"] == "2015-06-01"
+    start = datetime(2015, 6, 1, tzinfo=UTC).timestamp()
+    assert bought["age_years"] == pytest.approx((NOW - start) / YEAR, abs=1e-9)

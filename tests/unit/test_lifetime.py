@@ -69,6 +69,32 @@ def test_engine_boots_going_up_is_a_reboot() -> None:
     assert same.boots == 0
 
 
+def test_engine_boots_rising_at_a_wrap_point_is_a_reboot_not_a_wrap() -> None:
+    """The uptime falls exactly as a wrap would, but snmpEngineBoots went up: the agent
+    restarted (a reboot), and a wrap is not counted on top of it."""
+    old = WRAP_SECONDS - 100
+    state = run([(T0, old, 7), (T0 + 300, 200.0, 8)])
+    assert (state.boots, state.wraps) == (1, 0)
+    assert state.power_on_seconds == pytest.approx(200.0)  # up 200 s since the reboot
+
+
+def test_power_on_after_a_reboot_is_at_most_the_wall_time_elapsed() -> None:
+    """After a reboot the device was up for its uptime, but never longer than the time since
+    the last poll (an uptime source that kept counting while the engine restarted)."""
+    state = run([(T0, 1_000.0, 7), (T0 + 60, 1_060.0, 8)])
+    assert state.boots == 1
+    assert state.power_on_seconds == pytest.approx(60.0)  # not the 1,060 s of uptime
+
+
+def test_a_wrap_is_within_the_tolerance_inclusive_and_an_equal_uptime_is_never_one() -> None:
+    old = WRAP_SECONDS - 100
+    # 300 s later, 200 s past 2^32 cs: 30 s either side is the poll's slack, 30 included
+    assert is_wrap(old, 170.0, 300.0, 30.0) and is_wrap(old, 230.0, 300.0, 30.0)
+    assert not is_wrap(old, 231.0, 300.0, 30.0) and not is_wrap(old, 169.0, 300.0, 30.0)
+    # an uptime that did not move over exactly one wrap period is not a wrap: it did not fall
+    assert not is_wrap(1_000.0, 1_000.0, WRAP_SECONDS, 30.0)
+
+
 def test_power_on_time_and_boots_survive_a_restart(tmp_path: Path) -> None:
     store = StateStore(tmp_path / "s.sqlite3")
     tracker = LifetimeTracker(store)

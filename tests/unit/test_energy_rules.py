@@ -1,0 +1,367 @@
+"""The energy rules one at a time, on hand-made samples: each test states one rule of
+docs/energy.md and fails when the code breaks it (issue 21's mutations among them)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from sobriety.energy.accounting import controller_itself
+from sobriety.energy.classes import DeviceClass
+from sobriety.energy.models import estimate, vcpu_share
+from sobriety.energy.readings import (
+    PowerReading,
+    allocation_estimate,
+    own_measured,
+    port_is_allocation,
+)
+from sobriety.energy.ups import TOPOLOGIES, load_efficiency, losses, shipped_efficiency
+from sobriety.errors import ConfigError, ConfigProblem
+from sobriety.model import Sample
+
+SERVER = DeviceClass(
+    description="a test server", model="cpu_linear", source="test",
+    idle_watts=100.0, typical_watts=150.0, max_watts=300.0,
+)  # fmt: skip
+
+
+def own_meter(watts: float, origin: str = "entity-sensor") -> Sample:
+    labels = {"target": "sw", "source": "measured", "origin": origin}
+    return Sample("sobriety_device_power_watts", labels, watts)
+
+
+def test_a_switch_that_meters_itself_books_its_own_use_less_what_it_passes_on() -> None:
+    """The PoE it delivers to monitored devices is theirs: booked on them, not twice."""
+    assert own_measured([own_meter(200.0)], 0.0) == PowerReading.measured(200.0, "entity-sensor")
+    less = own_measured([own_meter(200.0)], 50.0)
+    assert less == PowerReading.measured(150.0, "entity-sensor-minus-poe")
+    # a meter slower than the PoE readings never makes negative power
+    assert own_measured([own_meter(40.0)], 50.0) == PowerReading.measured(
+        0.0, "entity-sensor-minus-poe"
+    )
+
+
+def test_an_estimated_device_power_sample_is_not_a_meter() -> None:
+    labels = {"target": "sw", "source": "estimated", "origin": "class"}
+    assert own_measured([Sample("sobriety_device_power_watts", labels, 99.0)], 0.0) is None
+
+
+def ups(output: list[float], inputs: list[float], rated: float | None = 1000.0) -> list[Sample]:
+    samples = [
+        Sample("sobriety_ups_output_power_watts", {"target": "ups", "line": str(i)}, w)
+        for i, w in enumerate(output, 1)
+    ]
+    samples += [
+        Sample("sobriety_ups_input_power_watts", {"target": "ups", "line": str(i)}, w)
+        for i, w in enumerate(inputs, 1)
+    ]
+    if rated is not None:
+        samples.append(Sample("sobriety_ups_rated_power_watts", {"target": "ups"}, rated))
+    return samples
+
+
+def test_ups_losses_are_input_minus_output_where_both_are_measured() -> None:
+    found = losses(ups([300.0, 200.0], [290.0, 240.0]), "", "double_conversion")
+    assert found is not None
+    assert (found.watts, found.source, found.origin) == (30.0, "measured", "ups-input-minus-output")
+    assert (found.low, found.high, found.basis) == (30.0, 30.0, "measured")
+
+
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        [0.0, 0.0],  # upsInputTruePower "not implemented" on a loaded UPS: absent, not 0 W
+        [200.0, 100.0],  # less in than out: not a reading of losses (never negative losses)
+    ],
+)
+def test_an_input_reading_below_the_output_is_no_measurement_the_curve_is_used(
+    inputs: list[float],
+) -> None:
+    found = losses(ups([300.0, 200.0], inputs), "", "double_conversion")
+    assert found is not None
+    assert (found.source, found.origin, found.basis) == (
+        "estimated", "ups-curve:double_conversion", "state",
+    )  # fmt: skip
+    low, typical, high = shipped_efficiency().band("double_conversion", 500.0, 1000.0)
+    assert (found.low, found.watts, found.high) == (low, typical, high)
+    assert 0 < found.low <= found.watts <= found.high
+
+
+def test_zero_watts_in_is_never_a_measurement_even_at_no_load() -> None:
+    """0 W in and 0 W out: the card does not implement input power; the UPS still draws its
+    no-load losses, so the curve is booked, not a measured 0 W."""
+    found = losses(ups([0.0], [0.0]), "", "double_conversion")
+    assert found is not None
+    assert (found.source, found.origin) == ("estimated", "ups-curve:double_conversion")
+    assert found.watts > 0
+
+
+def test_a_ups_without_rating_nor_input_has_no_loss_reading() -> None:
+    assert losses(ups([300.0], [], rated=None), "", None) is None
+
+
+def host_load(ratio: float) -> list[Sample]:
+    return [Sample("sobriety_host_cpu_load_ratio", {"target": "srv"}, ratio)]
+
+
+@pytest.mark.parametrize(
+    ("load", "watts"),
+    [(0.0, 100.0), (0.5, 200.0), (1.0, 300.0), (-0.2, 100.0), (1.7, 300.0)],
+)
+def test_cpu_linear_is_idle_to_max_and_never_leaves_that_band(load: float, watts: float) -> None:
+    """idle + (max − idle) × load, the load held to 0..1: an agent's odd load (hrProcessorLoad
+    above 100 on some, a negative sentinel) never gives power outside the class's band."""
+    found = estimate(SERVER, "server", host_load(load))
+    assert found == PowerReading(watts, "estimated", "class:server:cpu", 100.0, 300.0, "state")
+
+
+def test_cpu_linear_without_a_load_is_the_assumed_class_figure() -> None:
+    found = estimate(SERVER, "server", [])
+    assert found == PowerReading(150.0, "estimated", "class:server", 100.0, 300.0, "assumed")
+
+
+def test_the_shipped_efficiency_file_gives_topologies_ratings_and_curves() -> None:
+    table = shipped_efficiency()
+    assert table.topology_of("Smart-UPS SRT 3000") == "double_conversion"
+    assert table.topology_of("Smart-UPS X 750") == "line_interactive"
+    assert table.topology_of("Back-UPS 700") == "standby"
+    assert table.topology_of("EATON 93E 80") == "double_conversion"
+    assert table.topology_of("a UPS nobody knows") == "unknown"
+    assert table.rating_of("Smart-UPS X 750") == 600
+    assert table.rating_of("a UPS nobody knows") is None
+    # double conversion, typical: 20 + 0.009 × 1000 + 0.025 × 500 + 0.015 × 500² / 1000 W
+    assert table.band("double_conversion", 500.0, 1000.0)[1] == pytest.approx(45.25)
+    # an unknown topology spans every curve; its typical figure is double conversion's
+    low, typical, high = table.band("unknown", 500.0, 1000.0)
+    assert (low, high) == (min(table.band(t, 500.0, 1000.0)[0] for t in TOPOLOGIES),
+                           max(table.band(t, 500.0, 1000.0)[2] for t in TOPOLOGIES))  # fmt: skip
+    assert typical == pytest.approx(45.25)
+
+
+def write_efficiency(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "ups-efficiency.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+CURVES = """\
+curves:
+  double_conversion: &c
+    low: {fixed_watts: 1, no_load: 0, proportional: 0, square_law: 0}
+    typical: {fixed_watts: 2, no_load: 0, proportional: 0, square_law: 0}
+    high: {fixed_watts: 3, no_load: 0, proportional: 0, square_law: 0}
+  line_interactive: *c
+  standby: *c
+"""
+
+
+def test_an_efficiency_file_missing_a_topology_names_it(tmp_path: Path) -> None:
+    path = write_efficiency(tmp_path, CURVES)
+    with pytest.raises(ConfigError) as caught:
+        load_efficiency(path)
+    assert caught.value.problems == [ConfigProblem(str(path), "curves", "eco", "missing")]
+    found = load_efficiency(write_efficiency(tmp_path, CURVES + "  eco: *c\n"))
+    assert found.band("eco", 0.0, 100.0) == (1.0, 2.0, 3.0)
+    assert (found.topologies, found.ratings) == ((), ())
+
+
+def test_an_invalid_efficiency_file_names_entry_and_field(tmp_path: Path) -> None:
+    text = (
+        CURVES
+        + """\
+  eco: *c
+ratings:
+  - {match: 'X', watts: -5, source: "a typo"}
+topologies:
+  - {match: 'Y', topology: flywheel, source: "s"}
+"""
+    )
+    path = write_efficiency(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_efficiency(path)
+    where = {(p.file, p.entry, p.field) for p in caught.value.problems}
+    assert where == {(str(path), "ratings.0", "watts"), (str(path), "topologies.0", "topology")}
+    assert all(p.message for p in caught.value.problems)
+
+
+def test_a_section_of_the_wrong_shape_is_named_as_a_field_of_the_file(tmp_path: Path) -> None:
+    path = write_efficiency(tmp_path, CURVES + "  eco: *c\nratings: 5\n")
+    with pytest.raises(ConfigError) as caught:
+        load_efficiency(path)
+    assert [(p.entry, p.field) for p in caught.value.problems] == [("-", "ratings")]
+
+
+VM = DeviceClass(
+    description="vm", model="vcpu_share", source="test", idle_watts=2.0, max_watts=12.0
+)  # fmt: skip
+
+
+def vm_samples(processors: float | None, load: float | None) -> list[Sample]:
+    out = []
+    if processors is not None:
+        out.append(Sample("sobriety_host_processors", {"target": "vm"}, processors))
+    if load is not None:
+        out.append(Sample("sobriety_host_cpu_load_ratio", {"target": "vm"}, load))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("processors", "load", "watts"),
+    [(4, 0.0, 8.0), (4, 0.5, 28.0), (4, 1.0, 48.0), (4, 1.5, 48.0), (4, -1.0, 8.0), (0, 0.5, 7.0)],
+)
+def test_a_vm_is_its_processors_share_of_a_host(
+    processors: float, load: float, watts: float
+) -> None:
+    """processors × (idle + (max − idle) × load), the load held to 0..1, at least one CPU."""
+    n = max(processors, 1)
+    found = vcpu_share(VM, "virtual_machine", vm_samples(processors, load))
+    assert found == PowerReading(
+        watts, "estimated", "class:virtual_machine:vcpu-share", 2.0 * n, 12.0 * n, "state"
+    )
+
+
+def test_a_vm_without_load_is_the_middle_of_its_band_and_without_cpus_unknown() -> None:
+    found = vcpu_share(VM, "virtual_machine", vm_samples(2, None))
+    assert found == PowerReading(
+        14.0, "estimated", "class:virtual_machine:vcpu-share", 4.0, 24.0, "assumed"
+    )
+    assert vcpu_share(VM, "virtual_machine", vm_samples(None, 0.5)) is None
+    no_max = DeviceClass(description="vm", model="vcpu_share", source="t", idle_watts=2.0)
+    assert vcpu_share(no_max, "virtual_machine", vm_samples(2, 0.5)) is None
+    no_idle = DeviceClass(description="vm", model="vcpu_share", source="t", max_watts=12.0)
+    assert vcpu_share(no_idle, "virtual_machine", vm_samples(2, 0.5)) is None
+
+
+AP = DeviceClass(
+    description="ap", source="test", idle_watts=6.0, typical_watts=10.0, max_watts=13.0
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("allocated", "cls", "expected"),
+    [
+        # the class estimate, the allocation capped by the class maximum as the upper bound
+        (30.0, AP, PowerReading(10.0, "estimated", "class:ap:poe-allocation", 6.0, 13.0, "state")),
+        # an allocation below the class figures caps them all
+        (8.0, AP, PowerReading(8.0, "estimated", "class:ap:poe-allocation", 6.0, 8.0, "state")),
+        (5.0, AP, PowerReading(5.0, "estimated", "class:ap:poe-allocation", 5.0, 5.0, "state")),
+        # no class: anywhere between 0 and the allocation, its middle booked
+        (30.0, None, PowerReading(15.0, "estimated", "poe-allocation", 0.0, 30.0, "assumed")),
+        (
+            30.0,
+            DeviceClass(description="x", source="t", max_watts=20.0),
+            PowerReading(10.0, "estimated", "poe-allocation", 0.0, 20.0, "assumed"),
+        ),
+        (
+            30.0,
+            DeviceClass(description="x", source="t", typical_watts=9.0),
+            PowerReading(9.0, "estimated", "class:ap:poe-allocation", 0.0, 30.0, "state"),
+        ),
+    ],
+)
+def test_a_poe_allocation_bounds_the_estimate(
+    allocated: float, cls: DeviceClass | None, expected: PowerReading
+) -> None:
+    assert allocation_estimate(allocated, cls, "ap") == expected
+
+
+def managed(device: str, **labels: str) -> Sample:
+    base = {"target": "iap", "device": device, "serial": "", "name": "", "model": ""}
+    return Sample("sobriety_managed_device_info", {**base, **labels}, 1.0)
+
+
+def test_the_controller_is_found_among_its_aps_by_serial_then_name_then_only_model() -> None:
+    """An Aruba Instant conductor is one of its own APs: booked once, as the target."""
+    aps = [
+        managed("a", serial="S1", name="hall", model="225"),
+        managed("b", serial="S2", name="lab", model="635"),
+        managed("c", serial="S3", name="lab", model="635"),
+    ]
+    assert controller_itself(aps, {"serial": "S2", "name": "hall"}) == "b"  # serial first
+    assert controller_itself(aps, {"serial": "S9", "name": "hall"}) == "a"  # then the name
+    assert controller_itself(aps, {"name": "lab", "model": "225"}) == "a"  # 2 named lab: model
+    assert controller_itself(aps, {"model": "225"}) == "a"  # the only one of its model
+    assert controller_itself(aps, {"model": "635"}) is None  # two of that model: none
+    assert controller_itself(aps, {"model": ""}) is None
+    assert controller_itself(aps, {}) is None
+    blank = [managed("a"), managed("b")]
+    assert controller_itself(blank, {"serial": "", "name": "", "model": ""}) is None
+
+
+PRINTER = DeviceClass(
+    description="printer", model="printer_state", source="t",
+    idle_watts=1.0, typical_watts=30.0, max_watts=450.0,
+)  # fmt: skip
+PROJECTOR = DeviceClass(
+    description="projector", model="power_state", source="t",
+    idle_watts=0.5, typical_watts=310.0, max_watts=700.0,
+)  # fmt: skip
+
+
+def state(name: str, *states: str) -> list[Sample]:
+    return [Sample(name, {"target": "d", "state": s}, 1.0) for s in states] + [
+        Sample(name, {"target": "d", "state": "other"}, 0.0)  # a state not current: ignored
+    ]
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (("printing",), PowerReading(450.0, "estimated", "class:p:printing", 1.0, 450.0, "state")),
+        (("warmup",), PowerReading(450.0, "estimated", "class:p:printing", 1.0, 450.0, "state")),
+        (("idle",), PowerReading(30.0, "estimated", "class:p:idle", 1.0, 450.0, "state")),
+        ((), PowerReading(15.5, "estimated", "class:p:state-unknown", 1.0, 30.0, "assumed")),
+        (
+            ("other",),
+            PowerReading(15.5, "estimated", "class:p:state-unknown", 1.0, 30.0, "assumed"),
+        ),
+    ],
+)
+def test_a_printer_is_estimated_on_its_reported_status(
+    status: tuple[str, ...], expected: PowerReading
+) -> None:
+    """Printing or warming up: the class maximum; idle: typical; else the middle of
+    standby..typical, labelled assumed (never "on" around the clock)."""
+    samples = state("sobriety_printer_status", *status) if status else []
+    assert estimate(PRINTER, "p", samples) == expected
+
+
+@pytest.mark.parametrize("metric", ["sobriety_device_power_state", "sobriety_eo_power_state"])
+def test_a_projector_is_estimated_on_its_power_state(metric: str) -> None:
+    on = estimate(PROJECTOR, "pj", state(metric, "on"))
+    assert on == PowerReading(310.0, "estimated", "class:pj:on", 0.5, 700.0, "state")
+    standby = estimate(PROJECTOR, "pj", state(metric, "standby"))
+    assert standby == PowerReading(0.5, "estimated", "class:pj:standby", 0.5, 0.5, "state")
+    unknown = estimate(PROJECTOR, "pj", state(metric, "lampFailure"))
+    assert unknown == PowerReading(155.25, "estimated", "class:pj:state-unknown", 0.5, 310.0,
+                                   "assumed")  # fmt: skip
+
+
+def ports(
+    *watts: float, allocated: float | None = None, drawn: float | None = None
+) -> list[Sample]:
+    out = []
+    for i, w in enumerate(watts, 1):
+        labels = {"target": "sw", "group": "1", "port": str(i)}
+        out.append(Sample("sobriety_poe_port_power_watts", labels, w))
+        if allocated is not None:
+            out.append(Sample("sobriety_poe_port_allocated_watts", labels, allocated))
+        if drawn is not None:
+            out.append(Sample("sobriety_poe_port_max_drawn_watts", labels, drawn))
+    return out
+
+
+def test_a_port_s_consumption_is_an_allocation_when_every_port_sits_on_a_class_maximum() -> None:
+    """Without allocation columns: a port on 4.0, 7.0, 15.4, 30.0 … W is an allocation only if
+    every delivering port is (a real measurement never lands on them all)."""
+    assert port_is_allocation(ports(15.4, 30.0, 0.0, 7.0), "1", "1")
+    assert not port_is_allocation(ports(15.4, 30.0, 5.2), "1", "1")  # one measured port
+    assert not port_is_allocation(ports(5.2, 30.0), "1", "1")  # not on a maximum itself
+    assert not port_is_allocation(ports(0.0, 15.4), "1", "1")  # delivers nothing
+    assert not port_is_allocation(ports(15.4), "1", "9")  # no such port
+    # with the allocation and max-drawn columns: allocated and never drawn
+    assert port_is_allocation(ports(15.4, allocated=15.4, drawn=0.0), "1", "1")
+    assert not port_is_allocation(ports(15.4, allocated=15.4, drawn=6.0), "1", "1")
+    assert not port_is_allocation(ports(12.0, allocated=15.4, drawn=0.0), "1", "1")
