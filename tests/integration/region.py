@@ -30,6 +30,20 @@ READY_TIMEOUT = 120.0
 SAMPLES_TIMEOUT = 330.0
 
 
+def stop_process(proc: subprocess.Popen[bytes], why: Callable[[], str]) -> None:
+    """SIGTERM the process we started, by its PID; a process that ignores it is killed and
+    the test fails with `why()`."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+        raise AssertionError(why()) from None
+
+
 @dataclass
 class Daemon:
     """One `sobriety run` child: its config, folder, URL and the targets it polls."""
@@ -66,14 +80,8 @@ class Daemon:
         )  # fmt: skip
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-                raise AssertionError(f"{self.name} ignored SIGTERM: {self.log_tail()}") from None
+        if self.proc is not None:
+            stop_process(self.proc, lambda: f"{self.name} ignored SIGTERM: {self.log_tail()}")
 
     def log_tail(self) -> str:
         return (self.folder / "daemon.log").read_text(errors="replace")[-3000:]
@@ -116,14 +124,7 @@ class Server:
         self.proc = subprocess.Popen(argv, stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-                raise AssertionError(f"{self.url} did not stop on SIGTERM") from None
+        stop_process(self.proc, lambda: f"{self.url} did not stop on SIGTERM")
 
     async def query(self, expr: str) -> list[tuple[dict[str, str], float]]:
         async with (
