@@ -26,6 +26,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from sobriety.errors import MalformedResponse  # noqa: E402
+from sobriety.snmp.ber import _tlv, decode_oid, encode_integer, encode_oid  # noqa: E402
 from sobriety.snmp.snmprec import Recording, load_snmprec  # noqa: E402
 from sobriety.snmp.types import Oid, Tag, VarBind  # noqa: E402
 
@@ -60,18 +62,10 @@ def _int(data: bytes, start: int, end: int) -> int:
 
 
 def _oid(data: bytes, start: int, end: int) -> Oid:
-    arcs: list[int] = []
-    value = 0
-    for byte in data[start:end]:
-        value = (value << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            arcs.append(value)
-            value = 0
-    if not arcs:
-        raise BadRequest("empty oid")
-    first = arcs[0]
-    head = (2, first - 80) if first >= 80 else (first // 40, first % 40)
-    return (*head, *arcs[1:])
+    try:
+        return decode_oid(data[start:end])
+    except MalformedResponse as exc:
+        raise BadRequest(exc.detail) from None
 
 
 def decode_request(data: bytes) -> tuple[int, bytes, int, int, int, int, list[Oid]]:
@@ -99,41 +93,8 @@ def decode_request(data: bytes) -> tuple[int, bytes, int, int, int, int, list[Oi
     return version, community, pdu, values[0], values[1], values[2], oids
 
 
-def _length(n: int) -> bytes:
-    if n < 0x80:
-        return bytes((n,))
-    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes((0x80 | len(body),)) + body
-
-
-def _tlv(tag: int, body: bytes) -> bytes:
-    return bytes((tag,)) + _length(len(body)) + body
-
-
-def _signed(value: int) -> bytes:
-    return value.to_bytes(max(1, (value + (value < 0)).bit_length() // 8 + 1), "big", signed=True)
-
-
 def _unsigned(value: int) -> bytes:
     return value.to_bytes(value.bit_length() // 8 + 1, "big")
-
-
-_OID_CACHE: dict[Oid, bytes] = {}
-
-
-def _encode_oid(oid: Oid) -> bytes:
-    found = _OID_CACHE.get(oid)
-    if found is None:
-        out = bytearray()
-        for arc in (oid[0] * 40 + oid[1], *oid[2:]):
-            chunk = [arc & 0x7F]
-            rest = arc >> 7
-            while rest:
-                chunk.append(0x80 | (rest & 0x7F))
-                rest >>= 7
-            out.extend(reversed(chunk))
-        found = _OID_CACHE[oid] = _tlv(0x06, bytes(out))
-    return found
 
 
 def encode_value(vb: VarBind) -> bytes:
@@ -141,21 +102,21 @@ def encode_value(vb: VarBind) -> bytes:
     if tag in (Tag.NO_SUCH_OBJECT, Tag.NO_SUCH_INSTANCE, Tag.END_OF_MIB_VIEW, Tag.NULL):
         return bytes((int(tag), 0))
     if tag == Tag.INTEGER:
-        return _tlv(0x02, _signed(int(value)))  # type: ignore[arg-type]
+        return encode_integer(int(value))  # type: ignore[arg-type]
     if tag in (Tag.COUNTER32, Tag.GAUGE32, Tag.TIMETICKS, Tag.COUNTER64):
         return _tlv(int(tag), _unsigned(int(value)))  # type: ignore[arg-type]
     if tag == Tag.OBJECT_IDENTIFIER:
-        return _encode_oid(value)  # type: ignore[arg-type]
+        return encode_oid(value)  # type: ignore[arg-type]
     return _tlv(int(tag), value if isinstance(value, bytes) else b"")
 
 
 def encode_response(
     version: int, community: bytes, request_id: int, varbinds: Sequence[VarBind]
 ) -> bytes:
-    body = b"".join(_tlv(0x30, _encode_oid(vb.oid) + encode_value(vb)) for vb in varbinds)
-    pdu = _tlv(RESPONSE, _tlv(0x02, _signed(request_id)) + b"\x02\x01\x00\x02\x01\x00"
+    body = b"".join(_tlv(0x30, encode_oid(vb.oid) + encode_value(vb)) for vb in varbinds)
+    pdu = _tlv(RESPONSE, encode_integer(request_id) + b"\x02\x01\x00\x02\x01\x00"
                + _tlv(0x30, body))  # fmt: skip
-    return _tlv(0x30, _tlv(0x02, _signed(version)) + _tlv(0x04, community) + pdu)
+    return _tlv(0x30, encode_integer(version) + _tlv(0x04, community) + pdu)
 
 
 def answer(recording: Recording, pdu: int, non_rep: int, max_rep: int, oids: list[Oid]
