@@ -199,16 +199,15 @@ class SnmpCollector:
             await self._identify(fresh)
         profiles = state.profiles or ()
         await self._read(profiles, identity_due, fresh)
-        refreshed = set(self._refreshed)  # (merging clears _refreshed)
         if identity_due and self._budget.cut:  # identity data left out: read it all again
             state.identity_read_at = None  # at the next poll, not a day later
         raw = self._merge_identity(fresh, identity_due)
         if identity_due:  # identity data was read again: choose rows and evaluate it again
             self._choose_rows(profiles, raw, None)
             state.evaluated.clear()
-        elif refreshed:  # some tables' identity data changed (a change marker moved)
-            self._choose_rows(profiles, raw, refreshed)
-            for profile, table in _tables_reading(profiles, refreshed):
+        elif self._refreshed:  # some tables' identity data changed (a change marker moved)
+            self._choose_rows(profiles, raw, self._refreshed)
+            for profile, table in _tables_reading(profiles, self._refreshed):
                 state.evaluated.forget_table(profile.name, table.name)
         outputs = [(p, evaluate(p, raw, self.target.id, state.evaluated)) for p in profiles]
         identity = ProfileOutput()  # the device's facts: the first profile to say one wins
@@ -426,7 +425,6 @@ class SnmpCollector:
     def _merge_identity(self, fresh: RawData, identity_due: bool) -> RawData:
         """Keep identity-cadence scalars between their reads; fresh values win. Identity
         columns are not kept: the evaluation cache holds them converted."""
-        self._refreshed.clear()
         if identity_due:
             self.state.identity = _identity_scalars(self.state.profiles or (), fresh)
             return fresh
