@@ -194,6 +194,13 @@ class Settings(_Strict):
         le=100,
         description="watts one busy CPU of this host draws, for the daemon's own energy",
     )
+    eol_advice_every: Duration = Field(
+        default=900.0,
+        ge=0.0,
+        le=86_400.0,
+        description="how often a device's end-of-life facts and recommendation are worked out "
+        "again (at once after a reboot or a reload; 0: at every poll)",
+    )
     energy_max_gap_intervals: float = Field(
         default=3.0,
         ge=1.0,

@@ -73,7 +73,7 @@ class Daemon:
             config, self.runtime.calendars, self.store, self._feed, now=clock.now
         )
         self.lifetime = LifetimeTracker(self.store)
-        self.advisor = Advisor(self.store, self.runtime.policy)
+        self.advisor = Advisor(self.store, self.runtime.policy, settings.eol_advice_every)
         self.alerts = AlertEngine(
             self.runtime.rules, is_open=self._site_open, routing=self._routing_labels
         )
@@ -95,7 +95,7 @@ class Daemon:
         self.runtime = runtime
         self.energy.configure(runtime.config, runtime.classes, runtime.calendars)
         self.radio.configure(runtime.config, runtime.calendars)
-        self.advisor.policy = runtime.policy
+        self.advisor.configure(runtime.policy, runtime.config.settings.eol_advice_every)
         self.alerts.rules = runtime.rules
         self.snapshot.retain(set(runtime.collectors))
         self.snapshot.kept = frozenset(  # what other devices' readings read between polls

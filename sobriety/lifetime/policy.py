@@ -304,16 +304,39 @@ def recommendation_samples(target: str, recommendation: Recommendation) -> list[
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class _Advice:
+    """A device's last recommendation and what it was worked out from."""
+
+    at: float
+    target: TargetConfig
+    boots: int
+    samples: tuple[Sample, ...]
+
+
 class Advisor:
-    """Applies the policy to one device after each poll and keeps its facts for the exports.
+    """Applies the policy to one device after its polls and keeps its facts for the exports.
+
+    The facts move slowly (age, wear, boots), so a device is advised again only every
+    `every` seconds, or at once when it rebooted, its configuration changed (a reload) or the
+    policy did; between, its last recommendation is repeated (and its facts' `at` says when
+    they were worked out). `every=0` advises at every poll.
 
     Facts flow one way: the tracker's figures (age, boots, power-on) come in as samples and
     state; nothing here feeds back into the tracker.
     """
 
-    def __init__(self, store: StateStore, policy: Policy) -> None:
+    def __init__(self, store: StateStore, policy: Policy, every: float = 0.0) -> None:
         self.store = store
         self.policy = policy
+        self.every = every
+        self.evaluations = 0  # devices advised (not repeated) so far
+        self._last: dict[str, _Advice] = {}
+
+    def configure(self, policy: Policy, every: float) -> None:
+        """A (re)loaded policy and cadence: every device is advised again at its next poll."""
+        self.policy, self.every = policy, every
+        self._last.clear()
 
     def advise(
         self,
@@ -326,6 +349,15 @@ class Advisor:
         site: SiteConfig | None = None,
     ) -> list[Sample]:
         """The end-of-life recommendation of one device; its facts are written to the store."""
+        last = self._last.get(target.id)
+        if (
+            last is not None
+            and at - last.at < self.every
+            and last.target is target
+            and last.boots == state.boots
+        ):
+            return list(last.samples)
+        self.evaluations += 1
         inputs = FactInputs(target, cls, samples, state, at, first_seen, site)
         facts, recommendation = evaluate(self.policy, inputs)
         power = next((s for s in samples if s.name == "sobriety_device_power_watts"), None)
@@ -343,7 +375,9 @@ class Advisor:
                 "reasons": [r.as_json() for r in recommendation.reasons],
             },
         )
-        return recommendation_samples(target.id, recommendation)
+        advice = recommendation_samples(target.id, recommendation)
+        self._last[target.id] = _Advice(at, target, state.boots, tuple(advice))
+        return advice
 
 
 def _battery_replaced(samples: Sequence[Sample]) -> float | None:

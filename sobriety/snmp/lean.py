@@ -14,6 +14,7 @@ max-repetitions shrink on tooBig and on a timeout from an agent that answered ju
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import secrets
 import socket
@@ -196,6 +197,7 @@ def _expire(future: asyncio.Future[Answer]) -> None:
         future.set_exception(TimeoutError())
 
 
+@functools.lru_cache(maxsize=65_536)  # per packet otherwise; a fleet has few addresses
 def _normal(addr: tuple[str, int]) -> tuple[str, int]:
     host = addr[0].split("%")[0]
     try:
