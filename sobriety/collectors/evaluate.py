@@ -6,6 +6,7 @@ import json
 import math
 import re
 import struct
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -81,6 +82,16 @@ ColumnKey = tuple[str, str, str]  # profile, table, column
 
 
 @dataclass(frozen=True, slots=True)
+class IdentityColumn:
+    """An identity column's converted values by row, kept as two parallel tuples (a pair
+    tuple per row would cost 56 bytes a value, tens of thousands a fleet)."""
+
+    suffixes: tuple[Oid, ...]
+    values: tuple[Scalar, ...]
+    issues: tuple[CollectIssue, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class KeptRows:
     """A table's rows kept by its identity filters, and what deciding them noticed (rows
     whose index does not decode)."""
@@ -96,9 +107,7 @@ class EvaluationCache:
     converted rows of identity columns in tables that also read state."""
 
     tables: dict[tuple[str, str], ProfileOutput] = field(default_factory=dict)
-    columns: dict[ColumnKey, tuple[tuple[tuple[Oid, Scalar], ...], tuple[CollectIssue, ...]]] = (
-        field(default_factory=dict)
-    )
+    columns: dict[ColumnKey, IdentityColumn] = field(default_factory=dict)
     kept: dict[tuple[str, str], KeptRows] = field(default_factory=dict)
 
     def clear(self) -> None:
@@ -110,10 +119,13 @@ class EvaluationCache:
         """Drop a table's cached identity values of rows its filters left out; the rows
         kept share one index tuple across columns."""
         one = {suffix: suffix for suffix in rows}
-        for key, (values, issues) in list(self.columns.items()):
+        for key, known in list(self.columns.items()):
             if key[0] == profile and key[1] == table:
-                kept = tuple((one[s], v) for s, v in values if s in one)
-                self.columns[key] = (kept, issues)
+                pairs = [(one[s], v) for s, v in zip(known.suffixes, known.values, strict=True)
+                         if s in one]  # fmt: skip
+                self.columns[key] = IdentityColumn(
+                    tuple(s for s, _ in pairs), tuple(v for _, v in pairs), known.issues
+                )
 
     def forget_table(self, profile: str, table: str) -> None:
         """Drop one table's entries (its identity data was read again)."""
@@ -124,13 +136,15 @@ class EvaluationCache:
 
 
 def clean_text(raw: bytes) -> str:
-    """Bytes of an OCTET STRING to a single-line label value (UTF-8, else Latin-1)."""
+    """Bytes of an OCTET STRING to a single-line label value (UTF-8, else Latin-1),
+    interned: devices of one model name their ports, sensors and parts alike, and a fleet
+    then holds each name once."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         text = raw.decode("latin-1")
     text = _CONTROL.sub(" ", text).strip()
-    return " ".join(text.split())[:MAX_LABEL_CHARS]
+    return sys.intern(" ".join(text.split())[:MAX_LABEL_CHARS])
 
 
 def evaluate(
@@ -381,16 +395,34 @@ def _identity_values(
     raw: RawData,
     out: ProfileOutput,
     cache: EvaluationCache,
-) -> tuple[tuple[Oid, Scalar], ...]:
+) -> Iterable[tuple[Oid, Scalar]]:
     """An identity column's values, converted at its first evaluation after a read."""
     key = (profile, table.name, col.name)
     known = cache.columns.get(key)
     if known is None:
         found = ProfileOutput()
-        values = tuple(_column_values(profile, table, col, raw, found))
-        known = cache.columns[key] = (values, tuple(found.issues))
-    out.issues.extend(known[1])
-    return known[0]
+        pairs = list(_column_values(profile, table, col, raw, found))
+        known = cache.columns[key] = IdentityColumn(
+            tuple(_shared_suffix(s) for s, _ in pairs),
+            tuple(v for _, v in pairs),
+            tuple(found.issues),
+        )
+    out.issues.extend(known.issues)
+    return zip(known.suffixes, known.values, strict=True)
+
+
+_SUFFIXES: dict[Oid, Oid] = {}  # fleet-wide: (1,), (2,)... index most devices' rows
+MAX_SHARED_SUFFIXES = 100_000
+
+
+def _shared_suffix(suffix: Oid) -> Oid:
+    """One tuple for an index suffix across the fleet's cached identity columns."""
+    found = _SUFFIXES.get(suffix)
+    if found is not None:
+        return found
+    if len(_SUFFIXES) < MAX_SHARED_SUFFIXES:
+        _SUFFIXES[suffix] = suffix
+    return suffix
 
 
 def _column_values(

@@ -311,7 +311,7 @@ class _Advice:
     at: float
     target: TargetConfig
     boots: int
-    samples: tuple[Sample, ...]
+    recommendation: Recommendation  # its samples are made again (less held per device)
 
 
 class Advisor:
@@ -356,7 +356,7 @@ class Advisor:
             and last.target is target
             and last.boots == state.boots
         ):
-            return list(last.samples)
+            return recommendation_samples(target.id, last.recommendation)
         self.evaluations += 1
         inputs = FactInputs(target, cls, samples, state, at, first_seen, site)
         facts, recommendation = evaluate(self.policy, inputs)
@@ -375,9 +375,8 @@ class Advisor:
                 "reasons": [r.as_json() for r in recommendation.reasons],
             },
         )
-        advice = recommendation_samples(target.id, recommendation)
-        self._last[target.id] = _Advice(at, target, state.boots, tuple(advice))
-        return advice
+        self._last[target.id] = _Advice(at, target, state.boots, recommendation)
+        return recommendation_samples(target.id, recommendation)
 
 
 def _battery_replaced(samples: Sequence[Sample]) -> float | None:
