@@ -348,3 +348,35 @@ async def test_an_identity_read_cut_by_the_budget_is_done_again_next_poll() -> N
     assert not any(i.code == "varbind_cap" for i in again.issues)
     assert coll.state.identity_read_at is not None
     assert any(s.name == "sobriety_entity_info" for s in again.samples)
+
+
+async def test_two_devices_of_one_model_share_their_cached_index_suffixes_and_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A fleet holds one tuple per index suffix and one string per port or part name
+    across its devices' cached identity columns; the shared suffixes stay bounded."""
+    from sobriety.collectors import evaluate
+
+    clock = ManualClock()
+    one, _ = collector("arista_eos", clock)  # 226 cached identity values
+    two, _ = collector("arista_eos", clock)
+    await one.collect()
+    await two.collect()
+    columns = one.state.evaluated.columns
+    assert columns
+    pairs = 0
+    for key, mine in columns.items():
+        theirs = two.state.evaluated.columns[key]
+        for a, b in zip(mine.suffixes, theirs.suffixes, strict=True):
+            assert a == b and a is b
+            pairs += 1
+        for a, b in zip(mine.values, theirs.values, strict=True):
+            assert a == b
+            if isinstance(a, str):
+                assert a is b
+    assert pairs
+    monkeypatch.setattr(evaluate, "_SUFFIXES", {})
+    monkeypatch.setattr(evaluate, "MAX_SHARED_SUFFIXES", 2)
+    for n in range(5):
+        assert evaluate._shared_suffix((n,)) == (n,)
+    assert len(evaluate._SUFFIXES) == 2
