@@ -166,8 +166,9 @@ class PollBudget:
         left = self.remaining()
         if left is None:
             return await request
-        try:
-            return await asyncio.wait_for(request, max(left, 0.0))
+        try:  # in this task: wait_for would make a task per request
+            async with asyncio.timeout(max(left, 0.0)):
+                return await request
         except TimeoutError:
             if (self.remaining() or 0.0) > 0:
                 raise  # the transport's own timeout, not ours
