@@ -348,3 +348,29 @@ def test_an_ended_alert_leaves_its_target_index_and_the_others_stay() -> None:
     engine.evaluate([], T0 + timedelta(minutes=2), scope="sw")  # no data: group 2 ends too
     assert engine.states == {}
     engine.evaluate([], T0 + timedelta(minutes=3), scope="sw")  # an empty index, no error
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [{}, {"target": "sw1"}, {"z": 'é"\\\n\t', "a": "€ x", "m": "", "ü": "\u2028"}],
+)
+def test_an_alert_key_is_the_rule_and_its_sorted_labels_as_json_writes_them(
+    labels: dict[str, str],
+) -> None:
+    """States saved by earlier versions are found again: the key's form never changes."""
+    from sobriety.alerts.engine import alert_key
+
+    assert alert_key("HighTemp", labels) == "HighTemp" + json.dumps(sorted(labels.items()))
+
+
+def test_rules_loaded_anew_read_their_own_metrics() -> None:
+    """The engine reads only the metrics its rules name, and the rules loaded now: a reload
+    that brings a rule on another metric has it evaluated at the next poll."""
+    engine = AlertEngine((rule(),))
+    assert run(engine, [0.9] * 4) == [(2, "firing")]
+    engine.rules = (rule(name="UpsHot", metric="sobriety_sensor_temperature_celsius", **{
+        "raise": 40, "clear": 35, "for": "0s"}),)  # fmt: skip
+    hot = [Sample("sobriety_target_up", {"target": "ups"}, 1.0),
+           Sample("sobriety_sensor_temperature_celsius", {"target": "ups"}, 45.0)]  # fmt: skip
+    changes = engine.evaluate(hot, T0 + timedelta(minutes=10))
+    assert [(t.rule.name, t.status) for t in changes] == [("UpsHot", "firing")]
