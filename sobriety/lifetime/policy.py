@@ -311,6 +311,7 @@ class _Advice:
     at: float
     target: TargetConfig
     boots: int
+    reported: frozenset[str]  # the metrics the device reported then
     recommendation: Recommendation  # its samples are made again (less held per device)
 
 
@@ -318,8 +319,9 @@ class Advisor:
     """Applies the policy to one device after its polls and keeps its facts for the exports.
 
     The facts move slowly (age, wear, boots), so a device is advised again only every
-    `every` seconds, or at once when it rebooted, its configuration changed (a reload) or the
-    policy did; between, its last recommendation is repeated (and its facts' `at` says when
+    `every` seconds, or at once when it rebooted, reports a metric it did not (or no longer
+    reports one: a page count a cut poll left out), its configuration changed (a reload) or
+    the policy did; between, its last recommendation is repeated (and its facts' `at` says when
     they were worked out). `every=0` advises at every poll.
 
     Facts flow one way: the tracker's figures (age, boots, power-on) come in as samples and
@@ -350,11 +352,13 @@ class Advisor:
     ) -> list[Sample]:
         """The end-of-life recommendation of one device; its facts are written to the store."""
         last = self._last.get(target.id)
+        reported = frozenset(s.name for s in samples)
         if (
             last is not None
             and at - last.at < self.every
             and last.target is target
             and last.boots == state.boots
+            and last.reported == reported
         ):
             return recommendation_samples(target.id, last.recommendation)
         self.evaluations += 1
@@ -375,7 +379,7 @@ class Advisor:
                 "reasons": [r.as_json() for r in recommendation.reasons],
             },
         )
-        self._last[target.id] = _Advice(at, target, state.boots, recommendation)
+        self._last[target.id] = _Advice(at, target, state.boots, reported, recommendation)
         return recommendation_samples(target.id, recommendation)
 
 

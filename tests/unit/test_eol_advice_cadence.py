@@ -34,9 +34,11 @@ def _setup(tmp_path: Path, every: float) -> tuple[Advisor, TargetConfig, StateSt
     return Advisor(store, load_policy(), every), loaded.targets[0], store
 
 
-def _advise(advisor: Advisor, target: TargetConfig, at: float, boots: int = 1) -> list[Sample]:
+def _advise(
+    advisor: Advisor, target: TargetConfig, at: float, boots: int = 1, *more: Sample
+) -> list[Sample]:
     samples = [Sample("sobriety_device_power_watts", {"target": "srv1", "source": "estimated"},
-                      175.0)]  # fmt: skip
+                      175.0), *more]  # fmt: skip
     state = LifetimeState("srv1", 100.0, at, boots, 3600.0, None, 0)
     return advisor.advise(target, load_classes()["server_rack_2s"], samples, state, at, T0)
 
@@ -69,17 +71,20 @@ def test_a_device_is_advised_once_per_interval_and_its_advice_repeated_between(
     store.close()
 
 
-def test_a_reboot_a_reload_or_a_new_policy_advises_at_once(tmp_path: Path) -> None:
+def test_a_reboot_a_new_metric_a_reload_or_a_new_policy_advises_at_once(tmp_path: Path) -> None:
     advisor, target, store = _setup(tmp_path, every=900.0)
     _advise(advisor, target, T0)
+    _advise(advisor, target, T0 + 30, 1, Sample("sobriety_device_uptime_seconds",
+                                                {"target": "srv1"}, 3600.0))  # fmt: skip
+    assert advisor.evaluations == 2  # it reports something it did not (a cut poll's rest)
     _advise(advisor, target, T0 + 60, boots=2)  # it rebooted
-    assert advisor.evaluations == 2
+    assert advisor.evaluations == 3
     reloaded = target.model_copy()  # a reload builds new target configurations
     _advise(advisor, reloaded, T0 + 120, boots=2)
-    assert advisor.evaluations == 3
+    assert advisor.evaluations == 4
     advisor.configure(load_policy(), 900.0)
     _advise(advisor, reloaded, T0 + 180, boots=2)
-    assert advisor.evaluations == 4
+    assert advisor.evaluations == 5
     store.close()
 
 
