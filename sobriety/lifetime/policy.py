@@ -311,7 +311,7 @@ class _Advice:
     at: float
     target: TargetConfig
     boots: int
-    reported: frozenset[str]  # the metrics the device reported then
+    reported: int  # hash of the set of metrics the device reported then (32 bytes, not 2 KB)
     recommendation: Recommendation  # its samples are made again (less held per device)
 
 
@@ -352,7 +352,7 @@ class Advisor:
     ) -> list[Sample]:
         """The end-of-life recommendation of one device; its facts are written to the store."""
         last = self._last.get(target.id)
-        reported = frozenset(s.name for s in samples)
+        reported = hash(frozenset(s.name for s in samples))
         if (
             last is not None
             and at - last.at < self.every
