@@ -16,6 +16,7 @@ from sobriety.energy.accounting import EnergyTracker
 from sobriety.energy.classes import load_classes
 from sobriety.energy.sitecalendar import SiteCalendar, read_closures
 from sobriety.energy.ups import load_efficiency, losses
+from sobriety.errors import ConfigError, ConfigProblem
 from sobriety.model import CollectResult, Sample
 from sobriety.pollonce import poll_recording
 from sobriety.store import StateStore
@@ -201,6 +202,41 @@ def test_feeders_book_what_their_declared_loads_do_not(fleet: Fleet) -> None:
     assert total >= 11_400
 
 
+CROSSED = """\
+settings: {interval: 60s, data_dir: "."}
+sites:
+  dc: {timezone: Europe/Paris, country: FR, opening_hours: "24/7"}
+auths:
+  v2: {version: 2c, community: public}
+targets:
+  - {id: ups, address: 127.0.0.1, auth: v2, site: dc, class: ups}
+  - {id: pdu-a, address: 127.0.0.1, auth: v2, site: dc, class: pdu, fed_by: [ups]}
+  - {id: pdu-b, address: 127.0.0.1, auth: v2, site: dc, class: pdu, fed_by: [ups]}
+  - {id: server, address: 127.0.0.1, auth: v2, site: dc, class: server_rack_2s,
+     outlets: [{pdu: pdu-a, outlet: "1"}, {pdu: pdu-b, outlet: "2"}]}
+  - {id: pc, address: 127.0.0.1, auth: v2, site: dc, class: desktop_pc, fed_by: [ups]}
+"""
+
+
+def test_each_feeder_takes_off_only_the_outlets_that_are_its_own(tmp_path: Path) -> None:
+    fleet = Fleet(tmp_path, CROSSED)
+    fleet.poll("pdu-a", pdu("pdu-a", 1665.0, {"1": 143.0, "2": 207.0}))
+    fleet.poll("pdu-b", pdu("pdu-b", 270.0, {"1": 50.0, "2": 120.0}))
+    fleet.poll("server", [], up=True)
+    fleet.poll("pc", [], up=True)  # no meter: 25..450 W (desktop_pc), fed by the UPS alone
+    a = fleet.poll("pdu-a", pdu("pdu-a", 1665.0, {"1": 143.0, "2": 207.0}))
+    # its own outlet 1 (143 W), not outlet 2 (the server's B supply is outlet 2 of pdu-b)
+    assert named(a, "sobriety_feeder_unattributed_power_watts")[0].value == 1665 - 10 - 143
+    b = fleet.poll("pdu-b", pdu("pdu-b", 270.0, {"1": 50.0, "2": 120.0}))
+    assert named(b, "sobriety_feeder_unattributed_power_watts")[0].value == 270 - 10 - 120
+    out = fleet.poll("ups", recorded("eaton-93e-80", "ups"))  # 11,400 W out
+    # each PDU takes its own band (5..15 W, class pdu) plus what it passes on; the desktop,
+    # which passes nothing on, its band: the middle of what is left is booked
+    pdus = (5 + 1655 + 15 + 1655) / 2 + (5 + 260 + 15 + 260) / 2
+    (left,) = named(out, "sobriety_feeder_unattributed_power_watts")
+    assert left.value == pytest.approx(11_400 - pdus - (25 + 450) / 2)
+
+
 def test_loads_above_their_feeder_are_flagged_and_never_negative(fleet: Fleet) -> None:
     fleet.poll("pdu-a", pdu("pdu-a", 100.0, {"1": 90.0}))
     fleet.poll("pdu-b", pdu("pdu-b", 100.0, {"1": 90.0}))
@@ -365,6 +401,128 @@ def test_recurring_ics_closures_are_expanded(tmp_path: Path) -> None:
     )
     days = read_closures(ics)
     assert days == {date(2026, 1, 7), date(2026, 1, 14), date(2026, 1, 28)}
+
+
+def ics_of(tmp_path: Path, *events: str) -> Path:
+    """An .ics file holding these VEVENT bodies (CRLF lines, as RFC 5545 writes them)."""
+    body = "".join(
+        f"BEGIN:VEVENT\r\nUID:{n}@t\r\nDTSTAMP:20260101T000000Z\r\n{e}END:VEVENT\r\n"
+        for n, e in enumerate(events)
+    )
+    path = tmp_path / "closures.ics"
+    path.write_text(
+        f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//FR\r\n{body}END:VCALENDAR\r\n"
+    )
+    return path
+
+
+def test_an_all_day_closure_without_dtend_is_its_one_day(tmp_path: Path) -> None:
+    ics = ics_of(tmp_path, "DTSTART;VALUE=DATE:20260107\r\nSUMMARY:Pont\r\n")
+    assert read_closures(ics) == {date(2026, 1, 7)}
+
+
+def test_dtend_of_an_all_day_closure_is_exclusive(tmp_path: Path) -> None:
+    ics = ics_of(tmp_path, "DTSTART;VALUE=DATE:20260107\r\nDTEND;VALUE=DATE:20260110\r\n")
+    assert read_closures(ics) == {date(2026, 1, 7), date(2026, 1, 8), date(2026, 1, 9)}
+
+
+def test_a_timed_closure_closes_every_whole_day_it_touches(tmp_path: Path) -> None:
+    ics = ics_of(tmp_path, "DTSTART:20260107T140000\r\nDTEND:20260108T100000\r\n")
+    assert read_closures(ics) == {date(2026, 1, 7), date(2026, 1, 8)}
+    one_afternoon = ics_of(tmp_path, "DTSTART:20260107T140000\r\nDTEND:20260107T170000\r\n")
+    assert read_closures(one_afternoon) == {date(2026, 1, 7)}
+
+
+def test_a_timed_start_without_dtend_closes_its_day(tmp_path: Path) -> None:
+    ics = ics_of(tmp_path, "DTSTART:20260107T140000\r\n")
+    assert read_closures(ics) == {date(2026, 1, 7)}
+    for_two_hours = ics_of(tmp_path, "DTSTART:20260107T230000\r\nDURATION:PT2H\r\n")
+    assert read_closures(for_two_hours) == {date(2026, 1, 7), date(2026, 1, 8)}
+
+
+def test_a_timed_closure_ending_at_midnight_leaves_the_next_day_open(tmp_path: Path) -> None:
+    ics = ics_of(tmp_path, "DTSTART:20260107T100000\r\nDTEND:20260109T000000\r\n")
+    assert read_closures(ics) == {date(2026, 1, 7), date(2026, 1, 8)}
+    from_midnight = ics_of(tmp_path, "DTSTART:20260107T000000\r\nDTEND:20260107T000000\r\n")
+    assert read_closures(from_midnight) == {date(2026, 1, 7)}
+
+
+def test_a_day_to_a_time_is_a_timed_closure(tmp_path: Path) -> None:
+    ics = ics_of(tmp_path, "DTSTART;VALUE=DATE:20260107\r\nDTEND:20260108T100000\r\n")
+    assert read_closures(ics) == {date(2026, 1, 7), date(2026, 1, 8)}
+    to_a_day = ics_of(tmp_path, "DTSTART:20260107T100000\r\nDTEND;VALUE=DATE:20260109\r\n")
+    assert read_closures(to_a_day) == {date(2026, 1, 7), date(2026, 1, 8)}
+
+
+def test_an_event_without_dtstart_is_a_problem_naming_the_file_and_the_field(
+    tmp_path: Path,
+) -> None:
+    ics = ics_of(tmp_path, "SUMMARY:Pont\r\n", "DTSTART;VALUE=DATE:20260107\r\n")
+    with pytest.raises(ConfigError) as raised:
+        read_closures(ics)
+    assert raised.value.problems == [ConfigProblem(str(ics), "-", "DTSTART", "an event has none")]
+
+
+def test_events_of_the_whole_file_are_closures_not_only_the_first(tmp_path: Path) -> None:
+    ics = ics_of(
+        tmp_path,
+        "DTSTART;VALUE=DATE:20260107\r\n",
+        "DTSTART;VALUE=DATE:20260201\r\nDTEND;VALUE=DATE:20260203\r\n",
+    )
+    assert read_closures(ics) == {date(2026, 1, 7), date(2026, 2, 1), date(2026, 2, 2)}
+
+
+def test_a_closure_of_up_to_400_days_is_accepted(tmp_path: Path) -> None:
+    ics = ics_of(tmp_path, "DTSTART;VALUE=DATE:20260101\r\nDTEND;VALUE=DATE:20270205\r\n")
+    days = read_closures(ics)
+    assert len(days) == 400 and min(days) == date(2026, 1, 1) and max(days) == date(2027, 2, 4)
+
+
+@pytest.mark.parametrize(
+    ("dtstart", "dtend", "span"),
+    [("20260107", "20260107", 0), ("20260101", "20270206", 401)],
+)
+def test_a_closure_of_no_day_or_over_400_days_is_a_problem_naming_file_event_and_dtend(
+    tmp_path: Path, dtstart: str, dtend: str, span: int
+) -> None:
+    ics = ics_of(
+        tmp_path,
+        f"DTSTART;VALUE=DATE:{dtstart}\r\nDTEND;VALUE=DATE:{dtend}\r\nSUMMARY:Vacances\r\n",
+    )
+    with pytest.raises(ConfigError) as raised:
+        read_closures(ics)
+    assert raised.value.problems == [
+        ConfigProblem(str(ics), "event Vacances", "DTEND", f"spans {span} days")
+    ]
+
+
+def test_a_bad_closure_without_summary_is_named_by_its_first_day(tmp_path: Path) -> None:
+    ics = ics_of(tmp_path, "DTSTART;VALUE=DATE:20260107\r\nDTEND;VALUE=DATE:20260107\r\n")
+    with pytest.raises(ConfigError) as raised:
+        read_closures(ics)
+    assert [p.entry for p in raised.value.problems] == ["event 2026-01-07"]
+
+
+@pytest.mark.parametrize("content", [None, b"BEGIN:VCALENDAR\r\nthis is no calendar"])
+def test_an_unreadable_ics_is_one_problem_naming_the_file(
+    tmp_path: Path, content: bytes | None
+) -> None:
+    ics = tmp_path / "closures.ics"
+    if content is not None:
+        ics.write_bytes(content)
+    with pytest.raises(ConfigError) as raised:
+        read_closures(ics)
+    [problem] = raised.value.problems
+    assert (problem.file, problem.entry, problem.field) == (str(ics), "-", "-")
+    assert problem.message.startswith("not a readable .ics: ")
+
+
+def test_a_site_is_open_only_in_its_hours_outside_closures(tmp_path: Path) -> None:
+    site = SiteConfig(timezone="Europe/Paris", opening_hours={"mon": ["08:00-17:00"]})
+    calendar = SiteCalendar(site, [date(2026, 1, 12)])
+    assert calendar.is_open(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))  # Monday 10:00 in Paris
+    assert not calendar.is_open(datetime(2026, 1, 5, 17, 0, tzinfo=UTC))  # 18:00: after hours
+    assert not calendar.is_open(datetime(2026, 1, 12, 9, 0, tzinfo=UTC))  # a closure
 
 
 def test_the_energy_proof_table_is_what_the_code_books() -> None:
