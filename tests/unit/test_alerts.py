@@ -322,6 +322,17 @@ def test_every_pending_and_firing_alert_is_a_sample_of_its_state() -> None:
     ]  # the rule no longer loaded has no sample
 
 
+def test_a_state_of_a_rule_no_longer_loaded_hides_none_of_the_others() -> None:
+    engine = AlertEngine((rule(**{"for": 0}),))
+    gone = AlertState("NoLongerLoaded", {"target": "d"}, "firing", 0.0, 1.0)
+    engine.restore({"gone": gone.as_json()})  # first in the engine's states
+    engine.evaluate(poe(0.9, "a"), T0)
+    site_wide = AlertState("PoeBudgetHigh", {"site": "lab"}, "firing", 0.0, 1.0)
+    engine.restore({"site": site_wide.as_json()})
+    found = sorted(engine.samples(), key=lambda s: s.labels["target"])
+    assert [(s.labels["target"], s.labels["site"]) for s in found] == [("", "lab"), ("a", "")]
+
+
 def test_notifications_carry_the_routing_labels_and_the_series_own_win() -> None:
     engine = AlertEngine(
         (rule(**{"for": 0}),), routing=lambda labels: {"site": "school", "group": "routed"}

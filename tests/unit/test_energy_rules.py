@@ -10,12 +10,13 @@ import pytest
 
 from sobriety.energy.accounting import controller_itself
 from sobriety.energy.classes import DeviceClass
-from sobriety.energy.models import estimate, vcpu_share
+from sobriety.energy.models import PoeRemainder, estimate, vcpu_share
 from sobriety.energy.readings import (
     PowerReading,
     allocation_estimate,
     own_measured,
     port_is_allocation,
+    states,
 )
 from sobriety.energy.ups import TOPOLOGIES, load_efficiency, losses, shipped_efficiency
 from sobriety.errors import ConfigError, ConfigProblem
@@ -25,6 +26,22 @@ SERVER = DeviceClass(
     description="a test server", model="cpu_linear", source="test",
     idle_watts=100.0, typical_watts=150.0, max_watts=300.0,
 )  # fmt: skip
+
+
+SWITCH = DeviceClass(
+    description="a test switch", model="switch", source="test",
+    idle_watts=40.0, typical_watts=50.0, max_watts=80.0,
+)  # fmt: skip
+
+
+def test_a_switch_books_even_a_fraction_of_a_watt_of_unmonitored_poe_and_none_when_zero() -> None:
+    half = estimate(SWITCH, "sw", [], PoeRemainder(0.5, allocated=False))
+    assert half == PowerReading(50.5, "estimated", "class:sw+poe", 40.5, 80.5, "assumed")
+    none_left = estimate(SWITCH, "sw", [], PoeRemainder(0.0, allocated=False))
+    assert none_left == PowerReading(50.0, "estimated", "class:sw", 40.0, 80.0, "assumed")
+    allocated = estimate(SWITCH, "sw", [], PoeRemainder(30.0, allocated=True))
+    assert allocated == PowerReading(65.0, "estimated", "class:sw+poe-allocation", 40.0, 110.0,
+                                     "assumed")  # fmt: skip
 
 
 def own_meter(watts: float, origin: str = "entity-sensor") -> Sample:
@@ -365,3 +382,38 @@ def test_a_port_s_consumption_is_an_allocation_when_every_port_sits_on_a_class_m
     assert port_is_allocation(ports(15.4, allocated=15.4, drawn=0.0), "1", "1")
     assert not port_is_allocation(ports(15.4, allocated=15.4, drawn=6.0), "1", "1")
     assert not port_is_allocation(ports(12.0, allocated=15.4, drawn=0.0), "1", "1")
+
+
+def test_an_allocation_is_the_exact_figure_never_drawn_and_a_dark_port_is_none() -> None:
+    assert not port_is_allocation(ports(15.0, allocated=15.4, drawn=0.0), "1", "1")  # 0.4 W off
+    assert not port_is_allocation(ports(0.0, allocated=0.0, drawn=0.0), "1", "1")  # no power
+    assert not port_is_allocation(ports(0.0, 0.0), "1", "1")
+    # without allocation columns: every delivering port exactly on a maximum, however small
+    assert not port_is_allocation(ports(15.4, 15.0), "1", "1")  # 0.4 W off 15.4: measured
+    assert not port_is_allocation(ports(15.4, 0.5), "1", "1")  # half a watt is delivered
+
+
+def test_without_the_max_drawn_column_the_class_maxima_decide() -> None:
+    assert port_is_allocation(ports(15.4, 30.0, allocated=15.4), "1", "1")
+    assert not port_is_allocation(ports(15.4, 5.2, allocated=15.4), "1", "1")
+    assert port_is_allocation(ports(15.4, 30.0, drawn=0.0), "1", "1")
+
+
+def test_a_state_is_current_only_at_1_for_that_metric_and_those_labels() -> None:
+    port = {"group": "1", "port": "5"}
+    samples = [
+        Sample("sobriety_poe_port_detection_status", {**port, "state": "deliveringPower"}, 1.0),
+        Sample("sobriety_poe_port_detection_status", {**port, "state": "searching"}, 0.0),
+        Sample("sobriety_poe_port_detection_status", {"group": "1", "port": "6",
+                                                      "state": "fault"}, 1.0),
+        Sample("sobriety_printer_status", {**port, "state": "idle"}, 1.0),
+        Sample("sobriety_poe_port_detection_status", port, 1.0),  # no state label: ""
+    ]  # fmt: skip
+    assert states(samples, "sobriety_poe_port_detection_status", **port) == {"deliveringPower", ""}
+    assert states(samples, "sobriety_poe_port_detection_status", port="6") == {"fault"}
+
+
+def test_a_port_is_read_in_its_own_group() -> None:
+    group_2 = [Sample(s.name, {**s.labels, "group": "2"}, s.value) for s in ports(5.2)]
+    assert port_is_allocation([*group_2, *ports(15.4)], "1", "1") is False  # 5.2 W is measured
+    assert not port_is_allocation([*ports(15.4, allocated=15.4, drawn=6.0), *group_2], "2", "1")

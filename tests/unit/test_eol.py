@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from sobriety.errors import ConfigError
+from sobriety.errors import ConfigError, ConfigProblem
 from sobriety.lifetime.policy import ACTIONS, load_policy, recommendation_samples
+from sobriety.lifetime.support import load_support
 
 POLICY = load_policy()
 SEEN = {"observed": True}
@@ -151,3 +152,25 @@ def test_a_site_policy_adds_support_entries_before_the_shipped_ones(tmp_path: Pa
     assert found is not None and found.product == "IOS 12.2"
     assert policy.support.lookup({"software": "Windows XP SP3"}) is not None  # shipped
     assert policy.support.lookup({"vendor": "Cisco", "firmware": "15.2"}) is None
+
+
+def test_a_bad_support_entry_is_a_problem_per_field_with_pydantic_s_own_words(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "support.yaml"
+    path.write_text(
+        "entries:\n"
+        "  - {product: IOS, vendor: cisco, ends: 2018-07-31, source: contract}\n"
+        "  - {product: '', vendor: cisco, ends: 2018-07-31, source: contract}\n"
+        "  - {product: IOS, ends: 2018-07-31, source: contract}\n"
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_support(path)
+    assert raised.value.problems == [
+        ConfigProblem(
+            str(path), "entries[1]", "product", "String should have at least 1 character"
+        ),
+        ConfigProblem(
+            str(path), "entries[2]", "-", "give at least one of software, vendor, model, firmware"
+        ),
+    ]

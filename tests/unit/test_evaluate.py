@@ -8,7 +8,7 @@ import pytest
 
 from sobriety.clock import ManualClock
 from sobriety.collectors.base import TargetRef
-from sobriety.collectors.evaluate import RawData, date_and_time, evaluate
+from sobriety.collectors.evaluate import RawData, _index_labels, date_and_time, evaluate
 from sobriety.collectors.profiles import Profile, builtin_profile_dir, load_profiles
 from sobriety.collectors.snmp import SnmpCollector
 from sobriety.model import Sample
@@ -146,6 +146,82 @@ def test_date_and_time() -> None:
     paris = date_and_time(bytes.fromhex("07e60810100119002b0200"))  # +02:00
     assert paris == utc - 7200
     assert date_and_time(bytes.fromhex("07e60d2010011900")) is None  # month 13
+
+
+def test_date_and_time_offsets_east_and_west_of_utc_and_tenths_of_seconds() -> None:
+    utc = date_and_time(bytes.fromhex("07e6081010011900"))  # 2022-08-16 16:01:25
+    assert utc == 1660665685.0
+    assert date_and_time(bytes.fromhex("07e60810100119002d051e")) == utc + 5 * 3600 + 1800
+    assert date_and_time(bytes.fromhex("07e6081010011905")) == utc + 0.5  # 5 tenths
+    assert date_and_time(bytes.fromhex("07e60810100119002b0e3b")) == utc - 14 * 3600 - 59 * 60
+    assert date_and_time(bytes.fromhex("07e6081010013c00")) == utc + 59 - 25  # leap second: :59
+
+
+@pytest.mark.parametrize(
+    "octets",
+    [
+        "07e60810100119002a0200",  # neither '+' nor '-'
+        "07e60810100119002b0f00",  # +15:00: DateAndTime stops at 14 hours
+        "07e60810100119002b003c",  # 60 minutes
+        "0000000000000000000000",  # all zeros, 11 octets
+        "07e608101001",  # 6 octets
+        "07e6081010011900002b",  # 10 octets
+        "07e6081010011900002b020000",  # 13 octets
+        "07e6083210011900",  # day 50
+    ],
+)
+def test_date_and_time_refuses_a_bad_zone_a_bad_length_or_an_impossible_date(octets: str) -> None:
+    assert date_and_time(bytes.fromhex(octets)) is None
+
+
+@pytest.mark.parametrize(
+    ("parts", "suffix", "labels"),
+    [
+        ((("port", "int"),), (5,), {"port": "5"}),
+        ((("slot", "int"), ("port", "int")), (2, 48), {"slot": "2", "port": "48"}),
+        ((), (1, 2), {}),  # a table without an index shape takes any index as is
+        ((("mac", "mac"),), (12, 244, 213, 36, 221, 0), {"mac": "0c:f4:d5:24:dd:00"}),
+        ((("ap", "mac_string"),), (6, 12, 244, 213, 36, 221, 0), {"ap": "0c:f4:d5:24:dd:00"}),
+        (
+            (("peer", "ipv4"), ("port", "int")),
+            (10, 0, 0, 254, 7),
+            {"peer": "10.0.0.254", "port": "7"},
+        ),
+        ((("name", "string"), ("n", "int")), (3, 65, 112, 49, 9), {"name": "Ap1", "n": "9"}),
+        ((("name", "string"),), (0,), {"name": ""}),
+        ((("slot", "int"), ("rest", "rest")), (1, 3, 6, 1), {"slot": "1", "rest": "3.6.1"}),
+        ((("slot", "int"), ("rest", "rest")), (1,), {"slot": "1", "rest": ""}),
+    ],
+)
+def test_an_index_decodes_into_the_labels_its_shape_names(
+    parts: tuple[tuple[str, str], ...], suffix: Oid, labels: dict[str, str]
+) -> None:
+    assert _index_labels(parts, suffix) == labels
+
+
+@pytest.mark.parametrize(
+    ("parts", "suffix"),
+    [
+        ((("port", "int"),), ()),  # nothing left for the int
+        ((("slot", "int"), ("port", "int")), (2,)),
+        ((("port", "int"),), (5, 1)),  # sub-identifiers left over
+        ((("mac", "mac"),), (12, 244, 213, 36, 221)),  # five octets
+        ((("mac", "mac"),), (12, 244, 213, 36, 221, 256)),  # not an octet
+        ((("ap", "mac_string"),), (5, 12, 244, 213, 36, 221)),  # length 5
+        ((("ap", "mac_string"),), (6, 12, 244, 213, 36, 221)),  # six for seven
+        ((("ap", "mac_string"),), (6, 12, 244, 213, 36, 221, 300)),
+        ((("peer", "ipv4"),), (10, 0, 0)),
+        ((("peer", "ipv4"),), (10, 0, 0, 256)),
+        ((("name", "string"),), ()),  # no length
+        ((("name", "string"),), (3, 65, 66)),  # shorter than its length
+        ((("name", "string"),), (2, 65, 256)),
+        ((("rest", "rest"), ("port", "int")), (1, 2)),  # rest is last or nothing
+    ],
+)
+def test_an_index_that_does_not_fit_its_shape_decodes_to_nothing(
+    parts: tuple[tuple[str, str], ...], suffix: Oid
+) -> None:
+    assert _index_labels(parts, suffix) is None
 
 
 def profile(text: str) -> Profile:
@@ -409,6 +485,71 @@ def test_milliwatts_of_the_current_level_become_dbm() -> None:
     )  # fmt: skip
     out = evaluate(profile, raw, "t")
     assert [(s.labels["radio"], s.value) for s in out.samples] == [("1", 30.0)]
+
+
+def test_the_last_level_of_a_radio_s_list_is_a_level_too() -> None:
+    profile = _profile(
+        {
+            "name": "radios",
+            "oid": "1.3.6.1.4.1.99999.1",
+            "index": ["radio"],
+            "columns": [
+                {"name": "levels", "column": 1, "type": "string"},
+                {"name": "tx", "column": 2, "pick_from": "levels",
+                 "metric": "sobriety_radio_tx_power_dbm"},
+            ],
+        }
+    )  # fmt: skip
+    raw = _raw(
+        "1.3.6.1.4.1.99999.1",
+        {
+            "1.1": (Tag.OCTET_STRING, b"17,14,11,8,5,2,-1"), "2.1": (Tag.INTEGER, 7),
+            "1.2": (Tag.OCTET_STRING, b"20,17"), "2.2": (Tag.INTEGER, 2),
+        },
+    )  # fmt: skip
+    out = evaluate(profile, raw, "t")
+    assert [(s.labels["radio"], s.value) for s in out.samples] == [("1", -1.0), ("2", 17.0)]
+
+
+def test_one_milliwatt_is_zero_dbm_and_a_radio_without_a_level_hides_no_other() -> None:
+    profile = _profile(
+        {
+            "name": "power",
+            "oid": "1.3.6.1.4.1.99999.2",
+            "index": ["radio"],
+            "columns": [
+                {"name": "l1", "column": 1},
+                {"name": "l2", "column": 2},
+                {"name": "tx", "column": 3, "pick_among": ["l1", "l2"], "to_dbm": True,
+                 "metric": "sobriety_radio_tx_power_dbm"},
+            ],
+        }
+    )  # fmt: skip
+    raw = _raw(
+        "1.3.6.1.4.1.99999.2",
+        {
+            "1.1": (Tag.INTEGER, 100),  # radio 1 reports no current level
+            "1.2": (Tag.INTEGER, 1), "3.2": (Tag.INTEGER, 1),
+            "2.3": (Tag.INTEGER, 1000), "3.3": (Tag.INTEGER, 2),
+        },
+    )  # fmt: skip
+    out = evaluate(profile, raw, "t")
+    assert [(s.labels["radio"], s.value) for s in out.samples] == [("2", 0.0), ("3", 30.0)]
+
+
+def test_forgetting_a_table_keeps_every_other_table_and_profile_cached() -> None:
+    from sobriety.collectors.evaluate import EvaluationCache, ProfileOutput
+
+    cache = EvaluationCache()
+    for key in (("p", "t"), ("p", "u"), ("q", "t")):
+        cache.tables[key] = ProfileOutput()
+    for key in (("p", "t", "c"), ("p", "u", "c"), ("q", "t", "c"), ("p", "t", "d")):
+        cache.columns[key] = ((), ())
+    cache.forget_table("p", "t")
+    assert sorted(cache.tables) == [("p", "u"), ("q", "t")]
+    assert sorted(cache.columns) == [("p", "u", "c"), ("q", "t", "c")]
+    cache.forget_table("r", "t")  # nothing cached for it: nothing to forget, no error
+    assert len(cache.tables) == 2
 
 
 def test_text_states_a_length_prefixed_mac_index_and_fixed_info_labels() -> None:
