@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -406,6 +408,44 @@ def test_each_pdu_field_and_varbind_malformation_has_its_reason() -> None:
     assert (vb.oid, vb.value) == ((1, 3, 6, 1), None)
 
 
+def test_common_varbinds_are_decoded_inline_not_by_the_general_decoders(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The hot loop's design (bench/: decoding cost): a varbind of short lengths whose value
+    is a counter, gauge, timeticks or octet string, under an OID of arcs below 128, is read
+    inline; only the message and PDU headers go through `_header`, and no varbind through
+    `_value` or `decode_oid`."""
+    calls: Counter[str] = Counter()
+    for name in ("_header", "_value", "decode_oid"):
+        real = getattr(ber, name)
+        monkeypatch.setattr(ber, name, counted(calls, name, real))
+    values = [(0x41, b"\x01"), (0x42, b"\x00\xff\xff\xff\xff"), (0x43, b"\x01\x02\x03\x04"),
+              (0x46, b"\x01\x02\x03\x04\x05\x06\x07\x08"), (0x04, b"sw"), (0x04, b"")]  # fmt: skip
+
+    def decode(count: int) -> list[tuple[tuple[int, ...], object]]:
+        varbinds = b"".join(
+            ber._tlv(0x30, b"\x06\x08\x2b\x06\x01\x02\x01\x01\x05\x00" + ber._tlv(tag, body))
+            for tag, body in values[:count]
+        )
+        message = message_with_pdu(FIELDS + ber._tlv(0x30, varbinds))
+        return [(vb.oid, vb.value) for vb in ber.decode_message(message).pdu.varbinds]
+
+    oid = (1, 3, 6, 1, 2, 1, 1, 5, 0)
+    assert decode(0) == []
+    headers_alone = calls["_header"]
+    assert decode(6) == [(oid, 1), (oid, 2**32 - 1), (oid, 0x01020304),
+                         (oid, 0x0102030405060708), (oid, b"sw"), (oid, b"")]  # fmt: skip
+    assert calls == {"_header": 2 * headers_alone}  # the same headers; nothing per varbind
+
+
+def counted(calls: Counter[str], name: str, real: Callable[..., object]) -> Callable[..., object]:
+    def wrapper(*args: object) -> object:
+        calls[name] += 1
+        return real(*args)
+
+    return wrapper
+
+
 def test_a_length_of_128_takes_the_long_form() -> None:
     """X.690 8.1.3: 0..127 in one byte; 128 needs 0x81 0x80 (a lone 0x80 is indefinite)."""
     assert ber._tlv(0x04, bytes(127))[:2] == b"\x04\x7f"
@@ -436,6 +476,19 @@ ONE = b"\x30\x05\x06\x01\x2b\x05\x00"  # 1.3 = NULL
         ),
         (message_with_pdu(FIELDS + ber._tlv(0x30, ONE * 10_000)), OK),  # the most taken
         (message_with_pdu(FIELDS + ber._tlv(0x30, ONE * 10_001)), "too_many_varbinds"),
+        (  # bytes after the PDU, inside the message
+            ber._tlv(
+                0x30,
+                b"\x02\x01\x01\x04\x06public" + ber._tlv(0xA2, FIELDS + b"\x30\x00") + b"\x05\x00",
+            ),
+            "trailing_bytes",
+        ),
+        (  # a short-form value that ends before its varbind does
+            message_with_pdu(FIELDS + ber._tlv(0x30, b"\x30\x07\x06\x01\x2b\x04\x01ab")),
+            "bad_value_type",
+        ),
+        (message_with_pdu(FIELDS + ber._tlv(0x30, ONE + b"\x30")), "bad_varbind"),  # one byte
+        (message_with_pdu(FIELDS + ber._tlv(0x30, b"\x30\x01\x06")), "bad_varbind"),  # no OID
     ],
 )
 def test_each_message_malformation_has_its_reason(data: bytes, detail: str) -> None:

@@ -18,7 +18,14 @@ from sobriety.energy.readings import (
     port_is_allocation,
     states,
 )
-from sobriety.energy.ups import TOPOLOGIES, load_efficiency, losses, shipped_efficiency
+from sobriety.energy.ups import (
+    TOPOLOGIES,
+    LossTerms,
+    Topology,
+    load_efficiency,
+    losses,
+    shipped_efficiency,
+)
 from sobriety.errors import ConfigError, ConfigProblem
 from sobriety.model import Sample
 
@@ -113,6 +120,43 @@ def test_zero_watts_in_is_never_a_measurement_even_at_no_load() -> None:
     assert found is not None
     assert (found.source, found.origin) == ("estimated", "ups-curve:double_conversion")
     assert found.watts > 0
+
+
+def test_any_input_reading_that_covers_the_output_is_a_measurement() -> None:
+    small = losses(ups([0.4], [0.5]), "", "double_conversion")
+    assert small is not None and small.origin == "ups-input-minus-output"
+    assert small.watts == pytest.approx(0.1)
+    even = losses(ups([300.0], [300.0]), "", "double_conversion")
+    assert even is not None and (even.watts, even.source) == (0.0, "measured")
+
+
+def output_source(state: str) -> Sample:
+    return Sample("sobriety_ups_output_source", {"target": "ups", "state": state}, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("state", "declared", "origin", "curve"),
+    [
+        ("bypass", None, "ups-curve:bypass", "eco"),  # a model no table names: unknown
+        ("bypass", "double_conversion", "ups-curve:bypass", "eco"),
+        ("bypass", "line_interactive", "ups-curve:line_interactive", "line_interactive"),
+        ("battery", "line_interactive", "ups-curve:on-battery", "double_conversion"),
+    ],
+)
+def test_bypass_is_eco_for_an_online_or_unknown_ups_and_battery_is_the_inverter(
+    state: str, declared: Topology | None, origin: str, curve: Topology
+) -> None:
+    found = losses([*ups([500.0], []), output_source(state)], "MysteryPower 3000", declared)
+    assert found is not None and found.origin == origin
+    low, typical, high = shipped_efficiency().band(curve, 500.0, 1000.0)
+    assert (found.low, found.watts, found.high) == (low, typical, high)
+
+
+def test_the_square_law_term_needs_a_rating_and_is_load_squared_over_it() -> None:
+    terms = LossTerms(fixed_watts=2.0, no_load=0.01, proportional=0.02, square_law=0.03)
+    assert terms.loss(100.0, 0.0) == pytest.approx(2.0 + 0.02 * 100)  # no rating: no term
+    assert terms.loss(100.0, 1.0) == pytest.approx(2.0 + 0.01 + 0.02 * 100 + 0.03 * 100 * 100)
+    assert terms.loss(100.0, 1000.0) == pytest.approx(2.0 + 10.0 + 2.0 + 0.3)
 
 
 def test_a_ups_without_rating_nor_input_has_no_loss_reading() -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -155,6 +158,36 @@ def test_date_and_time_offsets_east_and_west_of_utc_and_tenths_of_seconds() -> N
     assert date_and_time(bytes.fromhex("07e6081010011905")) == utc + 0.5  # 5 tenths
     assert date_and_time(bytes.fromhex("07e60810100119002b0e3b")) == utc - 14 * 3600 - 59 * 60
     assert date_and_time(bytes.fromhex("07e6081010013c00")) == utc + 59 - 25  # leap second: :59
+
+
+@pytest.fixture
+def west_of_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process in UTC-10 (Honolulu), as a server set to local time would be."""
+    monkeypatch.setenv("TZ", "Pacific/Honolulu")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("west_of_utc")
+def test_dates_without_a_zone_are_utc_whatever_the_server_s_zone() -> None:
+    assert date_and_time(bytes.fromhex("07e6081010011900")) == 1660665685.0  # 16:01:25 UTC
+    spec = profile(
+        """
+name: t
+title: t
+source: hand-made
+match: {always: true}
+scalars:
+  - {name: replaced, oid: 1.3.6.1.4.1.99999.2.0, type: date, date_format: "%m/%d/%y",
+     metric: sobriety_ups_battery_replaced_timestamp_seconds}
+"""
+    )
+    oid = (1, 3, 6, 1, 4, 1, 99999, 2, 0)
+    data = RawData(scalars={oid: VarBind(oid, Tag.OCTET_STRING, b"08/16/22")})
+    (replaced,) = evaluate(spec, data, "t").samples
+    assert replaced.value == datetime(2022, 8, 16, tzinfo=UTC).timestamp()
 
 
 @pytest.mark.parametrize(

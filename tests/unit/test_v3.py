@@ -50,6 +50,19 @@ def test_authenticated_message_is_verified() -> None:
         v3.decode_v3(message, other)
 
 
+def test_an_encrypted_answer_gives_its_msg_id_and_its_decrypted_pdu() -> None:
+    salt = bytes(range(8))
+    parts = [
+        tlv(0x04, ENGINE), b"\x02\x01\x07", b"\x02\x03\x01\xe2\x40", tlv(0x04, b"monitor"),
+        tlv(0x04, bytes(KEYS.mac_length)), tlv(0x04, salt),
+    ]  # fmt: skip
+    secret = tlv(0x04, usm.encrypt(KEYS, 7, 123456, salt, SCOPED))
+    message = v3_answer(flags=b"\x04\x01\x03", usm_parts=parts, scoped=secret, keys=KEYS)
+    answer = v3.decode_v3(message, KEYS)
+    assert (answer.msg_id, answer.flags) == (42, 3)  # the msgID, not msgMaxSize's 1500
+    assert [(vb.oid, vb.value) for vb in answer.pdu.varbinds] == [(OID, b"sw")]
+
+
 def test_v1_and_v2c_are_not_v3() -> None:
     assert v3.peek_msg_id(ber.encode_request("2c", b"public", ber.GET, 5, [OID])) is None
     assert v3.peek_msg_id(b"\x30\x03\x02\x01") is None
