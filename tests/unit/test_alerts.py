@@ -322,6 +322,12 @@ def test_every_pending_and_firing_alert_is_a_sample_of_its_state() -> None:
     ]  # the rule no longer loaded has no sample
 
 
+def test_the_same_state_is_the_same_json_whatever_the_order_of_its_labels() -> None:
+    one = AlertState("PoeBudgetHigh", {"target": "sw", "group": "1"}, "firing", 0.0, 0.9)
+    other = AlertState("PoeBudgetHigh", {"group": "1", "target": "sw"}, "firing", 0.0, 0.9)
+    assert one.as_json() == other.as_json()
+
+
 def test_a_state_of_a_rule_no_longer_loaded_hides_none_of_the_others() -> None:
     engine = AlertEngine((rule(**{"for": 0}),))
     gone = AlertState("NoLongerLoaded", {"target": "d"}, "firing", 0.0, 1.0)

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from sobriety.config.load import TargetConfig
 from sobriety.energy.accounting import controller_itself
-from sobriety.energy.classes import DeviceClass
+from sobriety.energy.choose import poe_remainder
+from sobriety.energy.classes import ClassOverride, DeviceClass, PowerFigures, load_classes
 from sobriety.energy.models import PoeRemainder, estimate, vcpu_share
 from sobriety.energy.readings import (
     PowerReading,
@@ -49,6 +51,77 @@ def test_a_switch_books_even_a_fraction_of_a_watt_of_unmonitored_poe_and_none_wh
     allocated = estimate(SWITCH, "sw", [], PoeRemainder(30.0, allocated=True))
     assert allocated == PowerReading(65.0, "estimated", "class:sw+poe-allocation", 40.0, 110.0,
                                      "assumed")  # fmt: skip
+
+
+def powered_device(name: str, group: str | None = None, port: str = "") -> TargetConfig:
+    poe = {"poe": {"switch": "sw", "group": group, "port": port}} if group else {}
+    return TargetConfig.model_validate({"id": name, "address": "127.0.0.1", "auth": "a", **poe})
+
+
+def pse(watts: float, *ports: tuple[str, str, float]) -> list[Sample]:
+    out = [Sample("sobriety_poe_consumption_watts", {"target": "sw", "group": "1"}, watts)]
+    out += [
+        Sample("sobriety_poe_port_power_watts", {"target": "sw", "group": g, "port": p}, w)
+        for g, p, w in ports
+    ]
+    return out
+
+
+def test_the_poe_remainder_is_the_pse_total_less_every_monitored_port_of_its_group() -> None:
+    powered = [
+        powered_device("printer"),  # no PoE: nothing to take off
+        powered_device("ap1", "1", "5"),
+        powered_device("ap2", "1", "6"),
+        powered_device("cam", "1", "7"),  # its port reports nothing: nothing to take off
+    ]
+    samples = pse(40.0, ("2", "5", 3.0), ("1", "5", 12.2), ("1", "6", 9.1), ("1", "8", 2.3))
+    assert poe_remainder(samples, powered) == PoeRemainder(pytest.approx(40.0 - 12.2 - 9.1), False)
+    assert poe_remainder(pse(0.5), []) == PoeRemainder(0.5, False)  # half a watt is PoE too
+    assert poe_remainder(pse(0.0, ("1", "5", 0.0)), powered) is None  # no PoE delivered
+    assert poe_remainder(pse(10.0, ("1", "5", 12.0)), powered[1:2]) == PoeRemainder(0.0, False)
+
+
+def test_the_poe_remainder_is_an_allocation_when_the_ports_report_allocations() -> None:
+    samples = pse(45.4, ("1", "1", 15.4), ("1", "2", 30.0), ("1", "3", 0.0))
+    assert poe_remainder(samples, []) == PoeRemainder(45.4, True)
+    assert poe_remainder(pse(20.6, ("1", "1", 15.4), ("1", "2", 5.2)), []) == PoeRemainder(
+        20.6, False
+    )
+
+
+def test_an_override_changes_only_the_figures_it_gives_and_says_whose_they_are() -> None:
+    assert SERVER.with_override(None) is SERVER
+    assert SERVER.with_override(ClassOverride()) is SERVER  # nothing given: nothing changed
+    site = SERVER.with_override(ClassOverride(idle_watts=80.0, mass_kg=20.0, source="audit"))
+    assert (site.idle_watts, site.typical_watts, site.max_watts, site.mass_kg) == (
+        80.0, 150.0, 300.0, 20.0,
+    )  # fmt: skip
+    assert site.source == "test; overridden by audit: ['idle_watts', 'mass_kg']"
+    target = SERVER.with_override(PowerFigures(max_watts=250.0))
+    assert (target.max_watts, target.source) == (250.0, "test; overridden by target: ['max_watts']")
+
+
+def test_every_bad_class_is_a_problem_naming_file_class_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "classes.yaml"
+    path.write_text(
+        "classes:\n"
+        "  ok: {description: fine, source: s, typical_watts: 5}\n"
+        "  negative: {description: x, source: s, idle_watts: -1}\n"
+        "  anonymous: {source: s}\n"
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_classes(path)
+    assert raised.value.problems == [
+        ConfigProblem(str(path), "class negative", "idle_watts",
+                      "Input should be greater than or equal to 0"),
+        ConfigProblem(str(path), "class anonymous", "description", "Field required"),
+    ]  # fmt: skip
+    path.write_text("classes: [a, b]\n")
+    with pytest.raises(ConfigError) as raised:
+        load_classes(path)
+    assert raised.value.problems == [
+        ConfigProblem(str(path), "-", "classes", "a mapping of classes")
+    ]
 
 
 def own_meter(watts: float, origin: str = "entity-sensor") -> Sample:

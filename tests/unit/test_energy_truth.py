@@ -237,6 +237,13 @@ def test_each_feeder_takes_off_only_the_outlets_that_are_its_own(tmp_path: Path)
     assert left.value == pytest.approx(11_400 - pdus - (25 + 450) / 2)
 
 
+def test_a_stale_reading_leaves_out_only_itself_from_the_site_s_power(fleet: Fleet) -> None:
+    fleet.poll("pc", [], up=True)  # then never again: stale an hour later
+    fleet.now = T0 + timedelta(hours=1)
+    ap = fleet.poll("controller", [], up=True)
+    assert fleet.site_power("school") == {"estimated": power(ap).value}
+
+
 def test_loads_above_their_feeder_are_flagged_and_never_negative(fleet: Fleet) -> None:
     fleet.poll("pdu-a", pdu("pdu-a", 100.0, {"1": 90.0}))
     fleet.poll("pdu-b", pdu("pdu-b", 100.0, {"1": 90.0}))

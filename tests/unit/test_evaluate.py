@@ -305,6 +305,29 @@ tables:
     assert [i.code for i in out.issues] == ["bad_value", "bad_value"]
 
 
+def test_a_json_key_walks_lists_by_index_and_an_index_past_the_end_is_no_value() -> None:
+    spec = profile(
+        """
+name: t
+title: t
+source: hand-made
+match: {always: true}
+scalars:
+  - {name: meter, oid: 1.3.6.1.4.1.99999.3.0, type: json, json_key: meters.1.watts,
+     unit: watts, metric: sobriety_device_power_watts, const_labels: {source: measured,
+     origin: json, basis: measured}}
+"""
+    )
+    oid = (1, 3, 6, 1, 4, 1, 99999, 3, 0)
+
+    def read(text: bytes) -> list[float]:
+        data = RawData(scalars={oid: VarBind(oid, Tag.OCTET_STRING, text)})
+        return [s.value for s in evaluate(spec, data, "t").samples]
+
+    assert read(b'{"meters": [{"watts": 1}, {"watts": 340}]}') == [340.0]
+    assert read(b'{"meters": [{"watts": 1}]}') == []  # index 1 of a one-item list
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -583,6 +606,51 @@ def test_forgetting_a_table_keeps_every_other_table_and_profile_cached() -> None
     assert sorted(cache.columns) == [("p", "u", "c"), ("q", "t", "c")]
     cache.forget_table("r", "t")  # nothing cached for it: nothing to forget, no error
     assert len(cache.tables) == 2
+
+
+def test_a_power_of_ten_scales_each_row_and_a_row_without_one_has_no_value() -> None:
+    profile = _profile(
+        {
+            "name": "meters",
+            "oid": "1.3.6.1.4.1.99999.4",
+            "index": ["entity"],
+            "columns": [
+                {"name": "multiplier", "column": 1},
+                {"name": "factor", "column": 3},
+                {"name": "watts", "column": 2, "exponent_from": [{"field": "multiplier"}],
+                 "metric": "sobriety_eo_power_watts", "const_labels": {"caliber": "actual"}},
+                {"name": "scaled", "column": 4, "multiply_by": "factor",
+                 "metric": "sobriety_eo_nameplate_watts"},
+            ],
+        }
+    )  # fmt: skip
+    raw = _raw(
+        "1.3.6.1.4.1.99999.4",
+        {
+            "1.1": (Tag.INTEGER, 0),  # meter 1: a multiplier, no reading
+            "3.1": (Tag.INTEGER, 2),
+            "1.2": (Tag.INTEGER, -2), "2.2": (Tag.INTEGER, 12345), "4.2": (Tag.INTEGER, 7),
+            "1.3": (Tag.INTEGER, 0), "2.3": (Tag.INTEGER, 42), "3.3": (Tag.INTEGER, 3),
+            "4.3": (Tag.INTEGER, 5),
+            "1.4": (Tag.INTEGER, 3), "2.4": (Tag.INTEGER, 2),
+            "2.5": (Tag.INTEGER, 9),  # no multiplier: no honest value
+        },
+    )  # fmt: skip
+    out = evaluate(profile, raw, "t")
+    watts = {
+        s.labels["entity"]: s.value for s in out.samples if s.name == "sobriety_eo_power_watts"
+    }
+    assert watts == {"2": 123.45, "3": 42.0, "4": 2000.0}
+    scaled = {
+        s.labels["entity"]: s.value for s in out.samples if s.name == "sobriety_eo_nameplate_watts"
+    }
+    assert scaled == {"3": 15.0}  # meter 2 has no factor: its value is dropped, not kept as is
+
+
+def test_a_fractional_number_is_its_own_label_value() -> None:
+    from sobriety.collectors.evaluate import _label_value
+
+    assert (_label_value(1.5), _label_value(3.0), _label_value("x")) == ("1.5", "3", "x")
 
 
 def test_text_states_a_length_prefixed_mac_index_and_fixed_info_labels() -> None:

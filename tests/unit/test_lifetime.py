@@ -191,3 +191,26 @@ def test_warranty_and_embodied_carbon() -> None:
     assert samples["sobriety_device_embodied_carbon_grams"] == 181_000
     assert samples["sobriety_device_embodied_carbon_amortised_grams"] == pytest.approx(90_500)
     assert samples["sobriety_device_age_seconds"] == pytest.approx(2.5 * 365.25 * 86_400)
+
+
+def test_a_new_device_starts_with_no_wrap_nor_boot_and_its_engine_boots_count(
+    tmp_path: Path,
+) -> None:
+    tracker = LifetimeTracker(StateStore(tmp_path / "s.sqlite3"))
+    device = TargetConfig.model_validate({"id": "t", "address": "127.0.0.1", "auth": "a"})
+
+    def poll(at: float, uptime: float, engine_boots: float) -> dict[str, float]:
+        samples = [
+            Sample("sobriety_device_uptime_seconds", {"target": "t"}, uptime),
+            Sample("sobriety_device_snmp_engine_boots", {"target": "t"}, engine_boots),
+        ]
+        out = tracker.observe(device, None, CollectResult("t", True, samples=samples),
+                              datetime.fromtimestamp(at, UTC), None, 30.0)  # fmt: skip
+        return {s.name: s.value for s in out}
+
+    first = poll(T0, 1000.0, 5.0)
+    assert first["sobriety_device_uptime_wraps_total"] == 0
+    assert first["sobriety_device_boots_total"] == 0
+    # uptime goes on rising, but the engine booted again: a reboot (snmpEngineBoots)
+    again = poll(T0 + 60, 1060.0, 6.0)
+    assert again["sobriety_device_boots_total"] == 1
