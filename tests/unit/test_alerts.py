@@ -154,6 +154,73 @@ def test_schedule_and_counter_increase() -> None:
     assert [t.status for t in engine.evaluate([sample], T0 + timedelta(minutes=70))] == ["resolved"]
 
 
+def increase(points: list[tuple[float, float]], over: str = "10m") -> list[float | None]:
+    """What an increase_over rule sees at each point (seconds from T0, counter value)."""
+    counter = rule(metric="sobriety_energy_gaps_total", increase_over=over)
+    engine = AlertEngine((counter,))
+    return [engine._value(counter, {"target": "t"}, v, T0.timestamp() + t) for t, v in points]
+
+
+def test_an_increase_needs_half_its_window_of_history_and_two_points() -> None:
+    assert increase([(0, 5.0)]) == [None]
+    assert increase([(0, 5.0), (60, 9.0)]) == [None, None]  # 1 of 10 minutes seen
+    assert increase([(0, 5.0), (300, 9.0)]) == [None, 4.0]  # two points, half the window
+
+
+def test_an_increase_counts_over_its_window_from_its_first_point_inclusive() -> None:
+    # at 600 s, the point of 0 s is exactly 10 minutes old: still in the window
+    assert increase([(0, 0.0), (300, 3.0), (600, 10.0)])[-1] == 10.0
+    assert increase([(0, 0.0), (300, 3.0), (601, 10.0)])[-1] == 7.0  # now it is out
+
+
+def test_a_flat_counter_increases_by_nothing_and_a_reset_counts_from_zero() -> None:
+    assert increase([(0, 7.0), (300, 7.0), (600, 7.0)])[-1] == 0.0
+    assert increase([(0, 7.0), (300, 9.0), (600, 2.0)])[-1] == 2.0 + 2.0
+
+
+def test_an_up_rule_fires_for_a_device_that_is_down() -> None:
+    down = rule(name="TargetDown", metric="sobriety_target_up", op="<", **{"raise": 1, "for": 0},
+                clear=None)  # fmt: skip
+    engine = AlertEngine((down,))
+    (fired,) = engine.evaluate([Sample("sobriety_target_up", {"target": "sw"}, 0.0)], T0)
+    assert (fired.rule.name, fired.status) == ("TargetDown", "firing")
+
+
+def test_a_rule_judges_every_sample_it_selects_past_those_it_does_not() -> None:
+    engine = AlertEngine((rule(matchers={"group": "2"}, **{"for": 0}),))
+    samples = [Sample("sobriety_poe_used_ratio", {"target": "sw", "group": g}, 0.9) for g in "12"]
+    assert [t.labels["group"] for t in engine.evaluate(samples, T0)] == ["2"]
+
+
+def test_a_series_without_history_yet_does_not_hold_back_the_others() -> None:
+    counter = rule(
+        metric="sobriety_energy_gaps_total", increase_over="10m", **{"raise": 1, "for": 0}
+    )
+    engine = AlertEngine((counter,))
+    old = Sample("sobriety_energy_gaps_total", {"target": "old"}, 0.0)
+    engine.evaluate([old], T0)
+    new = Sample("sobriety_energy_gaps_total", {"target": "new"}, 0.0)
+    later = T0 + timedelta(minutes=5)
+    fired = engine.evaluate(
+        [new, Sample("sobriety_energy_gaps_total", {"target": "old"}, 5.0)], later
+    )
+    assert [t.labels["target"] for t in fired] == ["old"]
+
+
+def test_an_always_rule_ignores_whether_the_site_is_open() -> None:
+    engine = AlertEngine((rule(**{"for": 0}),), is_open=lambda labels, now: True)
+    assert [t.status for t in engine.evaluate(poe(0.9), T0)] == ["firing"]
+
+
+def test_a_value_back_under_clear_resolves_at_that_time() -> None:
+    engine = AlertEngine((rule(**{"for": 0}),))
+    (fired,) = engine.evaluate(poe(0.9), T0)
+    (resolved,) = engine.evaluate(poe(0.5), T0 + timedelta(minutes=3))
+    assert (resolved.status, resolved.starts_at, resolved.ends_at) == (
+        "resolved", fired.starts_at, (T0 + timedelta(minutes=3)).timestamp(),
+    )  # fmt: skip
+
+
 def test_rules_are_checked_with_file_rule_and_field(tmp_path: Path) -> None:
     path = tmp_path / "alerts.yaml"
     path.write_text(

@@ -438,12 +438,44 @@ def test_common_varbinds_are_decoded_inline_not_by_the_general_decoders(
     assert calls == {"_header": 2 * headers_alone}  # the same headers; nothing per varbind
 
 
+def test_oids_of_small_arcs_decode_inline_and_the_others_by_decode_oid(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: Counter[str] = Counter()
+    monkeypatch.setattr(ber, "decode_oid", counted(calls, "decode_oid", ber.decode_oid))
+    bodies = (b"\x28\x05", b"\x2b", b"\x27\x01", b"\x50\x01", b"\x28\xc4\x62")
+    varbinds = b"".join(ber._tlv(0x30, ber._tlv(0x06, body) + b"\x05\x00") for body in bodies)
+    message = message_with_pdu(FIELDS + ber._tlv(0x30, varbinds))
+    oids = [vb.oid for vb in ber.decode_message(message).pdu.varbinds]
+    assert oids == [(1, 0, 5), (1, 3), (0, 39, 1), (2, 0, 1), (1, 0, 8802)]
+    assert calls == {"decode_oid": 2}  # 2.0.1 (first byte 80) and 8802 (two bytes): general
+
+
 def counted(calls: Counter[str], name: str, real: Callable[..., object]) -> Callable[..., object]:
     def wrapper(*args: object) -> object:
         calls[name] += 1
         return real(*args)
 
     return wrapper
+
+
+@pytest.mark.parametrize(
+    ("value", "encoded"),
+    [(0, "020100"), (127, "02017f"), (128, "02020080"), (-1, "0201ff"), (-128, "020180"),
+     (-129, "0202ff7f"), (2**31 - 1, "02047fffffff"), (-(2**31), "020480000000")],
+)  # fmt: skip
+def test_an_integer_is_encoded_in_its_fewest_bytes(value: int, encoded: str) -> None:
+    """X.690 8.3.2: no leading 0x00 or 0xFF byte that the next bit makes redundant."""
+    assert ber.encode_integer(value).hex() == encoded
+
+
+def test_the_requests_sobriety_never_sends_are_refused_saying_so() -> None:
+    with pytest.raises(ValueError, match=r"^SNMPv1 has no GETBULK$"):
+        ber.encode_request("1", b"public", ber.GET_BULK, 1, [(1, 3)], 0, 10)
+    with pytest.raises(
+        ValueError, match=r"^sobriety only sends GET, GETNEXT and GETBULK requests$"
+    ):
+        ber.encode_request("2c", b"public", ber.RESPONSE, 1, [(1, 3)])
 
 
 def test_a_length_of_128_takes_the_long_form() -> None:
@@ -488,6 +520,18 @@ ONE = b"\x30\x05\x06\x01\x2b\x05\x00"  # 1.3 = NULL
             "bad_value_type",
         ),
         (message_with_pdu(FIELDS + ber._tlv(0x30, ONE + b"\x30")), "bad_varbind"),  # one byte
+        (b"\x30\x82\x01", "bad_length"),  # two length bytes announced, one there
+        (message_with_pdu(FIELDS + ber._tlv(0x30, b"\x30\x04\x06\x00\x05\x00")), "bad_oid"),
+        (  # an indefinite length (0x80) is no length, even where 128 bytes would fit
+            message_with_pdu(
+                FIELDS + ber._tlv(0x30, ber._tlv(0x30, b"\x06\x01\x2b\x04\x80" + bytes(128)))
+            ),
+            "bad_length",
+        ),
+        (  # a long-form OID, then a value tag and nothing more
+            message_with_pdu(FIELDS + ber._tlv(0x30, ber._tlv(0x30, b"\x06\x81\x01\x2b\x04"))),
+            "truncated",
+        ),
         (message_with_pdu(FIELDS + ber._tlv(0x30, b"\x30\x01\x06")), "bad_varbind"),  # no OID
     ],
 )

@@ -242,6 +242,16 @@ def test_a_field_built_answer_decodes_to_its_own_fields() -> None:
     assert v3.peek_msg_id(ber.encode_request("2c", b"public", ber.GET, 5, [OID])) is None
 
 
+def security_parameters_not_a_sequence() -> bytes:
+    """A v3 answer whose msgSecurityParameters string holds a SET where RFC 3414 2.4 has the
+    UsmSecurityParameters SEQUENCE."""
+    message = bytearray(v3_answer())
+    at = message.index(tlv(0x04, ENGINE)) - 2  # the SEQUENCE's tag, its length in one byte
+    assert message[at] == 0x30
+    message[at] = 0x31
+    return bytes(message)
+
+
 @pytest.mark.parametrize(
     ("message", "keys", "detail"),
     [
@@ -252,6 +262,7 @@ def test_a_field_built_answer_decodes_to_its_own_fields() -> None:
         (v3_answer(flags=b"\x04\x00"), None, "bad_header"),
         (v3_answer(header={"model": b"\x04\x01\x03"}), None, "bad_header"),
         (v3_answer(usm_parts=[b"\x02\x01\x07"]), None, "bad_security_parameters"),
+        (security_parameters_not_a_sequence(), None, "bad_security_parameters"),
         (v3_answer(flags=b"\x04\x01\x01"), None, "unexpected_auth"),  # auth, no keys
         (v3_answer(flags=b"\x04\x01\x01"), PLAIN, "unexpected_auth"),  # auth, no auth key
         (v3_answer(flags=b"\x04\x01\x01"), AUTH_ONLY, "bad_digest"),  # an empty digest
