@@ -7,7 +7,9 @@ import json
 import os
 import re
 import shutil
+import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -106,3 +108,23 @@ def _recorded_durations(path: Path) -> dict[str, float]:
         stats = json.loads(path.read_text(encoding="utf-8"))
         _durations = (mtime, {str(k): float(v) for k, v in stats["duration_by_test"].items()})
     return _durations[1]
+
+
+def _process_zone(monkeypatch: pytest.MonkeyPatch, zone: str) -> Iterator[None]:
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture
+def west_of_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process in UTC-10 (Honolulu), as a server set to local time would be."""
+    yield from _process_zone(monkeypatch, "Pacific/Honolulu")
+
+
+@pytest.fixture
+def east_of_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process in UTC+14 (Kiritimati): local midnight is 14 hours before UTC's."""
+    yield from _process_zone(monkeypatch, "Pacific/Kiritimati")

@@ -22,6 +22,7 @@ from sobriety.alerts.engine import render as render_template
 from sobriety.alerts.promrules import render
 from sobriety.errors import ConfigError
 from sobriety.model import Sample
+from tests.problems import problems_of
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
@@ -219,6 +220,21 @@ def test_a_value_back_under_clear_resolves_at_that_time() -> None:
     assert (resolved.status, resolved.starts_at, resolved.ends_at) == (
         "resolved", fired.starts_at, (T0 + timedelta(minutes=3)).timestamp(),
     )  # fmt: skip
+
+
+def test_every_rule_file_s_problems_are_reported_together(tmp_path: Path) -> None:
+    unreadable = tmp_path / "broken.yaml"
+    unreadable.write_text("rules: [unclosed\n")
+    not_a_list = tmp_path / "scalar.yaml"
+    not_a_list.write_text("rules: 3\n")
+    bad_rule = tmp_path / "bad.yaml"
+    bad_rule.write_text(
+        "rules:\n  - {name: lower, metric: sobriety_target_up, raise: 1, summary: x}\n"
+    )
+    found = problems_of(load_rules, [unreadable, not_a_list, bad_rule])
+    assert [p.file for p in found] == [str(unreadable), str(not_a_list), str(bad_rule)]
+    assert (found[1].entry, found[1].field, found[1].message) == ("-", "rules", "a list of rules")
+    assert (found[2].entry, found[2].field) == ("rules[0] (lower)", "name")
 
 
 def test_rules_are_checked_with_file_rule_and_field(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ from sobriety.energy.ups import (
 )
 from sobriety.errors import ConfigError, ConfigProblem
 from sobriety.model import Sample
+from tests.problems import problems_of
 
 SERVER = DeviceClass(
     description="a test server", model="cpu_linear", source="test",
@@ -109,17 +110,13 @@ def test_every_bad_class_is_a_problem_naming_file_class_and_field(tmp_path: Path
         "  negative: {description: x, source: s, idle_watts: -1}\n"
         "  anonymous: {source: s}\n"
     )
-    with pytest.raises(ConfigError) as raised:
-        load_classes(path)
-    assert raised.value.problems == [
+    assert problems_of(load_classes, path) == [
         ConfigProblem(str(path), "class negative", "idle_watts",
                       "Input should be greater than or equal to 0"),
         ConfigProblem(str(path), "class anonymous", "description", "Field required"),
     ]  # fmt: skip
     path.write_text("classes: [a, b]\n")
-    with pytest.raises(ConfigError) as raised:
-        load_classes(path)
-    assert raised.value.problems == [
+    assert problems_of(load_classes, path) == [
         ConfigProblem(str(path), "-", "classes", "a mapping of classes")
     ]
 

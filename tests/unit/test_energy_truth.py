@@ -16,10 +16,11 @@ from sobriety.energy.accounting import EnergyTracker
 from sobriety.energy.classes import load_classes
 from sobriety.energy.sitecalendar import SiteCalendar, read_closures
 from sobriety.energy.ups import load_efficiency, losses
-from sobriety.errors import ConfigError, ConfigProblem
+from sobriety.errors import ConfigProblem
 from sobriety.model import CollectResult, Sample
 from sobriety.pollonce import poll_recording
 from sobriety.store import StateStore
+from tests.problems import problems_of
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 3, 16, 10, 0, tzinfo=UTC)  # a Monday, in term time for zone C
@@ -202,20 +203,10 @@ def test_feeders_book_what_their_declared_loads_do_not(fleet: Fleet) -> None:
     assert total >= 11_400
 
 
-CROSSED = """\
-settings: {interval: 60s, data_dir: "."}
-sites:
-  dc: {timezone: Europe/Paris, country: FR, opening_hours: "24/7"}
-auths:
-  v2: {version: 2c, community: public}
-targets:
-  - {id: ups, address: 127.0.0.1, auth: v2, site: dc, class: ups}
-  - {id: pdu-a, address: 127.0.0.1, auth: v2, site: dc, class: pdu, fed_by: [ups]}
-  - {id: pdu-b, address: 127.0.0.1, auth: v2, site: dc, class: pdu, fed_by: [ups]}
-  - {id: server, address: 127.0.0.1, auth: v2, site: dc, class: server_rack_2s,
-     outlets: [{pdu: pdu-a, outlet: "1"}, {pdu: pdu-b, outlet: "2"}]}
-  - {id: pc, address: 127.0.0.1, auth: v2, site: dc, class: desktop_pc, fed_by: [ups]}
-"""
+# the server's B supply on outlet 2 of pdu-b (outlet 1 of pdu-a: its A); a desktop on the UPS
+CROSSED = CONFIG.replace('{pdu: pdu-b, outlet: "1"}', '{pdu: pdu-b, outlet: "2"}') + (
+    "  - {id: desk, address: 127.0.0.1, auth: v2, site: dc, class: desktop_pc, fed_by: [ups]}\n"
+)
 
 
 def test_each_feeder_takes_off_only_the_outlets_that_are_its_own(tmp_path: Path) -> None:
@@ -223,7 +214,7 @@ def test_each_feeder_takes_off_only_the_outlets_that_are_its_own(tmp_path: Path)
     fleet.poll("pdu-a", pdu("pdu-a", 1665.0, {"1": 143.0, "2": 207.0}))
     fleet.poll("pdu-b", pdu("pdu-b", 270.0, {"1": 50.0, "2": 120.0}))
     fleet.poll("server", [], up=True)
-    fleet.poll("pc", [], up=True)  # no meter: 25..450 W (desktop_pc), fed by the UPS alone
+    fleet.poll("desk", [], up=True)  # no meter: 25..450 W (desktop_pc), fed by the UPS alone
     a = fleet.poll("pdu-a", pdu("pdu-a", 1665.0, {"1": 143.0, "2": 207.0}))
     # its own outlet 1 (143 W), not outlet 2 (the server's B supply is outlet 2 of pdu-b)
     assert named(a, "sobriety_feeder_unattributed_power_watts")[0].value == 1665 - 10 - 143
@@ -423,51 +414,37 @@ def ics_of(tmp_path: Path, *events: str) -> Path:
     return path
 
 
-def test_an_all_day_closure_without_dtend_is_its_one_day(tmp_path: Path) -> None:
-    ics = ics_of(tmp_path, "DTSTART;VALUE=DATE:20260107\r\nSUMMARY:Pont\r\n")
-    assert read_closures(ics) == {date(2026, 1, 7)}
+D7, D8, D9 = date(2026, 1, 7), date(2026, 1, 8), date(2026, 1, 9)
 
 
-def test_dtend_of_an_all_day_closure_is_exclusive(tmp_path: Path) -> None:
-    ics = ics_of(tmp_path, "DTSTART;VALUE=DATE:20260107\r\nDTEND;VALUE=DATE:20260110\r\n")
-    assert read_closures(ics) == {date(2026, 1, 7), date(2026, 1, 8), date(2026, 1, 9)}
-
-
-def test_a_timed_closure_closes_every_whole_day_it_touches(tmp_path: Path) -> None:
-    ics = ics_of(tmp_path, "DTSTART:20260107T140000\r\nDTEND:20260108T100000\r\n")
-    assert read_closures(ics) == {date(2026, 1, 7), date(2026, 1, 8)}
-    one_afternoon = ics_of(tmp_path, "DTSTART:20260107T140000\r\nDTEND:20260107T170000\r\n")
-    assert read_closures(one_afternoon) == {date(2026, 1, 7)}
-
-
-def test_a_timed_start_without_dtend_closes_its_day(tmp_path: Path) -> None:
-    ics = ics_of(tmp_path, "DTSTART:20260107T140000\r\n")
-    assert read_closures(ics) == {date(2026, 1, 7)}
-    for_two_hours = ics_of(tmp_path, "DTSTART:20260107T230000\r\nDURATION:PT2H\r\n")
-    assert read_closures(for_two_hours) == {date(2026, 1, 7), date(2026, 1, 8)}
-
-
-def test_a_timed_closure_ending_at_midnight_leaves_the_next_day_open(tmp_path: Path) -> None:
-    ics = ics_of(tmp_path, "DTSTART:20260107T100000\r\nDTEND:20260109T000000\r\n")
-    assert read_closures(ics) == {date(2026, 1, 7), date(2026, 1, 8)}
-    from_midnight = ics_of(tmp_path, "DTSTART:20260107T000000\r\nDTEND:20260107T000000\r\n")
-    assert read_closures(from_midnight) == {date(2026, 1, 7)}
-
-
-def test_a_day_to_a_time_is_a_timed_closure(tmp_path: Path) -> None:
-    ics = ics_of(tmp_path, "DTSTART;VALUE=DATE:20260107\r\nDTEND:20260108T100000\r\n")
-    assert read_closures(ics) == {date(2026, 1, 7), date(2026, 1, 8)}
-    to_a_day = ics_of(tmp_path, "DTSTART:20260107T100000\r\nDTEND;VALUE=DATE:20260109\r\n")
-    assert read_closures(to_a_day) == {date(2026, 1, 7), date(2026, 1, 8)}
+@pytest.mark.parametrize(
+    ("event", "days"),
+    [
+        ("DTSTART;VALUE=DATE:20260107", {D7}),  # no DTEND: its one day
+        ("DTSTART;VALUE=DATE:20260107\r\nDTEND;VALUE=DATE:20260110", {D7, D8, D9}),  # exclusive
+        ("DTSTART:20260107T140000\r\nDTEND:20260108T100000", {D7, D8}),  # timed: whole days
+        ("DTSTART:20260107T140000\r\nDTEND:20260107T170000", {D7}),  # one afternoon
+        ("DTSTART:20260107T140000", {D7}),  # a timed start without DTEND
+        ("DTSTART:20260107T230000\r\nDURATION:PT2H", {D7, D8}),
+        ("DTSTART:20260107T100000\r\nDTEND:20260109T000000", {D7, D8}),  # midnight: 9th open
+        ("DTSTART:20260107T000000\r\nDTEND:20260107T000000", {D7}),  # no length, its day
+        ("DTSTART;VALUE=DATE:20260107\r\nDTEND:20260108T100000", {D7, D8}),  # day to a time
+        ("DTSTART:20260107T100000\r\nDTEND;VALUE=DATE:20260109", {D7, D8}),  # time to a day
+    ],
+)
+def test_a_closure_closes_the_whole_local_days_it_covers(
+    tmp_path: Path, event: str, days: set[date]
+) -> None:
+    assert read_closures(ics_of(tmp_path, event + "\r\n")) == days
 
 
 def test_an_event_without_dtstart_is_a_problem_naming_the_file_and_the_field(
     tmp_path: Path,
 ) -> None:
     ics = ics_of(tmp_path, "SUMMARY:Pont\r\n", "DTSTART;VALUE=DATE:20260107\r\n")
-    with pytest.raises(ConfigError) as raised:
-        read_closures(ics)
-    assert raised.value.problems == [ConfigProblem(str(ics), "-", "DTSTART", "an event has none")]
+    assert problems_of(read_closures, ics) == [
+        ConfigProblem(str(ics), "-", "DTSTART", "an event has none")
+    ]
 
 
 def test_events_of_the_whole_file_are_closures_not_only_the_first(tmp_path: Path) -> None:
@@ -496,18 +473,14 @@ def test_a_closure_of_no_day_or_over_400_days_is_a_problem_naming_file_event_and
         tmp_path,
         f"DTSTART;VALUE=DATE:{dtstart}\r\nDTEND;VALUE=DATE:{dtend}\r\nSUMMARY:Vacances\r\n",
     )
-    with pytest.raises(ConfigError) as raised:
-        read_closures(ics)
-    assert raised.value.problems == [
+    assert problems_of(read_closures, ics) == [
         ConfigProblem(str(ics), "event Vacances", "DTEND", f"spans {span} days")
     ]
 
 
 def test_a_bad_closure_without_summary_is_named_by_its_first_day(tmp_path: Path) -> None:
     ics = ics_of(tmp_path, "DTSTART;VALUE=DATE:20260107\r\nDTEND;VALUE=DATE:20260107\r\n")
-    with pytest.raises(ConfigError) as raised:
-        read_closures(ics)
-    assert [p.entry for p in raised.value.problems] == ["event 2026-01-07"]
+    assert [p.entry for p in problems_of(read_closures, ics)] == ["event 2026-01-07"]
 
 
 @pytest.mark.parametrize("content", [None, b"BEGIN:VCALENDAR\r\nthis is no calendar"])
@@ -517,9 +490,7 @@ def test_an_unreadable_ics_is_one_problem_naming_the_file(
     ics = tmp_path / "closures.ics"
     if content is not None:
         ics.write_bytes(content)
-    with pytest.raises(ConfigError) as raised:
-        read_closures(ics)
-    [problem] = raised.value.problems
+    [problem] = problems_of(read_closures, ics)
     assert (problem.file, problem.entry, problem.field) == (str(ics), "-", "-")
     assert problem.message.startswith("not a readable .ics: ")
 

@@ -3,8 +3,6 @@ scheduled service, vendor support, the free-OS threshold, the energy payback bou
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -191,26 +189,6 @@ def test_boots_per_month_needs_a_day_watched_before_it_sends_anything_to_repair(
     assert facts["boots_per_month"] == pytest.approx(5.0)
     assert "reboots" in [r.rule for r in recommendation.reasons]
     assert recommendation.action == "repair"
-
-
-@pytest.fixture
-def west_of_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The process in UTC-10 (Honolulu), as a server set to local time would be."""
-    monkeypatch.setenv("TZ", "Pacific/Honolulu")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
-
-
-@pytest.fixture
-def east_of_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The process in UTC+14 (Kiritimati): local midnight is 14 hours before UTC's."""
-    monkeypatch.setenv("TZ", "Pacific/Kiritimati")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def test_service_since_says_whether_the_device_a_record_or_the_commissioning_dates_it() -> None:

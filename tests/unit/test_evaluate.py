@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,7 +15,7 @@ from sobriety.collectors.snmp import SnmpCollector
 from sobriety.model import Sample
 from sobriety.pollonce import poll_recording
 from sobriety.snmp.snmprec import RecordedTransport, Recording
-from sobriety.snmp.types import Oid, Tag, Value, VarBind, parse_oid
+from sobriety.snmp.types import Oid, Tag, Value, VarBind, format_oid, parse_oid
 
 DATA = Path(__file__).resolve().parent / "data"
 PROFILES = load_profiles([builtin_profile_dir()])
@@ -160,34 +158,25 @@ def test_date_and_time_offsets_east_and_west_of_utc_and_tenths_of_seconds() -> N
     assert date_and_time(bytes.fromhex("07e6081010013c00")) == utc + 59 - 25  # leap second: :59
 
 
-@pytest.fixture
-def west_of_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The process in UTC-10 (Honolulu), as a server set to local time would be."""
-    monkeypatch.setenv("TZ", "Pacific/Honolulu")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+SCALAR_OID = (1, 3, 6, 1, 4, 1, 99999, 2, 0)
+
+
+def read_scalar(field: dict[str, object], text: bytes) -> list[float]:
+    """The values one scalar field of a profile gives for an OCTET STRING `text`."""
+    spec = Profile.model_validate(
+        {"name": "t", "title": "t", "source": "test", "match": {"always": True},
+         "scalars": [{"name": "f", "oid": format_oid(SCALAR_OID), **field}]}
+    )  # fmt: skip
+    data = RawData(scalars={SCALAR_OID: VarBind(SCALAR_OID, Tag.OCTET_STRING, text)})
+    return [s.value for s in evaluate(spec, data, "t").samples]
 
 
 @pytest.mark.usefixtures("west_of_utc")
 def test_dates_without_a_zone_are_utc_whatever_the_server_s_zone() -> None:
     assert date_and_time(bytes.fromhex("07e6081010011900")) == 1660665685.0  # 16:01:25 UTC
-    spec = profile(
-        """
-name: t
-title: t
-source: hand-made
-match: {always: true}
-scalars:
-  - {name: replaced, oid: 1.3.6.1.4.1.99999.2.0, type: date, date_format: "%m/%d/%y",
-     metric: sobriety_ups_battery_replaced_timestamp_seconds}
-"""
-    )
-    oid = (1, 3, 6, 1, 4, 1, 99999, 2, 0)
-    data = RawData(scalars={oid: VarBind(oid, Tag.OCTET_STRING, b"08/16/22")})
-    (replaced,) = evaluate(spec, data, "t").samples
-    assert replaced.value == datetime(2022, 8, 16, tzinfo=UTC).timestamp()
+    replaced = {"type": "date", "date_format": "%m/%d/%y",
+                "metric": "sobriety_ups_battery_replaced_timestamp_seconds"}  # fmt: skip
+    assert read_scalar(replaced, b"08/16/22") == [datetime(2022, 8, 16, tzinfo=UTC).timestamp()]
 
 
 @pytest.mark.parametrize(
@@ -306,26 +295,11 @@ tables:
 
 
 def test_a_json_key_walks_lists_by_index_and_an_index_past_the_end_is_no_value() -> None:
-    spec = profile(
-        """
-name: t
-title: t
-source: hand-made
-match: {always: true}
-scalars:
-  - {name: meter, oid: 1.3.6.1.4.1.99999.3.0, type: json, json_key: meters.1.watts,
-     unit: watts, metric: sobriety_device_power_watts, const_labels: {source: measured,
-     origin: json, basis: measured}}
-"""
-    )
-    oid = (1, 3, 6, 1, 4, 1, 99999, 3, 0)
-
-    def read(text: bytes) -> list[float]:
-        data = RawData(scalars={oid: VarBind(oid, Tag.OCTET_STRING, text)})
-        return [s.value for s in evaluate(spec, data, "t").samples]
-
-    assert read(b'{"meters": [{"watts": 1}, {"watts": 340}]}') == [340.0]
-    assert read(b'{"meters": [{"watts": 1}]}') == []  # index 1 of a one-item list
+    measured = {"source": "measured", "origin": "json", "basis": "measured"}
+    meter = {"type": "json", "json_key": "meters.1.watts", "unit": "watts",
+             "metric": "sobriety_device_power_watts", "const_labels": measured}  # fmt: skip
+    assert read_scalar(meter, b'{"meters": [{"watts": 1}, {"watts": 340}]}') == [340.0]
+    assert read_scalar(meter, b'{"meters": [{"watts": 1}]}') == []  # index 1 of a 1-item list
 
 
 @pytest.mark.parametrize(
@@ -481,23 +455,30 @@ def _raw(base: str, cells: dict[str, tuple[Tag, Value]]) -> RawData:
     return raw
 
 
+def radio_table(name: str, oid: str, columns: list[dict[str, object]]) -> Profile:
+    return _profile({"name": name, "oid": oid, "index": ["radio"], "columns": columns})
+
+
+def levels_profile() -> Profile:
+    """A radio's transmit power as a level (column 2) of its own list of dBm (column 1)."""
+    return radio_table("radios", "1.3.6.1.4.1.99999.1", [
+        {"name": "levels", "column": 1, "type": "string"},
+        {"name": "tx", "column": 2, "pick_from": "levels", "metric": "sobriety_radio_tx_power_dbm"},
+    ])  # fmt: skip
+
+
+def milliwatts_profile() -> Profile:
+    """A radio's transmit power as the milliwatts of its current level (column 3: 1 or 2)."""
+    return radio_table("power", "1.3.6.1.4.1.99999.2", [
+        {"name": "l1", "column": 1},
+        {"name": "l2", "column": 2},
+        {"name": "tx", "column": 3, "pick_among": ["l1", "l2"], "to_dbm": True,
+         "metric": "sobriety_radio_tx_power_dbm"},
+    ])  # fmt: skip
+
+
 def test_a_level_picks_its_dbm_from_the_radios_own_list_and_out_of_list_is_no_value() -> None:
-    profile = _profile(
-        {
-            "name": "radios",
-            "oid": "1.3.6.1.4.1.99999.1",
-            "index": ["radio"],
-            "columns": [
-                {"name": "levels", "column": 1, "type": "string"},
-                {
-                    "name": "tx",
-                    "column": 2,
-                    "pick_from": "levels",
-                    "metric": "sobriety_radio_tx_power_dbm",
-                },
-            ],
-        }
-    )
+    profile = levels_profile()
     raw = _raw(
         "1.3.6.1.4.1.99999.1",
         {
@@ -513,24 +494,7 @@ def test_a_level_picks_its_dbm_from_the_radios_own_list_and_out_of_list_is_no_va
 
 
 def test_milliwatts_of_the_current_level_become_dbm() -> None:
-    profile = _profile(
-        {
-            "name": "power",
-            "oid": "1.3.6.1.4.1.99999.2",
-            "index": ["radio"],
-            "columns": [
-                {"name": "l1", "column": 1},
-                {"name": "l2", "column": 2},
-                {
-                    "name": "tx",
-                    "column": 3,
-                    "pick_among": ["l1", "l2"],
-                    "to_dbm": True,
-                    "metric": "sobriety_radio_tx_power_dbm",
-                },
-            ],
-        }
-    )
+    profile = milliwatts_profile()
     raw = _raw(
         "1.3.6.1.4.1.99999.2",
         {
@@ -544,18 +508,7 @@ def test_milliwatts_of_the_current_level_become_dbm() -> None:
 
 
 def test_the_last_level_of_a_radio_s_list_is_a_level_too() -> None:
-    profile = _profile(
-        {
-            "name": "radios",
-            "oid": "1.3.6.1.4.1.99999.1",
-            "index": ["radio"],
-            "columns": [
-                {"name": "levels", "column": 1, "type": "string"},
-                {"name": "tx", "column": 2, "pick_from": "levels",
-                 "metric": "sobriety_radio_tx_power_dbm"},
-            ],
-        }
-    )  # fmt: skip
+    profile = levels_profile()
     raw = _raw(
         "1.3.6.1.4.1.99999.1",
         {
@@ -568,19 +521,7 @@ def test_the_last_level_of_a_radio_s_list_is_a_level_too() -> None:
 
 
 def test_one_milliwatt_is_zero_dbm_and_a_radio_without_a_level_hides_no_other() -> None:
-    profile = _profile(
-        {
-            "name": "power",
-            "oid": "1.3.6.1.4.1.99999.2",
-            "index": ["radio"],
-            "columns": [
-                {"name": "l1", "column": 1},
-                {"name": "l2", "column": 2},
-                {"name": "tx", "column": 3, "pick_among": ["l1", "l2"], "to_dbm": True,
-                 "metric": "sobriety_radio_tx_power_dbm"},
-            ],
-        }
-    )  # fmt: skip
+    profile = milliwatts_profile()
     raw = _raw(
         "1.3.6.1.4.1.99999.2",
         {

@@ -285,3 +285,39 @@ def test_boots_add_up_over_many_reboots() -> None:
 def test_a_poll_that_lacks_engine_boots_keeps_the_last_known_for_the_next() -> None:
     state = run([(T0, 1_000.0, 7), (T0 + 60, 1_060.0, None), (T0 + 120, 1_120.0, 8)])
     assert (state.boots, state.engine_boots) == (1, 8)  # 7 then 8: the agent restarted
+
+
+def test_the_tracker_s_samples_name_each_figure_of_a_device() -> None:
+    target = TargetConfig.model_validate(
+        {"id": "a", "address": "127.0.0.1", "auth": "a", "purchased": "2024-01-01",
+         "warranty_months": 36}
+    )  # fmt: skip
+    start = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
+    end = datetime(2027, 1, 1, tzinfo=UTC).timestamp()
+    at = start + 86_400
+    state = LifetimeState("a", 100.0, at, 2, 5_000.0, None, 1)
+    tracker = LifetimeTracker.__new__(LifetimeTracker)
+    found = {(s.name, tuple(sorted(s.labels.items()))): s.value
+             for s in tracker.samples(target, None, [], state, at, None)}  # fmt: skip
+    me, inventory = (("target", "a"),), (("source", "inventory"), ("target", "a"))
+    assert found == {
+        ("sobriety_device_boots_total", me): 2.0,
+        ("sobriety_device_power_on_seconds_total", me): 5_000.0,
+        ("sobriety_device_uptime_wraps_total", me): 1.0,
+        ("sobriety_device_age_seconds", inventory): 86_400.0,
+        ("sobriety_device_life_start_timestamp_seconds", inventory): start,
+        ("sobriety_device_warranty_end_timestamp_seconds", me): end,
+        ("sobriety_device_warranty_left_seconds", me): end - at,
+    }
+    before = {s.name: s.value for s in tracker.samples(target, None, [], state, start - 60, None)}
+    assert before["sobriety_device_age_seconds"] == 0.0  # never a negative age
+
+
+def test_an_age_from_first_seen_gives_no_end_of_life_nor_amortised_carbon() -> None:
+    laptop = load_classes()["laptop"]
+    target = TargetConfig.model_validate({"id": "a", "address": "127.0.0.1", "auth": "a"})
+    tracker = LifetimeTracker.__new__(LifetimeTracker)
+    names = {s.name for s in tracker.samples(target, laptop, [], FRESH, T0, T0 - 86_400)}
+    assert "sobriety_device_age_seconds" in names  # seen for a day: said, with its source
+    assert "sobriety_device_expected_end_of_life_timestamp_seconds" not in names
+    assert "sobriety_device_embodied_carbon_amortised_grams" not in names
