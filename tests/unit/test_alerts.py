@@ -223,18 +223,37 @@ def test_a_value_back_under_clear_resolves_at_that_time() -> None:
 
 
 def test_every_rule_file_s_problems_are_reported_together(tmp_path: Path) -> None:
-    unreadable = tmp_path / "broken.yaml"
-    unreadable.write_text("rules: [unclosed\n")
     not_a_list = tmp_path / "scalar.yaml"
     not_a_list.write_text("rules: 3\n")
-    bad_rule = tmp_path / "bad.yaml"
-    bad_rule.write_text(
-        "rules:\n  - {name: lower, metric: sobriety_target_up, raise: 1, summary: x}\n"
+    unreadable = tmp_path / "broken.yaml"
+    unreadable.write_text("rules: [unclosed\n")
+    first = tmp_path / "first.yaml"
+    first.write_text("rules:\n  - {name: Up, metric: sobriety_target_up, raise: 1, summary: x}\n")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "rules:\n"
+        "  - {name: lower, metric: sobriety_target_up, raise: 1, summary: x}\n"
+        "  - just a string\n"
+        "  - {name: Up, metric: sobriety_target_up, raise: 1, summary: x}\n"
+        "  - {name: Nested, metric: sobriety_target_up, raise: 1, summary: x, matchers: {a: [1]}}\n"
+        "  - {name: Elsewhere, metric: sobriety_no_such_metric, raise: 1, summary: x}\n"
     )
-    found = problems_of(load_rules, [unreadable, not_a_list, bad_rule])
-    assert [p.file for p in found] == [str(unreadable), str(not_a_list), str(bad_rule)]
-    assert (found[1].entry, found[1].field, found[1].message) == ("-", "rules", "a list of rules")
-    assert (found[2].entry, found[2].field) == ("rules[0] (lower)", "name")
+    found = problems_of(load_rules, [not_a_list, unreadable, first, bad])
+    where = [(p.file, p.entry, p.field) for p in found]
+    assert where == [
+        (str(not_a_list), "-", "rules"),
+        *[(p.file, p.entry, p.field) for p in found if p.file == str(unreadable)],
+        (str(bad), "rules[0] (lower)", "name"),
+        (str(bad), "rules[1]", "-"),
+        (str(bad), "rules[2] (Up)", "name"),
+        (str(bad), "rules[3] (Nested)", "matchers.a"),
+        (str(bad), "rules[4] (Elsewhere)", "-"),
+    ]
+    assert any(p.file == str(unreadable) for p in found)
+    assert found[0].message == "a list of rules"
+    assert [p.message for p in found if p.entry == "rules[2] (Up)"] == [
+        f"duplicate (first in {first})"
+    ]
 
 
 def test_rules_are_checked_with_file_rule_and_field(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from sobriety.config.load import TargetConfig
 from sobriety.energy.accounting import controller_itself
-from sobriety.energy.choose import poe_remainder
+from sobriety.energy.choose import is_ups, poe_remainder
 from sobriety.energy.classes import ClassOverride, DeviceClass, PowerFigures, load_classes
 from sobriety.energy.models import PoeRemainder, estimate, vcpu_share
 from sobriety.energy.readings import (
@@ -119,6 +119,14 @@ def test_every_bad_class_is_a_problem_naming_file_class_and_field(tmp_path: Path
     assert problems_of(load_classes, path) == [
         ConfigProblem(str(path), "-", "classes", "a mapping of classes")
     ]
+
+
+def test_a_ups_is_one_by_its_class_or_by_reporting_an_output() -> None:
+    ups_class = DeviceClass(description="u", source="t", model="ups_loss")
+    assert is_ups([], ups_class) and not is_ups([], SERVER)
+    for name in ("sobriety_ups_output_power_watts", "sobriety_ups_output_load_ratio"):
+        assert is_ups([Sample(name, {"target": "u"}, 0.2)], None)
+    assert not is_ups([Sample("sobriety_ups_input_power_watts", {"target": "u"}, 90.0)], None)
 
 
 def own_meter(watts: float, origin: str = "entity-sensor") -> Sample:

@@ -495,6 +495,15 @@ def test_an_unreadable_ics_is_one_problem_naming_the_file(
     assert problem.message.startswith("not a readable .ics: ")
 
 
+def test_public_holidays_are_the_site_s_country_and_subdivision_s_in_its_own_zone() -> None:
+    paris = SiteCalendar(SiteConfig(timezone="Europe/Paris", country="FR"))
+    assert paris.holiday(date(2026, 7, 14)) and not paris.holiday(date(2026, 7, 15))
+    assert paris.state(datetime(2026, 12, 24, 23, 30, tzinfo=UTC)) == "holiday"  # 00:30, 25th
+    bavaria = SiteCalendar(SiteConfig(timezone="Europe/Berlin", country="DE", subdivision="BY"))
+    berlin = SiteCalendar(SiteConfig(timezone="Europe/Berlin", country="DE", subdivision="BE"))
+    assert bavaria.holiday(date(2026, 1, 6)) and not berlin.holiday(date(2026, 1, 6))  # Epiphany
+
+
 def test_a_site_is_open_only_in_its_hours_outside_closures(tmp_path: Path) -> None:
     site = SiteConfig(timezone="Europe/Paris", opening_hours={"mon": ["08:00-17:00"]})
     calendar = SiteCalendar(site, [date(2026, 1, 12)])

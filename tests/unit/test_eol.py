@@ -231,3 +231,11 @@ def test_a_rule_names_only_facts_and_tests_each_by_its_kind(tmp_path: Path) -> N
         ("rules[2]", "id", "duplicate rule id 'a'"),
     ]  # fmt: skip
     assert all(p.file == str(path) for p in found)
+
+
+def test_support_entries_that_are_not_a_list_are_one_problem(tmp_path: Path) -> None:
+    path = tmp_path / "support.yaml"
+    path.write_text("entries: 3\n")
+    assert problems_of(load_support, path) == [
+        ConfigProblem(str(path), "-", "entries", "a list of support entries")
+    ]

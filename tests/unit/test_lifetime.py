@@ -321,3 +321,18 @@ def test_an_age_from_first_seen_gives_no_end_of_life_nor_amortised_carbon() -> N
     assert "sobriety_device_age_seconds" in names  # seen for a day: said, with its source
     assert "sobriety_device_expected_end_of_life_timestamp_seconds" not in names
     assert "sobriety_device_embodied_carbon_amortised_grams" not in names
+
+
+def test_the_manufacture_date_is_the_chassis_or_stack_s_not_a_module_s() -> None:
+    def entity(index: str, cls: str, made: float) -> list[Sample]:
+        return [
+            Sample("sobriety_entity_info", {"target": "a", "entity": index, "class": cls}, 1.0),
+            Sample("sobriety_entity_manufacture_timestamp_seconds",
+                   {"target": "a", "entity": index}, made),
+        ]  # fmt: skip
+
+    target = TargetConfig.model_validate({"id": "a", "address": "127.0.0.1", "auth": "a"})
+    module_first = [*entity("9", "module", T0 - 100), *entity("1", "stack", T0 - 200)]
+    age = age_of(target, module_first, None)
+    assert age is not None and (age.start, age.source) == (T0 - 200, "entity_mfg_date")
+    assert age_of(target, entity("9", "module", T0 - 100), None) is None
