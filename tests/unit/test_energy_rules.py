@@ -10,7 +10,7 @@ import pytest
 
 from sobriety.config.load import TargetConfig
 from sobriety.energy.accounting import controller_itself
-from sobriety.energy.choose import is_ups, poe_remainder
+from sobriety.energy.choose import is_ups, poe_remainder, virtualization
 from sobriety.energy.classes import ClassOverride, DeviceClass, PowerFigures, load_classes
 from sobriety.energy.models import PoeRemainder, estimate, vcpu_share
 from sobriety.energy.readings import (
@@ -127,6 +127,31 @@ def test_a_ups_is_one_by_its_class_or_by_reporting_an_output() -> None:
     for name in ("sobriety_ups_output_power_watts", "sobriety_ups_output_load_ratio"):
         assert is_ups([Sample(name, {"target": "u"}, 0.2)], None)
     assert not is_ups([Sample("sobriety_ups_input_power_watts", {"target": "u"}, 90.0)], None)
+
+
+def test_a_virtual_machine_is_one_by_its_info_or_by_the_host_s_virtual_devices() -> None:
+    def info(**labels: str) -> Sample:
+        return Sample("sobriety_device_virtualization_info", {"target": "h", **labels}, 1.0)
+
+    def devices(count: float) -> Sample:
+        return Sample("sobriety_host_virtual_devices", {"target": "h"}, count)
+
+    assert virtualization([info(kind="container")]) == "container"
+    assert virtualization([info()]) == "vm"  # the info without a kind: a virtual machine
+    assert virtualization([devices(2.0)]) == "vm"
+    assert virtualization([devices(0.0)]) is None
+    assert virtualization([]) is None
+
+
+def test_a_class_with_only_an_idle_figure_is_estimated_at_it_and_a_vm_at_its_share() -> None:
+    idle_only = DeviceClass(description="x", source="t", idle_watts=3.0)
+    assert estimate(idle_only, "x", []) == PowerReading(3.0, "estimated", "class:x", 3.0, 4.5,
+                                                        "assumed")  # fmt: skip
+    vm = DeviceClass(description="vm", source="t", model="vcpu_share", idle_watts=2.0,
+                     max_watts=10.0, typical_watts=6.0)  # fmt: skip
+    share = estimate(vm, "vm", [Sample("sobriety_host_processors", {"target": "vm"}, 4.0)])
+    assert share is not None and share.origin == "class:vm:vcpu-share"
+    assert (share.low, share.high) == (8.0, 40.0)
 
 
 def own_meter(watts: float, origin: str = "entity-sensor") -> Sample:
