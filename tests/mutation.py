@@ -8,6 +8,11 @@
     python -m tests.mutation score [--min N] [PATTERN ...]
                                             per-module table from mutants/**/*.meta; exits 1
                                             when a module's score is below N %
+    python -m tests.mutation retest [PATTERN ...]
+                                            after new tests: copy tests/ into mutants/ (mutmut
+                                            copies only missing files) and mark the survivors
+                                            (matching PATTERNs) not checked, so that a resumed
+                                            `mutmut run` tests them again, cheapest first
     python -m tests.mutation named          issue 21's mutations, each applied alone to a copy
                                             of the tree: the test named for it must pass before
                                             and fail after (exits 1 when one survives)
@@ -24,6 +29,7 @@ import argparse
 import fnmatch
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -146,6 +152,31 @@ NAMED = (
           "                pass\n",
           "tests/unit/test_alerts.py::test_keep_firing_for_counts_from_the_last_time_the_value_went_below_clear"),
 )  # fmt: skip
+
+
+def retest(patterns: list[str]) -> int:
+    """Bring the current tests into mutants/ and reset the survivors' verdicts."""
+    if not MUTANTS.is_dir():
+        print("no mutants/: run `make mutate` first", file=sys.stderr)
+        return 1
+    shutil.copytree(ROOT / "tests", MUTANTS / "tests", dirs_exist_ok=True)
+    reset = 0
+    for meta in sorted(MUTANTS.rglob("*.py.meta")):
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        codes = data["exit_code_by_key"]
+        again = [
+            key
+            for key, code in codes.items()
+            if code in SURVIVED | NO_TESTS
+            and (not patterns or any(fnmatch.fnmatch(key, p) for p in patterns))
+        ]
+        for key in again:
+            codes[key] = None
+        if again:
+            meta.write_text(json.dumps(data), encoding="utf-8")
+            reset += len(again)
+    print(f"{reset} survivors to test again: resume with `mutmut run` (no names)")
+    return 0
 
 
 def pytest_fails(tree: Path, tests: list[str]) -> bool:
@@ -284,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     score.add_argument("patterns", nargs="*")
     sub.add_parser("named")
     sub.add_parser("check")
+    sub.add_parser("retest").add_argument("patterns", nargs="*")
     args = parser.parse_args(argv)
     if args.command == "check":
         missing = missing_copies()
@@ -292,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if missing else 0
     if args.command == "named":
         return named()
+    if args.command == "retest":
+        return retest(args.patterns)
     if args.command == "changed":
         print("\n".join(changed(args.base)))
         return 0

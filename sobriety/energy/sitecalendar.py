@@ -12,7 +12,7 @@ open round the clock (`always_open`, a server room) is never closed.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -36,20 +36,22 @@ def read_closures(path: Path) -> frozenset[date]:
     try:
         calendar = icalendar.Calendar.from_ical(path.read_bytes())
         events = recurring_ical_events.of(calendar).between(EXPAND_FROM, EXPAND_TO)
+    except KeyError as exc:  # recurring-ical-events on an event without DTSTART
+        raise ConfigError(
+            [ConfigProblem(str(path), "-", str(exc.args[0]), "an event has none")]
+        ) from None
     except (OSError, ValueError) as exc:
         raise ConfigError(
             [ConfigProblem(str(path), "-", "-", f"not a readable .ics: {exc}")]
         ) from None
     days: set[date] = set()
     for event in events:
-        start = event.get("DTSTART")
-        if start is None:
-            continue
-        first = _day(start.dt)
-        end = event.get("DTEND")
-        last = _day(end.dt) if end is not None else first + timedelta(days=1)
-        if isinstance(start.dt, datetime) and end is not None and isinstance(end.dt, datetime):
-            last = _day(end.dt) + timedelta(days=1)  # a timed closure closes the whole day
+        # recurring-ical-events gives each occurrence a DTSTART and a DTEND of one type (from
+        # DURATION, or RFC 5545's default: one day for a date), so both are always there
+        start, end = event["DTSTART"].dt, event["DTEND"].dt
+        first, last = _day(start), _day(end)
+        if isinstance(end, datetime) and (end.time() != time(0) or last == first):
+            last += timedelta(days=1)  # a timed closure closes each whole day it touches
         span = (last - first).days
         if span <= 0 or span > MAX_CLOSURE_DAYS:
             where = str(event.get("SUMMARY", first))

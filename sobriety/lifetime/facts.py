@@ -257,9 +257,10 @@ def _service_facts(inputs: FactInputs, figures: EndOfLifeFigures | None) -> dict
     for part, item in figures.service_items.items():
         if item.min_rated_watts is not None and not (rating and rating[0] >= item.min_rated_watts):
             continue  # applies to large units only, and this one's rating is unknown or small
-        last, kind = _last_replacement(inputs, part)
-        if last is None:
+        replaced = _last_replacement(inputs, part)
+        if replaced is None:
             continue
+        last, kind = replaced
         if _years(inputs.at - last) <= item.every_years:
             continue
         since_kinds.add(kind)
@@ -276,8 +277,9 @@ def _service_facts(inputs: FactInputs, figures: EndOfLifeFigures | None) -> dict
     }
 
 
-def _last_replacement(inputs: FactInputs, part: str) -> tuple[float | None, str]:
-    """When `part` was last replaced, and whether that is a record or the commissioning."""
+def _last_replacement(inputs: FactInputs, part: str) -> tuple[float, str] | None:
+    """When `part` was last replaced, and whether that is a record or the commissioning;
+    None when neither is known (first seen is no commissioning: it is not passed on)."""
     if part == "battery":
         said = values(inputs.samples, "sobriety_ups_battery_replaced_timestamp_seconds")
         if said:
@@ -286,10 +288,8 @@ def _last_replacement(inputs: FactInputs, part: str) -> tuple[float | None, str]
     if asset is not None and part in asset.serviced:
         day = asset.serviced[part]
         return datetime.combine(day, datetime.min.time(), UTC).timestamp(), SINCE_WORDS[1]
-    age = age_of(inputs.target, inputs.samples, inputs.first_seen)
-    if age is None or age.source == "first_seen":
-        return None, ""
-    return age.start, SINCE_WORDS[2]
+    age = age_of(inputs.target, inputs.samples, None)
+    return (age.start, SINCE_WORDS[2]) if age is not None else None
 
 
 def _support_facts(inputs: FactInputs, support: SupportTable) -> dict[str, FactValue]:

@@ -308,6 +308,45 @@ def test_a_school_week_after_hours_and_holiday_by_hand(world: World) -> None:
     assert site[("sobriety_site_cost_euros_total", None)] == pytest.approx(0.175 * 168 * 0.2)
 
 
+def test_site_series_sum_every_device_of_a_class_and_split_waste_by_period(world: World) -> None:
+    """Monday 16:00 to 18:00 in Paris (open until 17:00): two desktops estimated at 175 W and
+    a server measured at 100 W; the site series add up per class and source, by hand."""
+    for minute in range(2 * 60 + 1):
+        at = MONDAY + timedelta(hours=16, minutes=minute)
+        world.poll("pc", at, up=True)
+        world.poll("fed", at, up=True)  # its PDU is never polled: the class estimate
+        world.poll("meter", at, 100.0)
+    kwh_pcs, kwh_server = 2 * 0.175 * 2, 0.100 * 2
+    got = {
+        (s.name, s.labels.get("class", ""), s.labels.get("source", ""), s.labels.get("period", "")):
+        s.value
+        for s in world.tracker.site_samples()
+        if s.labels["site"] == "school" and not s.name.endswith(("_power_watts", "_open"))
+    }  # fmt: skip
+    expected = {
+        ("sobriety_site_energy_joules_total", "desktop_pc", "estimated", ""): kwh_pcs * 3.6e6,
+        ("sobriety_site_energy_joules_total", "server_rack_2s", "measured", ""): kwh_server * 3.6e6,
+        ("sobriety_site_carbon_grams_total", "desktop_pc", "", ""): kwh_pcs * 50,
+        ("sobriety_site_carbon_grams_total", "server_rack_2s", "", ""): kwh_server * 50,
+        ("sobriety_site_cost_euros_total", "desktop_pc", "", ""): kwh_pcs * 0.2,
+        ("sobriety_site_cost_euros_total", "server_rack_2s", "", ""): kwh_server * 0.2,
+        # a server is never off: no waste; the desktops' hour after 17:00 is, as assumed
+        ("sobriety_site_waste_energy_joules_total", "desktop_pc", "assumed", "after_hours"):
+            kwh_pcs / 2 * 3.6e6,
+        ("sobriety_site_waste_carbon_grams_total", "desktop_pc", "assumed", "after_hours"):
+            kwh_pcs / 2 * 50,
+        ("sobriety_site_waste_cost_euros_total", "desktop_pc", "assumed", "after_hours"):
+            kwh_pcs / 2 * 0.2,
+        ("sobriety_site_waste_energy_joules_total", "desktop_pc", "assumed", "holiday"): 0.0,
+        ("sobriety_site_waste_carbon_grams_total", "desktop_pc", "assumed", "holiday"): 0.0,
+        ("sobriety_site_waste_cost_euros_total", "desktop_pc", "assumed", "holiday"): 0.0,
+    }  # fmt: skip
+    assert got.keys() >= expected.keys()
+    assert {k: got[k] for k in expected} == pytest.approx(expected)
+    opens = [s.labels for s in world.tracker.site_samples() if s.name == "sobriety_site_open"]
+    assert {"site": "school"} in opens
+
+
 def test_unknown_class_and_feed_are_config_errors(tmp_path: Path) -> None:
     from sobriety.errors import ConfigError
 

@@ -22,6 +22,7 @@ from sobriety.alerts.engine import render as render_template
 from sobriety.alerts.promrules import render
 from sobriety.errors import ConfigError
 from sobriety.model import Sample
+from tests.problems import problems_of
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
@@ -152,6 +153,107 @@ def test_schedule_and_counter_increase() -> None:
     is_open["value"] = True  # the site opens: out of schedule, the alert resolves
     sample = Sample("sobriety_site_waste_energy_joules_total", labels, 310.0)
     assert [t.status for t in engine.evaluate([sample], T0 + timedelta(minutes=70))] == ["resolved"]
+
+
+def increase(points: list[tuple[float, float]], over: str = "10m") -> list[float | None]:
+    """What an increase_over rule sees at each point (seconds from T0, counter value)."""
+    counter = rule(metric="sobriety_energy_gaps_total", increase_over=over)
+    engine = AlertEngine((counter,))
+    return [engine._value(counter, {"target": "t"}, v, T0.timestamp() + t) for t, v in points]
+
+
+def test_an_increase_needs_half_its_window_of_history_and_two_points() -> None:
+    assert increase([(0, 5.0)]) == [None]
+    assert increase([(0, 5.0), (60, 9.0)]) == [None, None]  # 1 of 10 minutes seen
+    assert increase([(0, 5.0), (300, 9.0)]) == [None, 4.0]  # two points, half the window
+
+
+def test_an_increase_counts_over_its_window_from_its_first_point_inclusive() -> None:
+    # at 600 s, the point of 0 s is exactly 10 minutes old: still in the window
+    assert increase([(0, 0.0), (300, 3.0), (600, 10.0)])[-1] == 10.0
+    assert increase([(0, 0.0), (300, 3.0), (601, 10.0)])[-1] == 7.0  # now it is out
+
+
+def test_a_flat_counter_increases_by_nothing_and_a_reset_counts_from_zero() -> None:
+    assert increase([(0, 7.0), (300, 7.0), (600, 7.0)])[-1] == 0.0
+    assert increase([(0, 7.0), (300, 9.0), (600, 2.0)])[-1] == 2.0 + 2.0
+
+
+def test_an_up_rule_fires_for_a_device_that_is_down() -> None:
+    down = rule(name="TargetDown", metric="sobriety_target_up", op="<", **{"raise": 1, "for": 0},
+                clear=None)  # fmt: skip
+    engine = AlertEngine((down,))
+    (fired,) = engine.evaluate([Sample("sobriety_target_up", {"target": "sw"}, 0.0)], T0)
+    assert (fired.rule.name, fired.status) == ("TargetDown", "firing")
+
+
+def test_a_rule_judges_every_sample_it_selects_past_those_it_does_not() -> None:
+    engine = AlertEngine((rule(matchers={"group": "2"}, **{"for": 0}),))
+    samples = [Sample("sobriety_poe_used_ratio", {"target": "sw", "group": g}, 0.9) for g in "12"]
+    assert [t.labels["group"] for t in engine.evaluate(samples, T0)] == ["2"]
+
+
+def test_a_series_without_history_yet_does_not_hold_back_the_others() -> None:
+    counter = rule(
+        metric="sobriety_energy_gaps_total", increase_over="10m", **{"raise": 1, "for": 0}
+    )
+    engine = AlertEngine((counter,))
+    old = Sample("sobriety_energy_gaps_total", {"target": "old"}, 0.0)
+    engine.evaluate([old], T0)
+    new = Sample("sobriety_energy_gaps_total", {"target": "new"}, 0.0)
+    later = T0 + timedelta(minutes=5)
+    fired = engine.evaluate(
+        [new, Sample("sobriety_energy_gaps_total", {"target": "old"}, 5.0)], later
+    )
+    assert [t.labels["target"] for t in fired] == ["old"]
+
+
+def test_an_always_rule_ignores_whether_the_site_is_open() -> None:
+    engine = AlertEngine((rule(**{"for": 0}),), is_open=lambda labels, now: True)
+    assert [t.status for t in engine.evaluate(poe(0.9), T0)] == ["firing"]
+
+
+def test_a_value_back_under_clear_resolves_at_that_time() -> None:
+    engine = AlertEngine((rule(**{"for": 0}),))
+    (fired,) = engine.evaluate(poe(0.9), T0)
+    (resolved,) = engine.evaluate(poe(0.5), T0 + timedelta(minutes=3))
+    assert (resolved.status, resolved.starts_at, resolved.ends_at) == (
+        "resolved", fired.starts_at, (T0 + timedelta(minutes=3)).timestamp(),
+    )  # fmt: skip
+
+
+def test_every_rule_file_s_problems_are_reported_together(tmp_path: Path) -> None:
+    not_a_list = tmp_path / "scalar.yaml"
+    not_a_list.write_text("rules: 3\n")
+    unreadable = tmp_path / "broken.yaml"
+    unreadable.write_text("rules: [unclosed\n")
+    first = tmp_path / "first.yaml"
+    first.write_text("rules:\n  - {name: Up, metric: sobriety_target_up, raise: 1, summary: x}\n")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "rules:\n"
+        "  - {name: lower, metric: sobriety_target_up, raise: 1, summary: x}\n"
+        "  - just a string\n"
+        "  - {name: Up, metric: sobriety_target_up, raise: 1, summary: x}\n"
+        "  - {name: Nested, metric: sobriety_target_up, raise: 1, summary: x, matchers: {a: [1]}}\n"
+        "  - {name: Elsewhere, metric: sobriety_no_such_metric, raise: 1, summary: x}\n"
+    )
+    found = problems_of(load_rules, [not_a_list, unreadable, first, bad])
+    where = [(p.file, p.entry, p.field) for p in found]
+    assert where == [
+        (str(not_a_list), "-", "rules"),
+        *[(p.file, p.entry, p.field) for p in found if p.file == str(unreadable)],
+        (str(bad), "rules[0] (lower)", "name"),
+        (str(bad), "rules[1]", "-"),
+        (str(bad), "rules[2] (Up)", "name"),
+        (str(bad), "rules[3] (Nested)", "matchers.a"),
+        (str(bad), "rules[4] (Elsewhere)", "-"),
+    ]
+    assert any(p.file == str(unreadable) for p in found)
+    assert found[0].message == "a list of rules"
+    assert [p.message for p in found if p.entry == "rules[2] (Up)"] == [
+        f"duplicate (first in {first})"
+    ]
 
 
 def test_rules_are_checked_with_file_rule_and_field(tmp_path: Path) -> None:
@@ -320,6 +422,23 @@ def test_every_pending_and_firing_alert_is_a_sample_of_its_state() -> None:
         {**base, "alertstate": "pending", "target": "b", "site": "school"},
         {**base, "alertstate": "pending", "target": "c", "site": "lab"},  # its own site wins
     ]  # the rule no longer loaded has no sample
+
+
+def test_the_same_state_is_the_same_json_whatever_the_order_of_its_labels() -> None:
+    one = AlertState("PoeBudgetHigh", {"target": "sw", "group": "1"}, "firing", 0.0, 0.9)
+    other = AlertState("PoeBudgetHigh", {"group": "1", "target": "sw"}, "firing", 0.0, 0.9)
+    assert one.as_json() == other.as_json()
+
+
+def test_a_state_of_a_rule_no_longer_loaded_hides_none_of_the_others() -> None:
+    engine = AlertEngine((rule(**{"for": 0}),))
+    gone = AlertState("NoLongerLoaded", {"target": "d"}, "firing", 0.0, 1.0)
+    engine.restore({"gone": gone.as_json()})  # first in the engine's states
+    engine.evaluate(poe(0.9, "a"), T0)
+    site_wide = AlertState("PoeBudgetHigh", {"site": "lab"}, "firing", 0.0, 1.0)
+    engine.restore({"site": site_wide.as_json()})
+    found = sorted(engine.samples(), key=lambda s: s.labels["target"])
+    assert [(s.labels["target"], s.labels["site"]) for s in found] == [("", "lab"), ("a", "")]
 
 
 def test_notifications_carry_the_routing_labels_and_the_series_own_win() -> None:

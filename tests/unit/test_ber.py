@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -406,6 +408,76 @@ def test_each_pdu_field_and_varbind_malformation_has_its_reason() -> None:
     assert (vb.oid, vb.value) == ((1, 3, 6, 1), None)
 
 
+def test_common_varbinds_are_decoded_inline_not_by_the_general_decoders(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The hot loop's design (bench/: decoding cost): a varbind of short lengths whose value
+    is a counter, gauge, timeticks or octet string, under an OID of arcs below 128, is read
+    inline; only the message and PDU headers go through `_header`, and no varbind through
+    `_value` or `decode_oid`."""
+    calls: Counter[str] = Counter()
+    for name in ("_header", "_value", "decode_oid"):
+        real = getattr(ber, name)
+        monkeypatch.setattr(ber, name, counted(calls, name, real))
+    values = [(0x41, b"\x01"), (0x42, b"\x00\xff\xff\xff\xff"), (0x43, b"\x01\x02\x03\x04"),
+              (0x46, b"\x01\x02\x03\x04\x05\x06\x07\x08"), (0x04, b"sw"), (0x04, b"")]  # fmt: skip
+
+    def decode(count: int) -> list[tuple[tuple[int, ...], object]]:
+        varbinds = b"".join(
+            ber._tlv(0x30, b"\x06\x08\x2b\x06\x01\x02\x01\x01\x05\x00" + ber._tlv(tag, body))
+            for tag, body in values[:count]
+        )
+        message = message_with_pdu(FIELDS + ber._tlv(0x30, varbinds))
+        return [(vb.oid, vb.value) for vb in ber.decode_message(message).pdu.varbinds]
+
+    oid = (1, 3, 6, 1, 2, 1, 1, 5, 0)
+    assert decode(0) == []
+    headers_alone = calls["_header"]
+    assert decode(6) == [(oid, 1), (oid, 2**32 - 1), (oid, 0x01020304),
+                         (oid, 0x0102030405060708), (oid, b"sw"), (oid, b"")]  # fmt: skip
+    assert calls == {"_header": 2 * headers_alone}  # the same headers; nothing per varbind
+
+
+def test_oids_of_small_arcs_decode_inline_and_the_others_by_decode_oid(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: Counter[str] = Counter()
+    monkeypatch.setattr(ber, "decode_oid", counted(calls, "decode_oid", ber.decode_oid))
+    bodies = (b"\x28\x05", b"\x2b", b"\x27\x01", b"\x50\x01", b"\x28\xc4\x62")
+    varbinds = b"".join(ber._tlv(0x30, ber._tlv(0x06, body) + b"\x05\x00") for body in bodies)
+    message = message_with_pdu(FIELDS + ber._tlv(0x30, varbinds))
+    oids = [vb.oid for vb in ber.decode_message(message).pdu.varbinds]
+    assert oids == [(1, 0, 5), (1, 3), (0, 39, 1), (2, 0, 1), (1, 0, 8802)]
+    assert calls == {"decode_oid": 2}  # 2.0.1 (first byte 80) and 8802 (two bytes): general
+
+
+def counted(calls: Counter[str], name: str, real: Callable[..., object]) -> Callable[..., object]:
+    def wrapper(*args: object) -> object:
+        calls[name] += 1
+        return real(*args)
+
+    return wrapper
+
+
+@pytest.mark.parametrize(
+    ("value", "encoded"),
+    [(0, "020100"), (127, "02017f"), (128, "02020080"), (-1, "0201ff"), (-128, "020180"),
+     (-129, "0202ff7f"), (2**31 - 1, "02047fffffff"), (-(2**31), "020480000000")],
+)  # fmt: skip
+def test_an_integer_is_encoded_in_its_fewest_bytes(value: int, encoded: str) -> None:
+    """X.690 8.3.2: no leading 0x00 or 0xFF byte that the next bit makes redundant."""
+    assert ber.encode_integer(value).hex() == encoded
+
+
+def test_the_requests_sobriety_never_sends_are_refused_saying_so() -> None:
+    with pytest.raises(ValueError, match=r"^SNMPv1 has no GETBULK$"):
+        ber.encode_request("1", b"public", ber.GET_BULK, 1, [(1, 3)], 0, 10)
+    with pytest.raises(
+        ValueError, match=r"^sobriety only sends GET, GETNEXT and GETBULK requests$"
+    ):
+        ber.encode_request("2c", b"public", ber.RESPONSE, 1, [(1, 3)])
+
+
 def test_a_length_of_128_takes_the_long_form() -> None:
     """X.690 8.1.3: 0..127 in one byte; 128 needs 0x81 0x80 (a lone 0x80 is indefinite)."""
     assert ber._tlv(0x04, bytes(127))[:2] == b"\x04\x7f"
@@ -436,6 +508,31 @@ ONE = b"\x30\x05\x06\x01\x2b\x05\x00"  # 1.3 = NULL
         ),
         (message_with_pdu(FIELDS + ber._tlv(0x30, ONE * 10_000)), OK),  # the most taken
         (message_with_pdu(FIELDS + ber._tlv(0x30, ONE * 10_001)), "too_many_varbinds"),
+        (  # bytes after the PDU, inside the message
+            ber._tlv(
+                0x30,
+                b"\x02\x01\x01\x04\x06public" + ber._tlv(0xA2, FIELDS + b"\x30\x00") + b"\x05\x00",
+            ),
+            "trailing_bytes",
+        ),
+        (  # a short-form value that ends before its varbind does
+            message_with_pdu(FIELDS + ber._tlv(0x30, b"\x30\x07\x06\x01\x2b\x04\x01ab")),
+            "bad_value_type",
+        ),
+        (message_with_pdu(FIELDS + ber._tlv(0x30, ONE + b"\x30")), "bad_varbind"),  # one byte
+        (b"\x30\x82\x01", "bad_length"),  # two length bytes announced, one there
+        (message_with_pdu(FIELDS + ber._tlv(0x30, b"\x30\x04\x06\x00\x05\x00")), "bad_oid"),
+        (  # an indefinite length (0x80) is no length, even where 128 bytes would fit
+            message_with_pdu(
+                FIELDS + ber._tlv(0x30, ber._tlv(0x30, b"\x06\x01\x2b\x04\x80" + bytes(128)))
+            ),
+            "bad_length",
+        ),
+        (  # a long-form OID, then a value tag and nothing more
+            message_with_pdu(FIELDS + ber._tlv(0x30, ber._tlv(0x30, b"\x06\x81\x01\x2b\x04"))),
+            "truncated",
+        ),
+        (message_with_pdu(FIELDS + ber._tlv(0x30, b"\x30\x01\x06")), "bad_varbind"),  # no OID
     ],
 )
 def test_each_message_malformation_has_its_reason(data: bytes, detail: str) -> None:

@@ -8,23 +8,150 @@ from pathlib import Path
 
 import pytest
 
+from sobriety.config.load import TargetConfig
 from sobriety.energy.accounting import controller_itself
-from sobriety.energy.classes import DeviceClass
-from sobriety.energy.models import estimate, vcpu_share
+from sobriety.energy.choose import is_ups, poe_remainder, virtualization
+from sobriety.energy.classes import ClassOverride, DeviceClass, PowerFigures, load_classes
+from sobriety.energy.models import PoeRemainder, estimate, vcpu_share
 from sobriety.energy.readings import (
     PowerReading,
     allocation_estimate,
     own_measured,
     port_is_allocation,
+    states,
 )
-from sobriety.energy.ups import TOPOLOGIES, load_efficiency, losses, shipped_efficiency
+from sobriety.energy.ups import (
+    TOPOLOGIES,
+    LossTerms,
+    Topology,
+    load_efficiency,
+    losses,
+    shipped_efficiency,
+)
 from sobriety.errors import ConfigError, ConfigProblem
 from sobriety.model import Sample
+from tests.problems import problems_of
 
 SERVER = DeviceClass(
     description="a test server", model="cpu_linear", source="test",
     idle_watts=100.0, typical_watts=150.0, max_watts=300.0,
 )  # fmt: skip
+
+
+SWITCH = DeviceClass(
+    description="a test switch", model="switch", source="test",
+    idle_watts=40.0, typical_watts=50.0, max_watts=80.0,
+)  # fmt: skip
+
+
+def test_a_switch_books_even_a_fraction_of_a_watt_of_unmonitored_poe_and_none_when_zero() -> None:
+    half = estimate(SWITCH, "sw", [], PoeRemainder(0.5, allocated=False))
+    assert half == PowerReading(50.5, "estimated", "class:sw+poe", 40.5, 80.5, "assumed")
+    none_left = estimate(SWITCH, "sw", [], PoeRemainder(0.0, allocated=False))
+    assert none_left == PowerReading(50.0, "estimated", "class:sw", 40.0, 80.0, "assumed")
+    allocated = estimate(SWITCH, "sw", [], PoeRemainder(30.0, allocated=True))
+    assert allocated == PowerReading(65.0, "estimated", "class:sw+poe-allocation", 40.0, 110.0,
+                                     "assumed")  # fmt: skip
+
+
+def powered_device(name: str, group: str | None = None, port: str = "") -> TargetConfig:
+    poe = {"poe": {"switch": "sw", "group": group, "port": port}} if group else {}
+    return TargetConfig.model_validate({"id": name, "address": "127.0.0.1", "auth": "a", **poe})
+
+
+def pse(watts: float, *ports: tuple[str, str, float]) -> list[Sample]:
+    out = [Sample("sobriety_poe_consumption_watts", {"target": "sw", "group": "1"}, watts)]
+    out += [
+        Sample("sobriety_poe_port_power_watts", {"target": "sw", "group": g, "port": p}, w)
+        for g, p, w in ports
+    ]
+    return out
+
+
+def test_the_poe_remainder_is_the_pse_total_less_every_monitored_port_of_its_group() -> None:
+    powered = [
+        powered_device("printer"),  # no PoE: nothing to take off
+        powered_device("ap1", "1", "5"),
+        powered_device("ap2", "1", "6"),
+        powered_device("cam", "1", "7"),  # its port reports nothing: nothing to take off
+    ]
+    samples = pse(40.0, ("2", "5", 3.0), ("1", "5", 12.2), ("1", "6", 9.1), ("1", "8", 2.3))
+    assert poe_remainder(samples, powered) == PoeRemainder(pytest.approx(40.0 - 12.2 - 9.1), False)
+    assert poe_remainder(pse(0.5), []) == PoeRemainder(0.5, False)  # half a watt is PoE too
+    assert poe_remainder(pse(0.0, ("1", "5", 0.0)), powered) is None  # no PoE delivered
+    assert poe_remainder(pse(10.0, ("1", "5", 12.0)), powered[1:2]) == PoeRemainder(0.0, False)
+
+
+def test_the_poe_remainder_is_an_allocation_when_the_ports_report_allocations() -> None:
+    samples = pse(45.4, ("1", "1", 15.4), ("1", "2", 30.0), ("1", "3", 0.0))
+    assert poe_remainder(samples, []) == PoeRemainder(45.4, True)
+    assert poe_remainder(pse(20.6, ("1", "1", 15.4), ("1", "2", 5.2)), []) == PoeRemainder(
+        20.6, False
+    )
+
+
+def test_an_override_changes_only_the_figures_it_gives_and_says_whose_they_are() -> None:
+    assert SERVER.with_override(None) is SERVER
+    assert SERVER.with_override(ClassOverride()) is SERVER  # nothing given: nothing changed
+    site = SERVER.with_override(ClassOverride(idle_watts=80.0, mass_kg=20.0, source="audit"))
+    assert (site.idle_watts, site.typical_watts, site.max_watts, site.mass_kg) == (
+        80.0, 150.0, 300.0, 20.0,
+    )  # fmt: skip
+    assert site.source == "test; overridden by audit: ['idle_watts', 'mass_kg']"
+    target = SERVER.with_override(PowerFigures(max_watts=250.0))
+    assert (target.max_watts, target.source) == (250.0, "test; overridden by target: ['max_watts']")
+
+
+def test_every_bad_class_is_a_problem_naming_file_class_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "classes.yaml"
+    path.write_text(
+        "classes:\n"
+        "  ok: {description: fine, source: s, typical_watts: 5}\n"
+        "  negative: {description: x, source: s, idle_watts: -1}\n"
+        "  anonymous: {source: s}\n"
+    )
+    assert problems_of(load_classes, path) == [
+        ConfigProblem(str(path), "class negative", "idle_watts",
+                      "Input should be greater than or equal to 0"),
+        ConfigProblem(str(path), "class anonymous", "description", "Field required"),
+    ]  # fmt: skip
+    path.write_text("classes: [a, b]\n")
+    assert problems_of(load_classes, path) == [
+        ConfigProblem(str(path), "-", "classes", "a mapping of classes")
+    ]
+
+
+def test_a_ups_is_one_by_its_class_or_by_reporting_an_output() -> None:
+    ups_class = DeviceClass(description="u", source="t", model="ups_loss")
+    assert is_ups([], ups_class) and not is_ups([], SERVER)
+    for name in ("sobriety_ups_output_power_watts", "sobriety_ups_output_load_ratio"):
+        assert is_ups([Sample(name, {"target": "u"}, 0.2)], None)
+    assert not is_ups([Sample("sobriety_ups_input_power_watts", {"target": "u"}, 90.0)], None)
+
+
+def test_a_virtual_machine_is_one_by_its_info_or_by_the_host_s_virtual_devices() -> None:
+    def info(**labels: str) -> Sample:
+        return Sample("sobriety_device_virtualization_info", {"target": "h", **labels}, 1.0)
+
+    def devices(count: float) -> Sample:
+        return Sample("sobriety_host_virtual_devices", {"target": "h"}, count)
+
+    assert virtualization([info(kind="container")]) == "container"
+    assert virtualization([info()]) == "vm"  # the info without a kind: a virtual machine
+    assert virtualization([devices(2.0)]) == "vm"
+    assert virtualization([devices(0.0)]) is None
+    assert virtualization([]) is None
+
+
+def test_a_class_with_only_an_idle_figure_is_estimated_at_it_and_a_vm_at_its_share() -> None:
+    idle_only = DeviceClass(description="x", source="t", idle_watts=3.0)
+    assert estimate(idle_only, "x", []) == PowerReading(3.0, "estimated", "class:x", 3.0, 4.5,
+                                                        "assumed")  # fmt: skip
+    vm = DeviceClass(description="vm", source="t", model="vcpu_share", idle_watts=2.0,
+                     max_watts=10.0, typical_watts=6.0)  # fmt: skip
+    share = estimate(vm, "vm", [Sample("sobriety_host_processors", {"target": "vm"}, 4.0)])
+    assert share is not None and share.origin == "class:vm:vcpu-share"
+    assert (share.low, share.high) == (8.0, 40.0)
 
 
 def own_meter(watts: float, origin: str = "entity-sensor") -> Sample:
@@ -96,6 +223,43 @@ def test_zero_watts_in_is_never_a_measurement_even_at_no_load() -> None:
     assert found is not None
     assert (found.source, found.origin) == ("estimated", "ups-curve:double_conversion")
     assert found.watts > 0
+
+
+def test_any_input_reading_that_covers_the_output_is_a_measurement() -> None:
+    small = losses(ups([0.4], [0.5]), "", "double_conversion")
+    assert small is not None and small.origin == "ups-input-minus-output"
+    assert small.watts == pytest.approx(0.1)
+    even = losses(ups([300.0], [300.0]), "", "double_conversion")
+    assert even is not None and (even.watts, even.source) == (0.0, "measured")
+
+
+def output_source(state: str) -> Sample:
+    return Sample("sobriety_ups_output_source", {"target": "ups", "state": state}, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("state", "declared", "origin", "curve"),
+    [
+        ("bypass", None, "ups-curve:bypass", "eco"),  # a model no table names: unknown
+        ("bypass", "double_conversion", "ups-curve:bypass", "eco"),
+        ("bypass", "line_interactive", "ups-curve:line_interactive", "line_interactive"),
+        ("battery", "line_interactive", "ups-curve:on-battery", "double_conversion"),
+    ],
+)
+def test_bypass_is_eco_for_an_online_or_unknown_ups_and_battery_is_the_inverter(
+    state: str, declared: Topology | None, origin: str, curve: Topology
+) -> None:
+    found = losses([*ups([500.0], []), output_source(state)], "MysteryPower 3000", declared)
+    assert found is not None and found.origin == origin
+    low, typical, high = shipped_efficiency().band(curve, 500.0, 1000.0)
+    assert (found.low, found.watts, found.high) == (low, typical, high)
+
+
+def test_the_square_law_term_needs_a_rating_and_is_load_squared_over_it() -> None:
+    terms = LossTerms(fixed_watts=2.0, no_load=0.01, proportional=0.02, square_law=0.03)
+    assert terms.loss(100.0, 0.0) == pytest.approx(2.0 + 0.02 * 100)  # no rating: no term
+    assert terms.loss(100.0, 1.0) == pytest.approx(2.0 + 0.01 + 0.02 * 100 + 0.03 * 100 * 100)
+    assert terms.loss(100.0, 1000.0) == pytest.approx(2.0 + 10.0 + 2.0 + 0.3)
 
 
 def test_a_ups_without_rating_nor_input_has_no_loss_reading() -> None:
@@ -365,3 +529,38 @@ def test_a_port_s_consumption_is_an_allocation_when_every_port_sits_on_a_class_m
     assert port_is_allocation(ports(15.4, allocated=15.4, drawn=0.0), "1", "1")
     assert not port_is_allocation(ports(15.4, allocated=15.4, drawn=6.0), "1", "1")
     assert not port_is_allocation(ports(12.0, allocated=15.4, drawn=0.0), "1", "1")
+
+
+def test_an_allocation_is_the_exact_figure_never_drawn_and_a_dark_port_is_none() -> None:
+    assert not port_is_allocation(ports(15.0, allocated=15.4, drawn=0.0), "1", "1")  # 0.4 W off
+    assert not port_is_allocation(ports(0.0, allocated=0.0, drawn=0.0), "1", "1")  # no power
+    assert not port_is_allocation(ports(0.0, 0.0), "1", "1")
+    # without allocation columns: every delivering port exactly on a maximum, however small
+    assert not port_is_allocation(ports(15.4, 15.0), "1", "1")  # 0.4 W off 15.4: measured
+    assert not port_is_allocation(ports(15.4, 0.5), "1", "1")  # half a watt is delivered
+
+
+def test_without_the_max_drawn_column_the_class_maxima_decide() -> None:
+    assert port_is_allocation(ports(15.4, 30.0, allocated=15.4), "1", "1")
+    assert not port_is_allocation(ports(15.4, 5.2, allocated=15.4), "1", "1")
+    assert port_is_allocation(ports(15.4, 30.0, drawn=0.0), "1", "1")
+
+
+def test_a_state_is_current_only_at_1_for_that_metric_and_those_labels() -> None:
+    port = {"group": "1", "port": "5"}
+    samples = [
+        Sample("sobriety_poe_port_detection_status", {**port, "state": "deliveringPower"}, 1.0),
+        Sample("sobriety_poe_port_detection_status", {**port, "state": "searching"}, 0.0),
+        Sample("sobriety_poe_port_detection_status", {"group": "1", "port": "6",
+                                                      "state": "fault"}, 1.0),
+        Sample("sobriety_printer_status", {**port, "state": "idle"}, 1.0),
+        Sample("sobriety_poe_port_detection_status", port, 1.0),  # no state label: ""
+    ]  # fmt: skip
+    assert states(samples, "sobriety_poe_port_detection_status", **port) == {"deliveringPower", ""}
+    assert states(samples, "sobriety_poe_port_detection_status", port="6") == {"fault"}
+
+
+def test_a_port_is_read_in_its_own_group() -> None:
+    group_2 = [Sample(s.name, {**s.labels, "group": "2"}, s.value) for s in ports(5.2)]
+    assert port_is_allocation([*group_2, *ports(15.4)], "1", "1") is False  # 5.2 W is measured
+    assert not port_is_allocation([*ports(15.4, allocated=15.4, drawn=6.0), *group_2], "2", "1")

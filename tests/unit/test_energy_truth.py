@@ -16,9 +16,11 @@ from sobriety.energy.accounting import EnergyTracker
 from sobriety.energy.classes import load_classes
 from sobriety.energy.sitecalendar import SiteCalendar, read_closures
 from sobriety.energy.ups import load_efficiency, losses
+from sobriety.errors import ConfigProblem
 from sobriety.model import CollectResult, Sample
 from sobriety.pollonce import poll_recording
 from sobriety.store import StateStore
+from tests.problems import problems_of
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 3, 16, 10, 0, tzinfo=UTC)  # a Monday, in term time for zone C
@@ -201,6 +203,38 @@ def test_feeders_book_what_their_declared_loads_do_not(fleet: Fleet) -> None:
     assert total >= 11_400
 
 
+# the server's B supply on outlet 2 of pdu-b (outlet 1 of pdu-a: its A); a desktop on the UPS
+CROSSED = CONFIG.replace('{pdu: pdu-b, outlet: "1"}', '{pdu: pdu-b, outlet: "2"}') + (
+    "  - {id: desk, address: 127.0.0.1, auth: v2, site: dc, class: desktop_pc, fed_by: [ups]}\n"
+)
+
+
+def test_each_feeder_takes_off_only_the_outlets_that_are_its_own(tmp_path: Path) -> None:
+    fleet = Fleet(tmp_path, CROSSED)
+    fleet.poll("pdu-a", pdu("pdu-a", 1665.0, {"1": 143.0, "2": 207.0}))
+    fleet.poll("pdu-b", pdu("pdu-b", 270.0, {"1": 50.0, "2": 120.0}))
+    fleet.poll("server", [], up=True)
+    fleet.poll("desk", [], up=True)  # no meter: 25..450 W (desktop_pc), fed by the UPS alone
+    a = fleet.poll("pdu-a", pdu("pdu-a", 1665.0, {"1": 143.0, "2": 207.0}))
+    # its own outlet 1 (143 W), not outlet 2 (the server's B supply is outlet 2 of pdu-b)
+    assert named(a, "sobriety_feeder_unattributed_power_watts")[0].value == 1665 - 10 - 143
+    b = fleet.poll("pdu-b", pdu("pdu-b", 270.0, {"1": 50.0, "2": 120.0}))
+    assert named(b, "sobriety_feeder_unattributed_power_watts")[0].value == 270 - 10 - 120
+    out = fleet.poll("ups", recorded("eaton-93e-80", "ups"))  # 11,400 W out
+    # each PDU takes its own band (5..15 W, class pdu) plus what it passes on; the desktop,
+    # which passes nothing on, its band: the middle of what is left is booked
+    pdus = (5 + 1655 + 15 + 1655) / 2 + (5 + 260 + 15 + 260) / 2
+    (left,) = named(out, "sobriety_feeder_unattributed_power_watts")
+    assert left.value == pytest.approx(11_400 - pdus - (25 + 450) / 2)
+
+
+def test_a_stale_reading_leaves_out_only_itself_from_the_site_s_power(fleet: Fleet) -> None:
+    fleet.poll("pc", [], up=True)  # then never again: stale an hour later
+    fleet.now = T0 + timedelta(hours=1)
+    ap = fleet.poll("controller", [], up=True)
+    assert fleet.site_power("school") == {"estimated": power(ap).value}
+
+
 def test_loads_above_their_feeder_are_flagged_and_never_negative(fleet: Fleet) -> None:
     fleet.poll("pdu-a", pdu("pdu-a", 100.0, {"1": 90.0}))
     fleet.poll("pdu-b", pdu("pdu-b", 100.0, {"1": 90.0}))
@@ -365,6 +399,117 @@ def test_recurring_ics_closures_are_expanded(tmp_path: Path) -> None:
     )
     days = read_closures(ics)
     assert days == {date(2026, 1, 7), date(2026, 1, 14), date(2026, 1, 28)}
+
+
+def ics_of(tmp_path: Path, *events: str) -> Path:
+    """An .ics file holding these VEVENT bodies (CRLF lines, as RFC 5545 writes them)."""
+    body = "".join(
+        f"BEGIN:VEVENT\r\nUID:{n}@t\r\nDTSTAMP:20260101T000000Z\r\n{e}END:VEVENT\r\n"
+        for n, e in enumerate(events)
+    )
+    path = tmp_path / "closures.ics"
+    path.write_text(
+        f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//FR\r\n{body}END:VCALENDAR\r\n"
+    )
+    return path
+
+
+D7, D8, D9 = date(2026, 1, 7), date(2026, 1, 8), date(2026, 1, 9)
+
+
+@pytest.mark.parametrize(
+    ("event", "days"),
+    [
+        ("DTSTART;VALUE=DATE:20260107", {D7}),  # no DTEND: its one day
+        ("DTSTART;VALUE=DATE:20260107\r\nDTEND;VALUE=DATE:20260110", {D7, D8, D9}),  # exclusive
+        ("DTSTART:20260107T140000\r\nDTEND:20260108T100000", {D7, D8}),  # timed: whole days
+        ("DTSTART:20260107T140000\r\nDTEND:20260107T170000", {D7}),  # one afternoon
+        ("DTSTART:20260107T140000", {D7}),  # a timed start without DTEND
+        ("DTSTART:20260107T230000\r\nDURATION:PT2H", {D7, D8}),
+        ("DTSTART:20260107T100000\r\nDTEND:20260109T000000", {D7, D8}),  # midnight: 9th open
+        ("DTSTART:20260107T000000\r\nDTEND:20260107T000000", {D7}),  # no length, its day
+        ("DTSTART;VALUE=DATE:20260107\r\nDTEND:20260108T100000", {D7, D8}),  # day to a time
+        ("DTSTART:20260107T100000\r\nDTEND;VALUE=DATE:20260109", {D7, D8}),  # time to a day
+    ],
+)
+def test_a_closure_closes_the_whole_local_days_it_covers(
+    tmp_path: Path, event: str, days: set[date]
+) -> None:
+    assert read_closures(ics_of(tmp_path, event + "\r\n")) == days
+
+
+def test_an_event_without_dtstart_is_a_problem_naming_the_file_and_the_field(
+    tmp_path: Path,
+) -> None:
+    ics = ics_of(tmp_path, "SUMMARY:Pont\r\n", "DTSTART;VALUE=DATE:20260107\r\n")
+    assert problems_of(read_closures, ics) == [
+        ConfigProblem(str(ics), "-", "DTSTART", "an event has none")
+    ]
+
+
+def test_events_of_the_whole_file_are_closures_not_only_the_first(tmp_path: Path) -> None:
+    ics = ics_of(
+        tmp_path,
+        "DTSTART;VALUE=DATE:20260107\r\n",
+        "DTSTART;VALUE=DATE:20260201\r\nDTEND;VALUE=DATE:20260203\r\n",
+    )
+    assert read_closures(ics) == {date(2026, 1, 7), date(2026, 2, 1), date(2026, 2, 2)}
+
+
+def test_a_closure_of_up_to_400_days_is_accepted(tmp_path: Path) -> None:
+    ics = ics_of(tmp_path, "DTSTART;VALUE=DATE:20260101\r\nDTEND;VALUE=DATE:20270205\r\n")
+    days = read_closures(ics)
+    assert len(days) == 400 and min(days) == date(2026, 1, 1) and max(days) == date(2027, 2, 4)
+
+
+@pytest.mark.parametrize(
+    ("dtstart", "dtend", "span"),
+    [("20260107", "20260107", 0), ("20260101", "20270206", 401)],
+)
+def test_a_closure_of_no_day_or_over_400_days_is_a_problem_naming_file_event_and_dtend(
+    tmp_path: Path, dtstart: str, dtend: str, span: int
+) -> None:
+    ics = ics_of(
+        tmp_path,
+        f"DTSTART;VALUE=DATE:{dtstart}\r\nDTEND;VALUE=DATE:{dtend}\r\nSUMMARY:Vacances\r\n",
+    )
+    assert problems_of(read_closures, ics) == [
+        ConfigProblem(str(ics), "event Vacances", "DTEND", f"spans {span} days")
+    ]
+
+
+def test_a_bad_closure_without_summary_is_named_by_its_first_day(tmp_path: Path) -> None:
+    ics = ics_of(tmp_path, "DTSTART;VALUE=DATE:20260107\r\nDTEND;VALUE=DATE:20260107\r\n")
+    assert [p.entry for p in problems_of(read_closures, ics)] == ["event 2026-01-07"]
+
+
+@pytest.mark.parametrize("content", [None, b"BEGIN:VCALENDAR\r\nthis is no calendar"])
+def test_an_unreadable_ics_is_one_problem_naming_the_file(
+    tmp_path: Path, content: bytes | None
+) -> None:
+    ics = tmp_path / "closures.ics"
+    if content is not None:
+        ics.write_bytes(content)
+    [problem] = problems_of(read_closures, ics)
+    assert (problem.file, problem.entry, problem.field) == (str(ics), "-", "-")
+    assert problem.message.startswith("not a readable .ics: ")
+
+
+def test_public_holidays_are_the_site_s_country_and_subdivision_s_in_its_own_zone() -> None:
+    paris = SiteCalendar(SiteConfig(timezone="Europe/Paris", country="FR"))
+    assert paris.holiday(date(2026, 7, 14)) and not paris.holiday(date(2026, 7, 15))
+    assert paris.state(datetime(2026, 12, 24, 23, 30, tzinfo=UTC)) == "holiday"  # 00:30, 25th
+    bavaria = SiteCalendar(SiteConfig(timezone="Europe/Berlin", country="DE", subdivision="BY"))
+    berlin = SiteCalendar(SiteConfig(timezone="Europe/Berlin", country="DE", subdivision="BE"))
+    assert bavaria.holiday(date(2026, 1, 6)) and not berlin.holiday(date(2026, 1, 6))  # Epiphany
+
+
+def test_a_site_is_open_only_in_its_hours_outside_closures(tmp_path: Path) -> None:
+    site = SiteConfig(timezone="Europe/Paris", opening_hours={"mon": ["08:00-17:00"]})
+    calendar = SiteCalendar(site, [date(2026, 1, 12)])
+    assert calendar.is_open(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))  # Monday 10:00 in Paris
+    assert not calendar.is_open(datetime(2026, 1, 5, 17, 0, tzinfo=UTC))  # 18:00: after hours
+    assert not calendar.is_open(datetime(2026, 1, 12, 9, 0, tzinfo=UTC))  # a closure
 
 
 def test_the_energy_proof_table_is_what_the_code_books() -> None:

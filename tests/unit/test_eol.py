@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from sobriety.errors import ConfigError
-from sobriety.lifetime.policy import ACTIONS, load_policy, recommendation_samples
+from sobriety.errors import ConfigError, ConfigProblem
+from sobriety.lifetime.policy import ACTIONS, Rule, load_policy, recommendation_samples
+from sobriety.lifetime.policy import Test as NumericTest
+from sobriety.lifetime.support import load_support
+from tests.problems import problems_of
 
 POLICY = load_policy()
 SEEN = {"observed": True}
@@ -151,3 +154,88 @@ def test_a_site_policy_adds_support_entries_before_the_shipped_ones(tmp_path: Pa
     assert found is not None and found.product == "IOS 12.2"
     assert policy.support.lookup({"software": "Windows XP SP3"}) is not None  # shipped
     assert policy.support.lookup({"vendor": "Cisco", "firmware": "15.2"}) is None
+
+
+def test_a_bad_support_entry_is_a_problem_per_field_with_pydantic_s_own_words(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "support.yaml"
+    path.write_text(
+        "entries:\n"
+        "  - {product: IOS, vendor: cisco, ends: 2018-07-31, source: contract}\n"
+        "  - {product: '', vendor: cisco, ends: 2018-07-31, source: contract}\n"
+        "  - {product: IOS, ends: 2018-07-31, source: contract}\n"
+    )
+    assert problems_of(load_support, path) == [
+        ConfigProblem(
+            str(path), "entries[1]", "product", "String should have at least 1 character"
+        ),
+        ConfigProblem(
+            str(path), "entries[2]", "-", "give at least one of software, vendor, model, firmware"
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("test", "passing", "failing"),
+    [
+        ({"gt": 2}, [2.5], [2.0, 1.0]),
+        ({"ge": 2}, [2.0, 3.0], [1.9]),
+        ({"lt": 2}, [1.5], [2.0, 3.0]),
+        ({"le": 2}, [2.0, 1.0], [2.1]),
+        ({"eq": 2}, [2.0], [2.5, 1.5]),
+        ({"gt": 1, "lt": 3}, [2.0], [1.0, 3.0]),
+    ],
+)
+def test_a_numeric_test_holds_on_its_side_of_the_bound_only(
+    test: dict[str, float], passing: list[float], failing: list[float]
+) -> None:
+    check = NumericTest.model_validate(test)
+    assert all(check.holds(v) for v in passing)
+    assert not any(check.holds(v) for v in failing)
+
+
+def test_a_rule_fires_only_when_every_condition_holds_on_a_fact_of_its_kind() -> None:
+    rule = Rule.model_validate(
+        {"id": "r", "need": "repair", "reason": "x",
+         "when": {"open_faults": {"ge": 1}, "support_ended": True, "age_years": "unknown"}}
+    )  # fmt: skip
+    facts = {"open_faults": 2.0, "support_ended": True, "age_years": None}
+    assert rule.fires(facts)
+    assert not rule.fires({**facts, "support_ended": False})
+    assert not rule.fires({**facts, "support_ended": 1})  # a number is not a flag
+    assert not rule.fires({**facts, "open_faults": True})  # nor a flag a number
+    assert not rule.fires({**facts, "open_faults": "2"})
+    assert not rule.fires({**facts, "open_faults": 0.0})
+    assert not rule.fires({**facts, "age_years": 3.0})  # known, not unknown
+    assert not rule.fires({"support_ended": True, "age_years": None})  # open_faults unknown
+
+
+def test_a_rule_names_only_facts_and_tests_each_by_its_kind(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "rules:\n"
+        "  - {id: a, need: repair, reason: '{nope} {open_faults}', when: {open_faults: true}}\n"
+        "  - {id: b, need: repair, reason: x, when: {support_ended: {gt: 1}, no_such: true}}\n"
+        "  - {id: a, need: keep, reason: x, when: {observed: true}}\n"
+    )
+    found = problems_of(load_policy, path)
+    problems = [(p.entry, p.field, p.message.split(" (")[0]) for p in found]
+    assert problems == [
+        ("rules[0] (id=a)", "when.open_faults",
+         "a number fact: test it with gt, ge, lt, le, eq or unknown"),
+        ("rules[0] (id=a)", "reason", "{nope} is not a fact"),
+        ("rules[1] (id=b)", "when.support_ended",
+         "a flag fact: test it with true, false or unknown"),
+        ("rules[1] (id=b)", "when.no_such", "unknown fact"),
+        ("rules[2]", "id", "duplicate rule id 'a'"),
+    ]  # fmt: skip
+    assert all(p.file == str(path) for p in found)
+
+
+def test_support_entries_that_are_not_a_list_are_one_problem(tmp_path: Path) -> None:
+    path = tmp_path / "support.yaml"
+    path.write_text("entries: 3\n")
+    assert problems_of(load_support, path) == [
+        ConfigProblem(str(path), "-", "entries", "a list of support entries")
+    ]

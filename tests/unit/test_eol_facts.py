@@ -3,8 +3,6 @@ scheduled service, vendor support, the free-OS threshold, the energy payback bou
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -193,14 +191,28 @@ def test_boots_per_month_needs_a_day_watched_before_it_sends_anything_to_repair(
     assert recommendation.action == "repair"
 
 
-@pytest.fixture
-def west_of_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The process in UTC-10 (Honolulu), as a server set to local time would be."""
-    monkeypatch.setenv("TZ", "Pacific/Honolulu")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+def test_service_since_says_whether_the_device_a_record_or_the_commissioning_dates_it() -> None:
+    rating = [s("sobriety_ups_rated_power_watts", 3000)]
+    reported = [*rating, s("sobriety_ups_battery_replaced_timestamp_seconds", NOW - 6 * YEAR)]
+    facts = facts_of(target(commissioned="2016-09-01"), "ups", reported)
+    assert facts["service_due_parts"] == ["battery"]
+    assert facts["service_since"] == ["replacement reported by the device"]
+    recorded = target(commissioned="2016-09-01", asset={"serviced": {"battery": "2020-01-01"}})
+    facts = facts_of(recorded, "ups", rating)
+    assert facts["service_due_parts"] == ["battery"]
+    assert facts["service_since"] == ["recorded replacement"]
+    # only first seen: no commissioning known, so nothing is due since it
+    facts = facts_of(target(), "ups", rating, first_seen=NOW - 9 * YEAR)
+    assert (facts["service_due_parts"], facts["service_since"]) == ([], None)
+
+
+@pytest.mark.usefixtures("east_of_utc")
+def test_a_recorded_service_day_is_a_utc_day_whatever_the_server_s_zone() -> None:
+    """A battery every 5 years (1826.25 days): serviced on 1 December 2021, it is not due on
+    1 December 2026 at 00:00 UTC (1826 days), even on a server 14 hours east of UTC."""
+    serviced = target(commissioned="2016-09-01", asset={"serviced": {"battery": "2021-12-01"}})
+    facts = facts_of(serviced, "ups", [s("sobriety_ups_rated_power_watts", 3000)])
+    assert facts["service_due_parts"] == []
 
 
 @pytest.mark.usefixtures("west_of_utc")

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from sobriety.clock import ManualClock
 from sobriety.collectors.base import TargetRef
-from sobriety.collectors.evaluate import RawData, date_and_time, evaluate
+from sobriety.collectors.evaluate import RawData, _index_labels, date_and_time, evaluate
 from sobriety.collectors.profiles import Profile, builtin_profile_dir, load_profiles
 from sobriety.collectors.snmp import SnmpCollector
 from sobriety.model import Sample
 from sobriety.pollonce import poll_recording
 from sobriety.snmp.snmprec import RecordedTransport, Recording
-from sobriety.snmp.types import Oid, Tag, Value, VarBind, parse_oid
+from sobriety.snmp.types import Oid, Tag, Value, VarBind, format_oid, parse_oid
 
 DATA = Path(__file__).resolve().parent / "data"
 PROFILES = load_profiles([builtin_profile_dir()])
@@ -148,6 +149,103 @@ def test_date_and_time() -> None:
     assert date_and_time(bytes.fromhex("07e60d2010011900")) is None  # month 13
 
 
+def test_date_and_time_offsets_east_and_west_of_utc_and_tenths_of_seconds() -> None:
+    utc = date_and_time(bytes.fromhex("07e6081010011900"))  # 2022-08-16 16:01:25
+    assert utc == 1660665685.0
+    assert date_and_time(bytes.fromhex("07e60810100119002d051e")) == utc + 5 * 3600 + 1800
+    assert date_and_time(bytes.fromhex("07e6081010011905")) == utc + 0.5  # 5 tenths
+    assert date_and_time(bytes.fromhex("07e60810100119002b0e3b")) == utc - 14 * 3600 - 59 * 60
+    assert date_and_time(bytes.fromhex("07e6081010013c00")) == utc + 59 - 25  # leap second: :59
+
+
+SCALAR_OID = (1, 3, 6, 1, 4, 1, 99999, 2, 0)
+
+
+def read_scalar(field: dict[str, object], text: bytes) -> list[float]:
+    """The values one scalar field of a profile gives for an OCTET STRING `text`."""
+    spec = Profile.model_validate(
+        {"name": "t", "title": "t", "source": "test", "match": {"always": True},
+         "scalars": [{"name": "f", "oid": format_oid(SCALAR_OID), **field}]}
+    )  # fmt: skip
+    data = RawData(scalars={SCALAR_OID: VarBind(SCALAR_OID, Tag.OCTET_STRING, text)})
+    return [s.value for s in evaluate(spec, data, "t").samples]
+
+
+@pytest.mark.usefixtures("west_of_utc")
+def test_dates_without_a_zone_are_utc_whatever_the_server_s_zone() -> None:
+    assert date_and_time(bytes.fromhex("07e6081010011900")) == 1660665685.0  # 16:01:25 UTC
+    replaced = {"type": "date", "date_format": "%m/%d/%y",
+                "metric": "sobriety_ups_battery_replaced_timestamp_seconds"}  # fmt: skip
+    assert read_scalar(replaced, b"08/16/22") == [datetime(2022, 8, 16, tzinfo=UTC).timestamp()]
+
+
+@pytest.mark.parametrize(
+    "octets",
+    [
+        "07e60810100119002a0200",  # neither '+' nor '-'
+        "07e60810100119002b0f00",  # +15:00: DateAndTime stops at 14 hours
+        "07e60810100119002b003c",  # 60 minutes
+        "0000000000000000000000",  # all zeros, 11 octets
+        "07e608101001",  # 6 octets
+        "07e6081010011900002b",  # 10 octets
+        "07e6081010011900002b020000",  # 13 octets
+        "07e6083210011900",  # day 50
+    ],
+)
+def test_date_and_time_refuses_a_bad_zone_a_bad_length_or_an_impossible_date(octets: str) -> None:
+    assert date_and_time(bytes.fromhex(octets)) is None
+
+
+@pytest.mark.parametrize(
+    ("parts", "suffix", "labels"),
+    [
+        ((("port", "int"),), (5,), {"port": "5"}),
+        ((("slot", "int"), ("port", "int")), (2, 48), {"slot": "2", "port": "48"}),
+        ((), (1, 2), {}),  # a table without an index shape takes any index as is
+        ((("mac", "mac"),), (12, 244, 213, 36, 221, 0), {"mac": "0c:f4:d5:24:dd:00"}),
+        ((("ap", "mac_string"),), (6, 12, 244, 213, 36, 221, 0), {"ap": "0c:f4:d5:24:dd:00"}),
+        (
+            (("peer", "ipv4"), ("port", "int")),
+            (10, 0, 0, 254, 7),
+            {"peer": "10.0.0.254", "port": "7"},
+        ),
+        ((("name", "string"), ("n", "int")), (3, 65, 112, 49, 9), {"name": "Ap1", "n": "9"}),
+        ((("name", "string"),), (0,), {"name": ""}),
+        ((("slot", "int"), ("rest", "rest")), (1, 3, 6, 1), {"slot": "1", "rest": "3.6.1"}),
+        ((("slot", "int"), ("rest", "rest")), (1,), {"slot": "1", "rest": ""}),
+    ],
+)
+def test_an_index_decodes_into_the_labels_its_shape_names(
+    parts: tuple[tuple[str, str], ...], suffix: Oid, labels: dict[str, str]
+) -> None:
+    assert _index_labels(parts, suffix) == labels
+
+
+@pytest.mark.parametrize(
+    ("parts", "suffix"),
+    [
+        ((("port", "int"),), ()),  # nothing left for the int
+        ((("slot", "int"), ("port", "int")), (2,)),
+        ((("port", "int"),), (5, 1)),  # sub-identifiers left over
+        ((("mac", "mac"),), (12, 244, 213, 36, 221)),  # five octets
+        ((("mac", "mac"),), (12, 244, 213, 36, 221, 256)),  # not an octet
+        ((("ap", "mac_string"),), (5, 12, 244, 213, 36, 221)),  # length 5
+        ((("ap", "mac_string"),), (6, 12, 244, 213, 36, 221)),  # six for seven
+        ((("ap", "mac_string"),), (6, 12, 244, 213, 36, 221, 300)),
+        ((("peer", "ipv4"),), (10, 0, 0)),
+        ((("peer", "ipv4"),), (10, 0, 0, 256)),
+        ((("name", "string"),), ()),  # no length
+        ((("name", "string"),), (3, 65, 66)),  # shorter than its length
+        ((("name", "string"),), (2, 65, 256)),
+        ((("rest", "rest"), ("port", "int")), (1, 2)),  # rest is last or nothing
+    ],
+)
+def test_an_index_that_does_not_fit_its_shape_decodes_to_nothing(
+    parts: tuple[tuple[str, str], ...], suffix: Oid
+) -> None:
+    assert _index_labels(parts, suffix) is None
+
+
 def profile(text: str) -> Profile:
     import yaml
 
@@ -194,6 +292,14 @@ tables:
     out = evaluate(spec, data, "t")
     assert [(s.labels["radio"], s.value) for s in out.samples] == [("1/2", 340.0)]
     assert [i.code for i in out.issues] == ["bad_value", "bad_value"]
+
+
+def test_a_json_key_walks_lists_by_index_and_an_index_past_the_end_is_no_value() -> None:
+    measured = {"source": "measured", "origin": "json", "basis": "measured"}
+    meter = {"type": "json", "json_key": "meters.1.watts", "unit": "watts",
+             "metric": "sobriety_device_power_watts", "const_labels": measured}  # fmt: skip
+    assert read_scalar(meter, b'{"meters": [{"watts": 1}, {"watts": 340}]}') == [340.0]
+    assert read_scalar(meter, b'{"meters": [{"watts": 1}]}') == []  # index 1 of a 1-item list
 
 
 @pytest.mark.parametrize(
@@ -349,23 +455,30 @@ def _raw(base: str, cells: dict[str, tuple[Tag, Value]]) -> RawData:
     return raw
 
 
+def radio_table(name: str, oid: str, columns: list[dict[str, object]]) -> Profile:
+    return _profile({"name": name, "oid": oid, "index": ["radio"], "columns": columns})
+
+
+def levels_profile() -> Profile:
+    """A radio's transmit power as a level (column 2) of its own list of dBm (column 1)."""
+    return radio_table("radios", "1.3.6.1.4.1.99999.1", [
+        {"name": "levels", "column": 1, "type": "string"},
+        {"name": "tx", "column": 2, "pick_from": "levels", "metric": "sobriety_radio_tx_power_dbm"},
+    ])  # fmt: skip
+
+
+def milliwatts_profile() -> Profile:
+    """A radio's transmit power as the milliwatts of its current level (column 3: 1 or 2)."""
+    return radio_table("power", "1.3.6.1.4.1.99999.2", [
+        {"name": "l1", "column": 1},
+        {"name": "l2", "column": 2},
+        {"name": "tx", "column": 3, "pick_among": ["l1", "l2"], "to_dbm": True,
+         "metric": "sobriety_radio_tx_power_dbm"},
+    ])  # fmt: skip
+
+
 def test_a_level_picks_its_dbm_from_the_radios_own_list_and_out_of_list_is_no_value() -> None:
-    profile = _profile(
-        {
-            "name": "radios",
-            "oid": "1.3.6.1.4.1.99999.1",
-            "index": ["radio"],
-            "columns": [
-                {"name": "levels", "column": 1, "type": "string"},
-                {
-                    "name": "tx",
-                    "column": 2,
-                    "pick_from": "levels",
-                    "metric": "sobriety_radio_tx_power_dbm",
-                },
-            ],
-        }
-    )
+    profile = levels_profile()
     raw = _raw(
         "1.3.6.1.4.1.99999.1",
         {
@@ -381,24 +494,7 @@ def test_a_level_picks_its_dbm_from_the_radios_own_list_and_out_of_list_is_no_va
 
 
 def test_milliwatts_of_the_current_level_become_dbm() -> None:
-    profile = _profile(
-        {
-            "name": "power",
-            "oid": "1.3.6.1.4.1.99999.2",
-            "index": ["radio"],
-            "columns": [
-                {"name": "l1", "column": 1},
-                {"name": "l2", "column": 2},
-                {
-                    "name": "tx",
-                    "column": 3,
-                    "pick_among": ["l1", "l2"],
-                    "to_dbm": True,
-                    "metric": "sobriety_radio_tx_power_dbm",
-                },
-            ],
-        }
-    )
+    profile = milliwatts_profile()
     raw = _raw(
         "1.3.6.1.4.1.99999.2",
         {
@@ -409,6 +505,93 @@ def test_milliwatts_of_the_current_level_become_dbm() -> None:
     )  # fmt: skip
     out = evaluate(profile, raw, "t")
     assert [(s.labels["radio"], s.value) for s in out.samples] == [("1", 30.0)]
+
+
+def test_the_last_level_of_a_radio_s_list_is_a_level_too() -> None:
+    profile = levels_profile()
+    raw = _raw(
+        "1.3.6.1.4.1.99999.1",
+        {
+            "1.1": (Tag.OCTET_STRING, b"17,14,11,8,5,2,-1"), "2.1": (Tag.INTEGER, 7),
+            "1.2": (Tag.OCTET_STRING, b"20,17"), "2.2": (Tag.INTEGER, 2),
+        },
+    )  # fmt: skip
+    out = evaluate(profile, raw, "t")
+    assert [(s.labels["radio"], s.value) for s in out.samples] == [("1", -1.0), ("2", 17.0)]
+
+
+def test_one_milliwatt_is_zero_dbm_and_a_radio_without_a_level_hides_no_other() -> None:
+    profile = milliwatts_profile()
+    raw = _raw(
+        "1.3.6.1.4.1.99999.2",
+        {
+            "1.1": (Tag.INTEGER, 100),  # radio 1 reports no current level
+            "1.2": (Tag.INTEGER, 1), "3.2": (Tag.INTEGER, 1),
+            "2.3": (Tag.INTEGER, 1000), "3.3": (Tag.INTEGER, 2),
+        },
+    )  # fmt: skip
+    out = evaluate(profile, raw, "t")
+    assert [(s.labels["radio"], s.value) for s in out.samples] == [("2", 0.0), ("3", 30.0)]
+
+
+def test_forgetting_a_table_keeps_every_other_table_and_profile_cached() -> None:
+    from sobriety.collectors.evaluate import EvaluationCache, ProfileOutput
+
+    cache = EvaluationCache()
+    for key in (("p", "t"), ("p", "u"), ("q", "t")):
+        cache.tables[key] = ProfileOutput()
+    for key in (("p", "t", "c"), ("p", "u", "c"), ("q", "t", "c"), ("p", "t", "d")):
+        cache.columns[key] = ((), ())
+    cache.forget_table("p", "t")
+    assert sorted(cache.tables) == [("p", "u"), ("q", "t")]
+    assert sorted(cache.columns) == [("p", "u", "c"), ("q", "t", "c")]
+    cache.forget_table("r", "t")  # nothing cached for it: nothing to forget, no error
+    assert len(cache.tables) == 2
+
+
+def test_a_power_of_ten_scales_each_row_and_a_row_without_one_has_no_value() -> None:
+    profile = _profile(
+        {
+            "name": "meters",
+            "oid": "1.3.6.1.4.1.99999.4",
+            "index": ["entity"],
+            "columns": [
+                {"name": "multiplier", "column": 1},
+                {"name": "factor", "column": 3},
+                {"name": "watts", "column": 2, "exponent_from": [{"field": "multiplier"}],
+                 "metric": "sobriety_eo_power_watts", "const_labels": {"caliber": "actual"}},
+                {"name": "scaled", "column": 4, "multiply_by": "factor",
+                 "metric": "sobriety_eo_nameplate_watts"},
+            ],
+        }
+    )  # fmt: skip
+    raw = _raw(
+        "1.3.6.1.4.1.99999.4",
+        {
+            "1.1": (Tag.INTEGER, 0),  # meter 1: a multiplier, no reading
+            "3.1": (Tag.INTEGER, 2),
+            "1.2": (Tag.INTEGER, -2), "2.2": (Tag.INTEGER, 12345), "4.2": (Tag.INTEGER, 7),
+            "1.3": (Tag.INTEGER, 0), "2.3": (Tag.INTEGER, 42), "3.3": (Tag.INTEGER, 3),
+            "4.3": (Tag.INTEGER, 5),
+            "1.4": (Tag.INTEGER, 3), "2.4": (Tag.INTEGER, 2),
+            "2.5": (Tag.INTEGER, 9),  # no multiplier: no honest value
+        },
+    )  # fmt: skip
+    out = evaluate(profile, raw, "t")
+    watts = {
+        s.labels["entity"]: s.value for s in out.samples if s.name == "sobriety_eo_power_watts"
+    }
+    assert watts == {"2": 123.45, "3": 42.0, "4": 2000.0}
+    scaled = {
+        s.labels["entity"]: s.value for s in out.samples if s.name == "sobriety_eo_nameplate_watts"
+    }
+    assert scaled == {"3": 15.0}  # meter 2 has no factor: its value is dropped, not kept as is
+
+
+def test_a_fractional_number_is_its_own_label_value() -> None:
+    from sobriety.collectors.evaluate import _label_value
+
+    assert (_label_value(1.5), _label_value(3.0), _label_value("x")) == ("1.5", "3", "x")
 
 
 def test_text_states_a_length_prefixed_mac_index_and_fixed_info_labels() -> None:

@@ -191,3 +191,148 @@ def test_warranty_and_embodied_carbon() -> None:
     assert samples["sobriety_device_embodied_carbon_grams"] == 181_000
     assert samples["sobriety_device_embodied_carbon_amortised_grams"] == pytest.approx(90_500)
     assert samples["sobriety_device_age_seconds"] == pytest.approx(2.5 * 365.25 * 86_400)
+
+
+def test_a_new_device_starts_with_no_wrap_nor_boot_and_its_engine_boots_count(
+    tmp_path: Path,
+) -> None:
+    tracker = LifetimeTracker(StateStore(tmp_path / "s.sqlite3"))
+    device = TargetConfig.model_validate({"id": "t", "address": "127.0.0.1", "auth": "a"})
+
+    def poll(at: float, uptime: float, engine_boots: float) -> dict[str, float]:
+        samples = [
+            Sample("sobriety_device_uptime_seconds", {"target": "t"}, uptime),
+            Sample("sobriety_device_snmp_engine_boots", {"target": "t"}, engine_boots),
+        ]
+        out = tracker.observe(device, None, CollectResult("t", True, samples=samples),
+                              datetime.fromtimestamp(at, UTC), None, 30.0)  # fmt: skip
+        return {s.name: s.value for s in out}
+
+    first = poll(T0, 1000.0, 5.0)
+    assert first["sobriety_device_uptime_wraps_total"] == 0
+    assert first["sobriety_device_boots_total"] == 0
+    # uptime goes on rising, but the engine booted again: a reboot (snmpEngineBoots)
+    again = poll(T0 + 60, 1060.0, 6.0)
+    assert again["sobriety_device_boots_total"] == 1
+
+
+def test_power_on_time_and_wraps_add_up_over_many_polls() -> None:
+    start = WRAP_SECONDS - 100
+    polls = [(T0, start, None), (T0 + 300, 200.0, None), (T0 + 600, 500.0, None)]
+    later = T0 + 600 + WRAP_SECONDS - 40  # 497 days on, 40 s short of a whole period
+    polls += [(later, 460.0, None), (later + 60, 520.0, None)]
+    state = run(polls)  # a wrap, a steady poll, a second wrap, a steady poll
+    assert (state.boots, state.wraps) == (0, 2)
+    assert state.power_on_seconds == pytest.approx(300 + 300 + (WRAP_SECONDS - 40) + 60)
+
+
+def test_an_uptime_that_did_not_move_is_no_reboot() -> None:
+    state = run([(T0, 1_000.0, 7), (T0 + 60, 1_000.0, 7)])  # an agent caching sysUpTime
+    assert (state.boots, state.power_on_seconds) == (0, 0.0)
+
+
+def test_a_poll_dated_before_the_last_adds_no_time_even_after_a_reboot() -> None:
+    state = run([(T0, 1_000.0, None), (T0 - 60, 30.0, None)])  # the clock stepped back
+    assert (state.boots, state.power_on_seconds) == (1, 0.0)
+
+
+def test_a_poll_without_uptime_keeps_the_uptime_and_takes_the_engine_boots_it_has() -> None:
+    state = run([(T0, 1_000.0, 7), (T0 + 60, None, 8)])
+    assert (state.uptime, state.at, state.engine_boots, state.boots) == (1_000.0, T0, 8, 0)
+    kept = run([(T0, 1_000.0, 7), (T0 + 60, None, None)])
+    assert (kept.uptime, kept.engine_boots) == (1_000.0, 7)
+
+
+def test_the_tracker_says_age_and_embodied_carbon_of_a_poll_without_uptime(
+    tmp_path: Path,
+) -> None:
+    tracker = LifetimeTracker(StateStore(tmp_path / "s.sqlite3"))
+    device = TargetConfig.model_validate({"id": "t", "address": "127.0.0.1", "auth": "a"})
+    cls = load_classes()["desktop_pc"]
+    out = tracker.observe(device, cls, CollectResult("t", True, samples=[]),
+                          datetime.fromtimestamp(T0, UTC), T0 - 86_400, 30.0)  # fmt: skip
+    found = {s.name: s for s in out}
+    assert found["sobriety_device_embodied_carbon_grams"].value == 204_000  # classes.yaml
+    age = found["sobriety_device_age_seconds"]
+    assert (age.labels["source"], age.value) == ("first_seen", 86_400)
+
+
+def test_a_device_s_expected_end_of_life_is_its_start_plus_its_service_life() -> None:
+    laptop = load_classes()["laptop"]
+    assert laptop.end_of_life is not None
+    years = laptop.end_of_life.service_life_years
+    assert years is not None
+    target = TargetConfig.model_validate(
+        {"id": "a", "address": "127.0.0.1", "auth": "a", "purchased": "2024-01-01"}
+    )
+    start = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
+    tracker = LifetimeTracker.__new__(LifetimeTracker)
+    at = start + 12 * 365.25 * 86_400  # 12 years on: past its 5-year accounting period
+    samples = {s.name: s.value for s in tracker.samples(target, laptop, [], FRESH, at, None)}
+    expected = samples["sobriety_device_expected_end_of_life_timestamp_seconds"]
+    assert expected == start + years * 365.25 * 86_400
+    assert samples["sobriety_device_embodied_carbon_amortised_grams"] == 181_000  # all of it
+    # bought today: nothing amortised yet, not one second's worth
+    fresh = {s.name: s.value for s in tracker.samples(target, laptop, [], FRESH, start, None)}
+    assert fresh["sobriety_device_embodied_carbon_amortised_grams"] == 0.0
+
+
+def test_boots_add_up_over_many_reboots() -> None:
+    state = run([(T0, 1_000.0, 7), (T0 + 60, 30.0, 8), (T0 + 120, 20.0, 9)])
+    assert state.boots == 2
+
+
+def test_a_poll_that_lacks_engine_boots_keeps_the_last_known_for_the_next() -> None:
+    state = run([(T0, 1_000.0, 7), (T0 + 60, 1_060.0, None), (T0 + 120, 1_120.0, 8)])
+    assert (state.boots, state.engine_boots) == (1, 8)  # 7 then 8: the agent restarted
+
+
+def test_the_tracker_s_samples_name_each_figure_of_a_device() -> None:
+    target = TargetConfig.model_validate(
+        {"id": "a", "address": "127.0.0.1", "auth": "a", "purchased": "2024-01-01",
+         "warranty_months": 36}
+    )  # fmt: skip
+    start = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
+    end = datetime(2027, 1, 1, tzinfo=UTC).timestamp()
+    at = start + 86_400
+    state = LifetimeState("a", 100.0, at, 2, 5_000.0, None, 1)
+    tracker = LifetimeTracker.__new__(LifetimeTracker)
+    found = {(s.name, tuple(sorted(s.labels.items()))): s.value
+             for s in tracker.samples(target, None, [], state, at, None)}  # fmt: skip
+    me, inventory = (("target", "a"),), (("source", "inventory"), ("target", "a"))
+    assert found == {
+        ("sobriety_device_boots_total", me): 2.0,
+        ("sobriety_device_power_on_seconds_total", me): 5_000.0,
+        ("sobriety_device_uptime_wraps_total", me): 1.0,
+        ("sobriety_device_age_seconds", inventory): 86_400.0,
+        ("sobriety_device_life_start_timestamp_seconds", inventory): start,
+        ("sobriety_device_warranty_end_timestamp_seconds", me): end,
+        ("sobriety_device_warranty_left_seconds", me): end - at,
+    }
+    before = {s.name: s.value for s in tracker.samples(target, None, [], state, start - 60, None)}
+    assert before["sobriety_device_age_seconds"] == 0.0  # never a negative age
+
+
+def test_an_age_from_first_seen_gives_no_end_of_life_nor_amortised_carbon() -> None:
+    laptop = load_classes()["laptop"]
+    target = TargetConfig.model_validate({"id": "a", "address": "127.0.0.1", "auth": "a"})
+    tracker = LifetimeTracker.__new__(LifetimeTracker)
+    names = {s.name for s in tracker.samples(target, laptop, [], FRESH, T0, T0 - 86_400)}
+    assert "sobriety_device_age_seconds" in names  # seen for a day: said, with its source
+    assert "sobriety_device_expected_end_of_life_timestamp_seconds" not in names
+    assert "sobriety_device_embodied_carbon_amortised_grams" not in names
+
+
+def test_the_manufacture_date_is_the_chassis_or_stack_s_not_a_module_s() -> None:
+    def entity(index: str, cls: str, made: float) -> list[Sample]:
+        return [
+            Sample("sobriety_entity_info", {"target": "a", "entity": index, "class": cls}, 1.0),
+            Sample("sobriety_entity_manufacture_timestamp_seconds",
+                   {"target": "a", "entity": index}, made),
+        ]  # fmt: skip
+
+    target = TargetConfig.model_validate({"id": "a", "address": "127.0.0.1", "auth": "a"})
+    module_first = [*entity("9", "module", T0 - 100), *entity("1", "stack", T0 - 200)]
+    age = age_of(target, module_first, None)
+    assert age is not None and (age.start, age.source) == (T0 - 200, "entity_mfg_date")
+    assert age_of(target, entity("9", "module", T0 - 100), None) is None

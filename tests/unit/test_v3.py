@@ -50,6 +50,19 @@ def test_authenticated_message_is_verified() -> None:
         v3.decode_v3(message, other)
 
 
+def test_an_encrypted_answer_gives_its_msg_id_and_its_decrypted_pdu() -> None:
+    salt = bytes(range(8))
+    parts = [
+        tlv(0x04, ENGINE), b"\x02\x01\x07", b"\x02\x03\x01\xe2\x40", tlv(0x04, b"monitor"),
+        tlv(0x04, bytes(KEYS.mac_length)), tlv(0x04, salt),
+    ]  # fmt: skip
+    secret = tlv(0x04, usm.encrypt(KEYS, 7, 123456, salt, SCOPED))
+    message = v3_answer(flags=b"\x04\x01\x03", usm_parts=parts, scoped=secret, keys=KEYS)
+    answer = v3.decode_v3(message, KEYS)
+    assert (answer.msg_id, answer.flags) == (42, 3)  # the msgID, not msgMaxSize's 1500
+    assert [(vb.oid, vb.value) for vb in answer.pdu.varbinds] == [(OID, b"sw")]
+
+
 def test_v1_and_v2c_are_not_v3() -> None:
     assert v3.peek_msg_id(ber.encode_request("2c", b"public", ber.GET, 5, [OID])) is None
     assert v3.peek_msg_id(b"\x30\x03\x02\x01") is None
@@ -229,6 +242,16 @@ def test_a_field_built_answer_decodes_to_its_own_fields() -> None:
     assert v3.peek_msg_id(ber.encode_request("2c", b"public", ber.GET, 5, [OID])) is None
 
 
+def security_parameters_not_a_sequence() -> bytes:
+    """A v3 answer whose msgSecurityParameters string holds a SET where RFC 3414 2.4 has the
+    UsmSecurityParameters SEQUENCE."""
+    message = bytearray(v3_answer())
+    at = message.index(tlv(0x04, ENGINE)) - 2  # the SEQUENCE's tag, its length in one byte
+    assert message[at] == 0x30
+    message[at] = 0x31
+    return bytes(message)
+
+
 @pytest.mark.parametrize(
     ("message", "keys", "detail"),
     [
@@ -239,6 +262,7 @@ def test_a_field_built_answer_decodes_to_its_own_fields() -> None:
         (v3_answer(flags=b"\x04\x00"), None, "bad_header"),
         (v3_answer(header={"model": b"\x04\x01\x03"}), None, "bad_header"),
         (v3_answer(usm_parts=[b"\x02\x01\x07"]), None, "bad_security_parameters"),
+        (security_parameters_not_a_sequence(), None, "bad_security_parameters"),
         (v3_answer(flags=b"\x04\x01\x01"), None, "unexpected_auth"),  # auth, no keys
         (v3_answer(flags=b"\x04\x01\x01"), PLAIN, "unexpected_auth"),  # auth, no auth key
         (v3_answer(flags=b"\x04\x01\x01"), AUTH_ONLY, "bad_digest"),  # an empty digest
