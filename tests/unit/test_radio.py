@@ -281,7 +281,8 @@ async def daemon_at(tmp_path: Path, when: datetime) -> AsyncIterator[tuple[Daemo
 
 async def test_recordings_give_the_m5_eirp_and_field_and_the_nanohd_no_eirp(tmp_path: Path) -> None:
     async with daemon_at(tmp_path, datetime(2026, 3, 9, 9, 0, tzinfo=UTC)) as (daemon, _):
-        for target in ("ubiquiti-m5", "cisco_16_switch", "unifi_nanohd"):
+        # every Wi-Fi device of the site polled here, not left to the start's scheduled polls
+        for target in ("ubiquiti-m5", "cisco_16_switch", "unifi_nanohd", "aruba-instant"):
             result = await daemon.poller.poll(daemon.runtime.collectors[target])
             assert result is not None and result.up
         samples = daemon.samples()
@@ -311,7 +312,7 @@ async def test_recordings_give_the_m5_eirp_and_field_and_the_nanohd_no_eirp(tmp_
             ("ng", "eirp", "antenna_gain_unknown"),
             ("na", "eirp", "antenna_gain_unknown"),
         } <= reasons
-        # (the start polls every target: the Aruba Instant's 6 radios up count too)
+        # (the Aruba Instant's 6 radios up count too)
         # no radio state in the UniFi MIB walk: its PoE port delivers power, so taken as on
         on = by_name(nano, "sobriety_radio_on")
         assert {(s.labels["radio"], s.labels["basis"], s.value) for s in on} == {
