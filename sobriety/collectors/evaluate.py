@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Any
+from typing import Any, Self
 
 from sobriety.collectors.profiles import (
     ColumnSpec,
@@ -90,6 +90,12 @@ class IdentityColumn:
     values: tuple[Scalar, ...]
     issues: tuple[CollectIssue, ...]
 
+    @classmethod
+    def of(cls, pairs: Iterable[tuple[Oid, Scalar]], issues: tuple[CollectIssue, ...]) -> Self:
+        """From (suffix, value) pairs, each suffix the fleet's shared tuple."""
+        kept = list(pairs)
+        return cls(tuple(_shared_suffix(s) for s, _ in kept), tuple(v for _, v in kept), issues)
+
 
 @dataclass(frozen=True, slots=True)
 class KeptRows:
@@ -121,10 +127,9 @@ class EvaluationCache:
         one = {suffix: suffix for suffix in rows}
         for key, known in list(self.columns.items()):
             if key[0] == profile and key[1] == table:
-                pairs = [(one[s], v) for s, v in zip(known.suffixes, known.values, strict=True)
-                         if s in one]  # fmt: skip
-                self.columns[key] = IdentityColumn(
-                    tuple(s for s, _ in pairs), tuple(v for _, v in pairs), known.issues
+                pairs = zip(known.suffixes, known.values, strict=True)
+                self.columns[key] = IdentityColumn.of(
+                    ((one[s], v) for s, v in pairs if s in one), known.issues
                 )
 
     def forget_table(self, profile: str, table: str) -> None:
@@ -401,12 +406,8 @@ def _identity_values(
     known = cache.columns.get(key)
     if known is None:
         found = ProfileOutput()
-        pairs = list(_column_values(profile, table, col, raw, found))
-        known = cache.columns[key] = IdentityColumn(
-            tuple(_shared_suffix(s) for s, _ in pairs),
-            tuple(v for _, v in pairs),
-            tuple(found.issues),
-        )
+        values = list(_column_values(profile, table, col, raw, found))
+        known = cache.columns[key] = IdentityColumn.of(values, tuple(found.issues))
     out.issues.extend(known.issues)
     return zip(known.suffixes, known.values, strict=True)
 
