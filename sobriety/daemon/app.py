@@ -13,8 +13,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
 from sobriety.alerts.engine import AlertEngine, Scope, Transition
 from sobriety.alerts.notify import (
     AlertmanagerNotifier,
@@ -32,6 +30,7 @@ from sobriety.daemon.polling import Poller, PollScheduler
 from sobriety.daemon.runtime import Runtime, SnmpTransports, World, build_runtime
 from sobriety.daemon.selfcost import self_samples
 from sobriety.daemon.snapshot import Entry, LiveSnapshot
+from sobriety.daemon.ticking import TickingScheduler
 from sobriety.daemon.webusers import UserMap
 from sobriety.energy.accounting import EnergyTracker
 from sobriety.lifetime.policy import Advisor
@@ -84,7 +83,7 @@ class Daemon:
             enrich=self._enrich, on_result=self._evaluate_target,
             per_target_bookkeeping=settings.self_metrics == "per_target",
         )  # fmt: skip
-        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self.scheduler = TickingScheduler(timezone="UTC")
         self.poll_scheduler = PollScheduler(self.poller, self.scheduler, settings.jitter)
         self.reload_ok = True
         self.reload_at: float | None = None
