@@ -138,23 +138,38 @@ def _go(value: float) -> str:
     return text
 
 
+GO_FIXED_DIGITS = 6  # digits before the point past which Go writes an exponent (1e+07)
+
+
 def sample_lines(samples: Iterable[Sample]) -> Blocks:
     """The sample lines of each metric, as prometheus_client writes them in both formats
     (labels sorted, Go float formatting; no timestamps). A test holds them to the library's
     own output."""
     grouped: dict[str, list[str]] = {}
     for s in samples:  # the hot loop of a scrape: a quarter faster than a join of generators
+        number = s.value
+        if type(number) is float and number - number == 0.0:  # finite: Go writes repr
+            text = repr(number)  # unless Go would switch to an exponent sooner
+            if number > 0 and text.find(".") > GO_FIXED_DIGITS:
+                text = _go(number)
+        else:  # infinities, NaN, and an int that reached a sample (Go writes 1.0)
+            text = _go(number)
         labels = s.labels
-        if labels:
+        if len(labels) == 1:  # only the target (a fifth of a device's samples)
+            ((key, value),) = labels.items()
+            if "\\" in value or "\n" in value or '"' in value:
+                value = _escape(value)
+            line = f'{s.name}{{{key}="{value}"}} {text}\n'
+        elif labels:
             pairs = []
             for key in sorted(labels):
                 value = labels[key]
                 if "\\" in value or "\n" in value or '"' in value:
                     value = _escape(value)
                 pairs.append(f'{key}="{value}"')
-            line = f"{s.name}{{{','.join(pairs)}}} {_go(s.value)}\n"
+            line = f"{s.name}{{{','.join(pairs)}}} {text}\n"
         else:
-            line = f"{s.name} {_go(s.value)}\n"
+            line = f"{s.name} {text}\n"
         found = grouped.get(s.name)
         if found is None:
             grouped[s.name] = [line]

@@ -182,7 +182,10 @@ def test_sample_lines_are_the_librarys_own(values: list[str], number: float) -> 
     samples = [
         Sample("sobriety_device_info", {"target": v, "model": v[::-1], "serial": "x"}, 1.0)
         for v in values
-    ] + [Sample("sobriety_target_up", {"target": "t"}, float(number))]
+    ] + [
+        Sample("sobriety_target_up", {"target": "t"}, float(number)),
+        Sample("sobriety_target_up", {}, number),  # no label, and an int as it came
+    ]
     for fmt in (TEXT, OPEN_METRICS):
         library = fmt.encoder(_Families(families(samples)))
         snapshot = LiveSnapshot()
