@@ -482,6 +482,18 @@ class TableSpec(_Strict):
         """The column's OID (one tuple per column, made once: every target shares it)."""
         return self._column_oids[column.name]
 
+    @cached_property
+    def state_column_oids(self) -> tuple[Oid, ...]:
+        """The OIDs of the columns read every poll, in column order (made once)."""
+        return tuple(self.column_oid(c) for c in self.columns if self.column_cadence(c) == "state")
+
+    @cached_property
+    def identity_column_oids(self) -> tuple[Oid, ...]:
+        """The OIDs of the columns read with identity data, in column order (made once)."""
+        return tuple(
+            self.column_oid(c) for c in self.columns if self.column_cadence(c) == "identity"
+        )
+
 
 class Profile(_Strict):
     """Everything sobriety knows about one device family or one MIB."""

@@ -349,17 +349,10 @@ class SnmpCollector:
                 if due and scalar.oid_tuple not in fresh.scalars:
                     scalar_oids.append(scalar.oid_tuple)
             for table in profile.tables:
-                state = [
-                    table.column_oid(c) for c in table.columns if table.column_cadence(c) == "state"
-                ]
-                identity = [
-                    table.column_oid(c)
-                    for c in table.columns
-                    if table.column_cadence(c) == "identity"
-                ]
+                state, identity = table.state_column_oids, table.identity_column_oids
                 marker = profile.scalar(table.reread_when).oid_tuple if table.reread_when else None
                 if identity_due:
-                    tables.append(state + identity)
+                    tables.append([*state, *identity])
                     if marker is not None:
                         marked.append((marker, [], []))  # only to note the marker's value
                     continue
@@ -370,12 +363,12 @@ class SnmpCollector:
                         by_get.setdefault(column, []).extend(instances)
                         scalar_oids.extend(instances)
                     if marker is not None:  # on a change, walk it all: rows may differ
-                        marked.append((marker, state + identity, identity))
+                        marked.append((marker, [*state, *identity], [*identity]))
                     continue
                 if state:
-                    tables.append(state)
+                    tables.append([*state])
                 if marker is not None and identity:
-                    marked.append((marker, identity, identity))
+                    marked.append((marker, [*identity], [*identity]))
         if scalar_oids:
             got = await self._get(list(dict.fromkeys(scalar_oids)))
             for column, instances in by_get.items():
@@ -385,12 +378,12 @@ class SnmpCollector:
                     if (vb := got.pop(oid, None)) and not vb.is_exception
                 ]
             fresh.scalars.update(got)
-        for marker, columns, identity in marked:
+        for marker, columns, reread in marked:
             vb = fresh.scalars.get(marker)
             seen = (vb.tag, vb.value) if vb is not None else None
             if columns and seen != self.state.markers.get(marker):
                 tables.append(columns)
-                self._refreshed.update(identity)
+                self._refreshed.update(reread)
             self.state.markers[marker] = seen
         await self._walk(merged_walks(tables), fresh)
 
