@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
+from sobriety.exposition import Rendered
 from sobriety.model import Sample
-
-Lines = dict[str, bytes]  # metric name -> its rendered sample lines
 
 
 class Entry:
@@ -27,10 +26,10 @@ class Entry:
 
     def __init__(self, samples: tuple[Sample, ...], keep: bool) -> None:
         self.samples: tuple[Sample, ...] | None = samples
-        self.lines: Lines | None = None
+        self.lines: Rendered | None = None
         self.keep = keep
 
-    def rendered(self, render: Callable[[Sequence[Sample]], Lines]) -> Lines:
+    def rendered(self, render: Callable[[Sequence[Sample]], Rendered]) -> Rendered:
         """The entry's lines, rendering them now if needed (from a scrape's worker thread:
         each assignment is atomic, and the loop only ever replaces entries whole)."""
         lines = self.lines

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sobriety import exposition
 from sobriety.daemon.selfcost import SelfCost, self_samples
 from sobriety.daemon.snapshot import Entry, LiveSnapshot
 from sobriety.daemon.web import WebServer
@@ -19,6 +20,7 @@ from sobriety.exposition import (
     OPEN_METRICS,
     TEXT,
     Format,
+    Rendered,
     ScrapeCache,
     _Families,
     families,
@@ -192,3 +194,25 @@ def test_sample_lines_are_the_librarys_own(values: list[str], number: float) -> 
         snapshot.update("t", samples)
         ours = b"".join(ScrapeCache().body(snapshot.entries(), list, fmt))
         assert ours == library
+
+
+def test_a_targets_rendered_lines_give_back_each_metric_block_as_rendered() -> None:
+    blocks = {"sobriety_target_up": b'up{target="a"} 1.0\n', "sobriety_device_info": b"x\ny\n"}
+    rendered = Rendered(blocks)
+    assert [(name, bytes(view)) for name, view in rendered.blocks()] == list(blocks.items())
+    assert rendered.body == b"".join(blocks.values())
+
+
+def test_targets_exposing_the_same_metrics_share_one_tuple_of_names() -> None:
+    first = Rendered({"sobriety_target_up": b"1\n", "sobriety_device_info": b"2\n"})
+    second = Rendered({"sobriety_target_up": b"3\n", "sobriety_device_info": b"4\n"})
+    assert first.names is second.names
+
+
+def test_the_shared_names_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(exposition, "_NAMES", {})
+    monkeypatch.setattr(exposition, "MAX_SHARED_NAMES", 2)
+    for i in range(5):
+        Rendered({f"metric_{i}": b"1\n"})
+    assert len(exposition._NAMES) == 2
+    assert Rendered({"metric_9": b"1\n"}).names == ("metric_9",)  # still right, not shared
