@@ -212,10 +212,10 @@ class SnmpCollector:
         outputs = [(p, evaluate(p, raw, self.target.id, state.evaluated)) for p in profiles]
         identity = ProfileOutput()  # the device's facts: the first profile to say one wins
         roles: list[RoleValue] = []
-        seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+        seen: set[tuple[str, frozenset[tuple[str, str]]]] = set()
         for _profile, out in outputs:
             for sample in out.samples:  # a vendor profile and the generic MIB may both say it:
-                key = (sample.name, tuple(sorted(sample.labels.items())))
+                key = (sample.name, frozenset(sample.labels.items()))  # a sort costs more
                 if key not in seen:  # the first profile (highest priority) wins
                     seen.add(key)
                     result.samples.append(sample)

@@ -380,3 +380,34 @@ async def test_two_devices_of_one_model_share_their_cached_index_suffixes_and_na
     for n in range(5):
         assert evaluate._shared_suffix((n,)) == (n,)
     assert len(evaluate._SUFFIXES) == 2
+
+
+async def test_a_series_two_profiles_both_say_is_published_once_with_the_first_profiles_value(
+    tmp_path: Path,
+) -> None:
+    """A vendor profile and a generic one may read the same series: the higher priority's
+    value is kept, once, whatever order each profile wrote the labels in."""
+    for name, priority, scale, labels in (
+        ("vendor", 10, 1, '{group: "1", port: "5"}'),
+        ("generic", 0, 2, '{port: "5", group: "1"}'),
+    ):
+        (tmp_path / f"{name}.yaml").write_text(
+            f"name: {name}\ntitle: t\nsource: s\npriority: {priority}\n"
+            "match: {always: true}\nscalars:\n"
+            "  - {name: ticks, oid: 1.3.6.1.2.1.1.3.0, type: int, scale: "
+            f"{scale}, metric: sobriety_poe_port_power_watts, const_labels: {labels}}}\n",
+            encoding="utf-8",
+        )
+    clock = ManualClock()
+    path = next((ROOT / "recordings").glob("junos_ex.snmprec*"))
+    transport = RecordedTransport(load_snmprec(path, clock=clock))
+    target = TargetRef("junos_ex", "snmp", "school", "switch_access_48p")
+    coll = SnmpCollector(target, transport, load_profiles([tmp_path]), clock)
+    result = await coll.collect()
+    raw = await RecordedTransport(load_snmprec(path, clock=clock)).get(
+        [(1, 3, 6, 1, 2, 1, 1, 3, 0)]
+    )
+    port = [s for s in result.samples if s.name == "sobriety_poe_port_power_watts"]
+    assert len(port) == 1
+    assert dict(port[0].labels) == {"target": "junos_ex", "group": "1", "port": "5"}
+    assert port[0].value == float(raw[0].value)  # the vendor's (scale 1), not twice it
