@@ -198,18 +198,29 @@ def header(name: str, fmt: Format) -> bytes:
     return found
 
 
+class Layout:
+    """The metrics a target exposes, in its order, and where each is: one object shared by
+    every target that exposes the same metrics."""
+
+    __slots__ = ("index", "names")
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+        self.index = {name: i for i, name in enumerate(names)}
+
+
 class Rendered:
     """One target's rendered lines, compact: the blocks of every metric in one buffer.
 
     A dict of one bytes object per metric cost about 3 KB a device in object headers and
-    hash slots; one buffer, the block ends as 32-bit offsets and a tuple of metric names
-    shared by the targets that expose the same metrics cost about 300 bytes.
+    hash slots; one buffer, the block ends as 32-bit offsets and a layout shared by the
+    targets that expose the same metrics cost about 300 bytes.
     """
 
-    __slots__ = ("body", "ends", "names")
+    __slots__ = ("body", "ends", "layout")
 
     def __init__(self, blocks: Blocks) -> None:
-        self.names = _shared_names(tuple(blocks))
+        self.layout = _shared_layout(tuple(blocks))
         self.body = b"".join(blocks.values())
         ends = array("I")
         end = 0
@@ -218,26 +229,33 @@ class Rendered:
             ends.append(end)
         self.ends = ends
 
-    def blocks(self) -> Iterator[tuple[str, memoryview]]:
-        """Each metric's name and its lines (views of the buffer, no copies)."""
-        view = memoryview(self.body)
+    def block(self, name: str) -> bytes | None:
+        """The lines of one metric, if the target has it."""
+        i = self.layout.index.get(name)
+        if i is None:
+            return None
+        return self.body[self.ends[i - 1] if i else 0 : self.ends[i]]
+
+    def blocks(self) -> Iterator[tuple[str, bytes]]:
+        """Each metric's name and its lines, in the order rendered."""
         start = 0
-        for name, end in zip(self.names, self.ends, strict=True):
-            yield name, view[start:end]
+        for name, end in zip(self.layout.names, self.ends, strict=True):
+            yield name, self.body[start:end]
             start = end
 
 
-_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}  # one tuple per set of metrics exposed
-MAX_SHARED_NAMES = 10_000
+_LAYOUTS: dict[tuple[str, ...], Layout] = {}  # one per set of metrics exposed
+MAX_SHARED_LAYOUTS = 10_000
 
 
-def _shared_names(names: tuple[str, ...]) -> tuple[str, ...]:
-    found = _NAMES.get(names)
+def _shared_layout(names: tuple[str, ...]) -> Layout:
+    found = _LAYOUTS.get(names)
     if found is not None:
         return found
-    if len(_NAMES) < MAX_SHARED_NAMES:
-        _NAMES[names] = names
-    return names
+    layout = Layout(names)
+    if len(_LAYOUTS) < MAX_SHARED_LAYOUTS:
+        _LAYOUTS[names] = layout
+    return layout
 
 
 class Renderable(Protocol):
@@ -274,36 +292,44 @@ class ScrapeCache:
         chunk: int = 256 * 1024,
     ) -> list[bytes]:
         """A whole scrape as chunks of about `chunk` bytes (meant for a worker thread)."""
-        out: list[bytes] = []
-        pending: list[bytes] = []
-        size = 0
-        for part in self.compose(self.prepare(entries), extra(), fmt):
-            pending.append(part)
-            size += len(part)
-            if size >= chunk:
-                out.append(b"".join(pending))
-                pending, size = [], 0
-        if pending:
-            out.append(b"".join(pending))
-        return out
+        return list(self.chunks(entries, extra, fmt, chunk))
+
+    def chunks(
+        self,
+        entries: Mapping[str, Renderable],
+        extra: Callable[[], Sequence[Sample]],
+        fmt: Format,
+        chunk: int = 256 * 1024,
+    ) -> Iterator[bytes]:
+        """A scrape as chunks of about `chunk` bytes, made as they are consumed: a caller
+        that compresses each one never holds the whole text (a worker thread's job)."""
+        return self.compose(self.prepare(entries), extra(), fmt, chunk)
 
     @staticmethod
     def compose(
-        targets: Sequence[Rendered], extra: Sequence[Sample], fmt: Format
+        targets: Sequence[Rendered], extra: Sequence[Sample], fmt: Format, chunk: int = 256 * 1024
     ) -> Iterator[bytes]:
-        """The body, one metric family at a time (header once, then every target's lines)."""
-        by_name: dict[str, list[bytes | memoryview]] = {}
-        for name, lines in sample_lines(extra).items():
-            by_name[name] = [lines]
-        for rendered in targets:
-            for name, view in rendered.blocks():
-                found = by_name.get(name)
-                if found is None:
-                    by_name[name] = [view]
-                else:
-                    found.append(view)
-        for name in sorted(by_name, key=_order):
-            yield header(name, fmt)
-            yield b"".join(by_name[name])
+        """The body, one metric family at a time (header once, then every target's lines),
+        in chunks of about `chunk` bytes. Nothing per target and family is kept between
+        chunks: a scrape's memory is one chunk, not one object per block."""
+        extra_blocks = sample_lines(extra)
+        names = set(extra_blocks)
+        for layout in {id(t.layout): t.layout for t in targets}.values():
+            names.update(layout.names)
+        out = bytearray()
+        for name in sorted(names, key=_order):
+            out += header(name, fmt)
+            lines = extra_blocks.get(name)
+            if lines is not None:
+                out += lines
+            for rendered in targets:
+                block = rendered.block(name)
+                if block is not None:
+                    out += block
+                    if len(out) >= chunk:
+                        yield bytes(out)
+                        out.clear()
         if fmt.trailer:
-            yield fmt.trailer
+            out += fmt.trailer
+        if out:
+            yield bytes(out)

@@ -200,11 +200,11 @@ class WebServer:
         """The scrape's chunks, gzipped at level 1 when asked, in the worker thread (on this
         repetitive text, 14 µs a device against 49 at zlib's default level 6, for a body a
         fifth larger: 0.22 MB instead of 0.18 for 600 replayed devices)."""
-        chunks = self.cache.body(entries, self._unpolled_samples, fmt)
+        chunks = self.cache.chunks(entries, self._unpolled_samples, fmt)
         if not gzip:
-            return chunks
+            return list(chunks)
         packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-        packed = [packer.compress(chunk) for chunk in chunks]
+        packed = [packer.compress(chunk) for chunk in chunks]  # the text is never whole
         packed.append(packer.flush())
         return [chunk for chunk in packed if chunk]
 

@@ -203,16 +203,33 @@ def test_a_targets_rendered_lines_give_back_each_metric_block_as_rendered() -> N
     assert rendered.body == b"".join(blocks.values())
 
 
-def test_targets_exposing_the_same_metrics_share_one_tuple_of_names() -> None:
+def test_one_metrics_block_is_found_by_name_and_a_missing_one_is_none() -> None:
+    blocks = {"a": b"1\n", "b": b"22\n", "c": b"333\n"}
+    rendered = Rendered(blocks)
+    assert [rendered.block(name) for name in ("a", "b", "c", "d")] == [*blocks.values(), None]
+
+
+def test_targets_exposing_the_same_metrics_share_one_layout() -> None:
     first = Rendered({"sobriety_target_up": b"1\n", "sobriety_device_info": b"2\n"})
     second = Rendered({"sobriety_target_up": b"3\n", "sobriety_device_info": b"4\n"})
-    assert first.names is second.names
+    assert first.layout is second.layout
 
 
-def test_the_shared_names_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(exposition, "_NAMES", {})
-    monkeypatch.setattr(exposition, "MAX_SHARED_NAMES", 2)
+def test_the_shared_layouts_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(exposition, "_LAYOUTS", {})
+    monkeypatch.setattr(exposition, "MAX_SHARED_LAYOUTS", 2)
     for i in range(5):
         Rendered({f"metric_{i}": b"1\n"})
-    assert len(exposition._NAMES) == 2
-    assert Rendered({"metric_9": b"1\n"}).names == ("metric_9",)  # still right, not shared
+    assert len(exposition._LAYOUTS) == 2
+    assert Rendered({"metric_9": b"1\n"}).layout.names == ("metric_9",)  # right, not shared
+
+
+def test_a_scrape_comes_in_chunks_that_make_the_same_body() -> None:
+    samples = [Sample("sobriety_target_up", {"target": f"t{i}"}, 1.0) for i in range(200)]
+    snapshot = LiveSnapshot()
+    for i in range(0, 200, 10):
+        snapshot.update(f"t{i}", samples[i : i + 10])
+    whole = b"".join(ScrapeCache().body(snapshot.entries(), list, TEXT))
+    small = ScrapeCache().body(snapshot.entries(), list, TEXT, chunk=100)
+    assert len(small) > 10 and b"".join(small) == whole
+    assert whole.count(b"# TYPE sobriety_target_up") == 1
