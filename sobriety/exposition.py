@@ -23,6 +23,7 @@ from prometheus_client.exposition import generate_latest as text_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST as OPENMETRICS
 from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
+from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
@@ -258,6 +259,21 @@ def _shared_layout(names: tuple[str, ...]) -> Layout:
     return layout
 
 
+def render_target(samples: Sequence[Sample]) -> Rendered:
+    """A target's lines, as a scrape writes them (what the daemon's snapshot keeps)."""
+    return Rendered(sample_lines(samples))
+
+
+def parse_samples(text: str) -> list[Sample]:
+    """Samples read back from the text format (prometheus_client's parser): what a
+    scrape shows, for tests and tools that look at the daemon from outside."""
+    return [
+        Sample(s.name, dict(s.labels), float(s.value))
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    ]
+
+
 class Renderable(Protocol):
     """A snapshot entry: its rendered lines, rendered on first demand."""
 
@@ -322,10 +338,11 @@ class ScrapeCache:
             lines = extra_blocks.get(name)
             if lines is not None:
                 out += lines
-            for rendered in targets:
-                block = rendered.block(name)
-                if block is not None:
-                    out += block
+            for rendered in targets:  # the hot loop of a scrape: Rendered.block, inlined
+                i = rendered.layout.index.get(name)
+                if i is not None:
+                    ends = rendered.ends
+                    out += rendered.body[ends[i - 1] if i else 0 : ends[i]]
                     if len(out) >= chunk:
                         yield bytes(out)
                         out.clear()

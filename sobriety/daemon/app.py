@@ -33,6 +33,7 @@ from sobriety.daemon.snapshot import Entry, LiveSnapshot
 from sobriety.daemon.ticking import TickingScheduler
 from sobriety.daemon.webusers import UserMap
 from sobriety.energy.accounting import EnergyTracker
+from sobriety.exposition import TEXT, ScrapeCache, parse_samples, render_target
 from sobriety.lifetime.policy import Advisor
 from sobriety.lifetime.tracker import LifetimeTracker
 from sobriety.model import CollectResult, Sample
@@ -62,7 +63,7 @@ class Daemon:
         config = self.runtime.config
         settings = config.settings
         clock = self.world.clock
-        self.snapshot = LiveSnapshot()
+        self.snapshot = LiveSnapshot(render=render_target)
         self.store = StateStore(settings.data_dir / "state.sqlite3")
         self.energy = EnergyTracker(
             config, self.runtime.classes, self.runtime.calendars, self.store, self._feed,
@@ -265,8 +266,10 @@ class Daemon:
         return self.snapshot.entries()
 
     def samples(self) -> list[Sample]:
-        """Everything a scrape shows: the snapshot, the daemon's own state and cost."""
-        return [*self.snapshot.samples(), *self.daemon_samples()]
+        """Everything a scrape shows: the snapshot (read back from its rendered lines: the
+        daemon keeps no sample objects between polls), the daemon's own state and cost."""
+        body = b"".join(ScrapeCache().body(self.entries(), list, TEXT))
+        return [*parse_samples(body.decode("utf-8")), *self.daemon_samples()]
 
     def daemon_samples(self) -> list[Sample]:
         """What is not a polled target's: site totals, alerts, the daemon's own state."""

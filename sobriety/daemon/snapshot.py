@@ -42,15 +42,25 @@ class Entry:
 
 
 class LiveSnapshot:
-    """Latest samples per target."""
+    """Latest samples per target.
 
-    def __init__(self) -> None:
+    With `render`, an entry is rendered as it is published and keeps only its lines (feeders
+    their samples too): a poll's sample objects live for the poll, not until the next
+    scrape, which at one scrape per poll interval meant every device's samples held at once
+    (about 30 KB a device, docs/performance.md). Without it, the first scrape renders.
+    """
+
+    def __init__(self, render: Callable[[Sequence[Sample]], Rendered] | None = None) -> None:
         self._by_target: dict[str, Entry] = {}
         self.kept: frozenset[str] = frozenset()  # targets whose samples others read
+        self.render = render
 
     def update(self, target: str, samples: Sequence[Sample]) -> None:
-        """Replace the samples of `target`."""
-        self._by_target[target] = Entry(tuple(samples), target in self.kept)
+        """Replace the samples of `target` (rendered at once, with a renderer)."""
+        entry = Entry(tuple(samples), target in self.kept)
+        if self.render is not None:
+            entry.rendered(self.render)
+        self._by_target[target] = entry
 
     def retain(self, targets: set[str]) -> None:
         """Forget targets that are no longer configured."""

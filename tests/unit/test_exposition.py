@@ -25,7 +25,9 @@ from sobriety.exposition import (
     _Families,
     families,
     new_registry,
+    parse_samples,
     render,
+    render_target,
     render_text,
 )
 from sobriety.gen.metric_docs import with_table
@@ -233,3 +235,35 @@ def test_a_scrape_comes_in_chunks_that_make_the_same_body() -> None:
     small = ScrapeCache().body(snapshot.entries(), list, TEXT, chunk=100)
     assert len(small) > 10 and b"".join(small) == whole
     assert whole.count(b"# TYPE sobriety_target_up") == 1
+
+
+def test_a_rendering_snapshot_keeps_lines_not_samples_except_for_feeders() -> None:
+    samples = [Sample("sobriety_target_up", {"target": t}, 1.0) for t in ("sw1", "pdu1")]
+    rendering = LiveSnapshot(render=render_target)
+    rendering.kept = frozenset({"pdu1"})  # a feeder: other devices read its samples
+    lazy = LiveSnapshot()
+    for snapshot in (rendering, lazy):
+        snapshot.update("sw1", samples[:1])
+        snapshot.update("pdu1", samples[1:])
+    entries = rendering.entries()
+    assert entries["sw1"].samples is None and entries["sw1"].lines is not None
+    assert rendering.of("pdu1") == tuple(samples[1:])
+    assert lazy.entries()["sw1"].samples == tuple(samples[:1])
+    cache = ScrapeCache()
+    assert cache.body(rendering.entries(), list, TEXT) == ScrapeCache().body(
+        lazy.entries(), list, TEXT
+    )
+    assert cache.renders == 0  # the scrape found every entry rendered
+
+
+def test_samples_read_back_from_the_text_are_the_samples_rendered() -> None:
+    samples = [
+        Sample("sobriety_target_up", {"target": 'a"b'}, 1.0),
+        Sample("sobriety_device_uptime_seconds", {"target": "x"}, 1e7),
+    ]
+    snapshot = LiveSnapshot(render=render_target)
+    snapshot.update("x", samples)
+    text = b"".join(ScrapeCache().body(snapshot.entries(), list, TEXT)).decode()
+    assert sorted(parse_samples(text), key=lambda s: s.name) == sorted(
+        samples, key=lambda s: s.name
+    )
