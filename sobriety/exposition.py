@@ -1,11 +1,12 @@
 """Prometheus exposition: the only module that imports prometheus_client.
 
 A scrape costs what changed: each target's samples are rendered once per snapshot entry (the
-tuple a poll published) and kept as text per metric family, in the classic text format and in
-OpenMetrics, each on first demand. A scrape then writes, family by family in catalogue order,
-the family's header and the kept text of every target that has it, plus the daemon's own
-series (site totals, alerts, self cost), rendered fresh. prometheus_client does every
-rendering, so escaping and number formats are its own.
+tuple a poll published; the daemon renders it as it is published) and kept as one buffer of
+text per target, in the classic text format, the one both formats share for samples. A scrape
+then writes, family by family in catalogue order, the family's header and the kept text of
+every target that has it, plus the daemon's own series (site totals, alerts, self cost),
+rendered fresh, in chunks as they are consumed. prometheus_client writes every header and
+is the reference a test holds the sample lines to.
 """
 
 from __future__ import annotations

@@ -5,9 +5,10 @@ update replaces one target's entry in one assignment, so a scrape that copies th
 sees every target either before or after its poll, never half of one, and an update costs the
 same with ten targets or ten thousand.
 
-Once a scrape has rendered an entry, the entry keeps the rendered lines and lets its sample
-objects go (tens of thousands of small objects the garbage collector would walk forever),
-except for targets other devices read between polls (feeders: PoE switches, PDUs, UPSes).
+Once an entry is rendered (by the daemon as it is published, or else by the first scrape),
+it keeps the rendered lines and lets its sample objects go (tens of thousands of small
+objects the garbage collector would walk forever), except for targets other devices read
+between polls (feeders: PoE switches, PDUs, UPSes).
 """
 
 from __future__ import annotations
