@@ -13,7 +13,7 @@ between polls (feeders: PoE switches, PDUs, UPSes).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from sobriety.exposition import Rendered
 from sobriety.model import Sample
@@ -76,11 +76,6 @@ class LiveSnapshot:
         """A target's samples, while it keeps them (feeders always do)."""
         entry = self._by_target.get(target)
         return (entry.samples or ()) if entry is not None else ()
-
-    def samples(self) -> Iterator[Sample]:
-        """Every sample still held (targets not rendered yet, and feeders)."""
-        for entry in list(self._by_target.values()):
-            yield from entry.samples or ()
 
     def targets(self) -> list[str]:
         return list(self._by_target)
