@@ -436,3 +436,75 @@ def test_export_energy_csv_json_ods_sum_to_the_metrics(world: World, tmp_path: P
     en = Lang("en")
     (day_site,) = [r for r in read_csv(one, ENERGY_TABLE, en) if r["level"] == en("site")]
     assert number(day_site["kwh"]) == pytest.approx((0.175 + 0.120) * 24, abs=1e-5)
+
+
+def test_no_energy_is_no_booking_and_a_fraction_of_a_joule_is_booked(world: World) -> None:
+    """A device at 0 W books nothing (no series of zero); half a joule is still energy, and a
+    desktop's sub-joule after hours still counts as waste."""
+    world.poll("meter", MONDAY, 0.0)
+    world.poll("meter", MONDAY + timedelta(minutes=1), 0.0)
+    assert not [key for key in world.tracker.totals if key.target == "meter"]
+    later = MONDAY + timedelta(hours=20)
+    world.poll("meter", later, 1.0)
+    world.poll("meter", later + timedelta(seconds=0.5), 1.0)
+    assert world.joules("meter") == pytest.approx(0.5)
+    world.poll("pc", later, up=True)
+    world.poll("pc", later + timedelta(seconds=0.004), up=True)  # 175 W estimated: 0.7 J
+    waste = [s for s in world.tracker.site_samples()
+             if s.name == "sobriety_site_waste_energy_joules_total"
+             and s.labels["period"] == "after_hours"]  # fmt: skip
+    assert [s.labels["class"] for s in waste] == ["desktop_pc"]
+    assert waste[0].value == pytest.approx(0.7, abs=1e-3)
+
+
+@pytest.mark.usefixtures("west_of_utc")
+@pytest.mark.parametrize(
+    ("utc", "day", "periods"),
+    [
+        # 00:30 in Paris on Tuesday: after hours, and Tuesday's energy, whatever the server's zone
+        (datetime(2026, 1, 5, 23, 30, tzinfo=UTC), "2026-01-06", (0.0, 6000.0, 0.0)),
+        (datetime(2026, 1, 5, 9, 0, tzinfo=UTC), "2026-01-05", (6000.0, 0.0, 0.0)),  # open
+        (datetime(2026, 1, 8, 9, 0, tzinfo=UTC), "2026-01-08", (0.0, 0.0, 6000.0)),  # closure
+    ],
+)
+def test_a_day_s_booking_is_of_the_site_s_local_day_and_period_with_its_carbon_and_cost(
+    world: World, utc: datetime, day: str, periods: tuple[float, float, float]
+) -> None:
+    world.poll("meter", utc, 100.0)
+    world.poll("meter", utc + timedelta(minutes=1), 100.0)  # 6,000 J
+    world.store.flush()
+    (booked,) = world.store.energy_days()
+    assert booked.day == day
+    assert booked.amount.joules == pytest.approx(6000.0)
+    assert booked.amount.periods == pytest.approx(periods)
+    kwh = 6000.0 / 3.6e6
+    assert booked.amount.gco2e == pytest.approx(kwh * 50)  # 50 g/kWh
+    assert booked.amount.cost == pytest.approx(kwh * 0.2)  # 0.2 €/kWh
+
+
+def test_waste_is_counted_for_every_class_that_can_be_off_and_none_for_one_never_off(
+    world: World,
+) -> None:
+    """A server (never off) polled before a desktop: the server has no waste series, the
+    desktop's after-hours energy is waste all the same."""
+    evening = MONDAY + timedelta(hours=20)
+    for minute in range(3):
+        world.poll("meter", evening + timedelta(minutes=minute), 100.0)
+        world.poll("pc", evening + timedelta(minutes=minute), up=True)
+    waste = {s.labels["class"] for s in world.tracker.site_samples()
+             if s.name.startswith("sobriety_site_waste_")}  # fmt: skip
+    assert waste == {"desktop_pc"}
+
+
+def test_the_site_is_said_open_during_its_opening_hours_only(world: World) -> None:
+    def site_open() -> float:
+        samples = world.tracker.site_samples()
+        (sample,) = [
+            s for s in samples if s.name == "sobriety_site_open" and s.labels == {"site": "school"}
+        ]
+        return sample.value
+
+    world.tracker.now = lambda: MONDAY + timedelta(hours=10)
+    assert site_open() == 1.0
+    world.tracker.now = lambda: MONDAY + timedelta(hours=20)
+    assert site_open() == 0.0

@@ -564,3 +564,21 @@ def test_a_port_is_read_in_its_own_group() -> None:
     group_2 = [Sample(s.name, {**s.labels, "group": "2"}, s.value) for s in ports(5.2)]
     assert port_is_allocation([*group_2, *ports(15.4)], "1", "1") is False  # 5.2 W is measured
     assert not port_is_allocation([*ports(15.4, allocated=15.4, drawn=6.0), *group_2], "2", "1")
+
+
+def test_an_allocation_is_read_from_the_port_s_own_columns_whatever_its_size() -> None:
+    """Port 2's columns say nothing of port 1; half a watt allocated and never drawn is an
+    allocation all the same (any delivering port, not only those over a watt)."""
+    other = {"target": "sw", "group": "1", "port": "2"}
+    mine = {"target": "sw", "group": "1", "port": "1"}
+    samples = [
+        Sample("sobriety_poe_port_power_watts", other, 6.2),
+        Sample("sobriety_poe_port_allocated_watts", other, 30.0),
+        Sample("sobriety_poe_port_max_drawn_watts", other, 6.5),
+        Sample("sobriety_poe_port_power_watts", mine, 15.4),
+        Sample("sobriety_poe_port_allocated_watts", mine, 15.4),
+        Sample("sobriety_poe_port_max_drawn_watts", mine, 0.0),
+    ]
+    assert port_is_allocation(samples, "1", "1")
+    assert not port_is_allocation(samples, "1", "2")
+    assert port_is_allocation(ports(0.5, allocated=0.5, drawn=0.0), "1", "1")

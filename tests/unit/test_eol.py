@@ -8,9 +8,18 @@ from pathlib import Path
 import pytest
 
 from sobriety.errors import ConfigError, ConfigProblem
-from sobriety.lifetime.policy import ACTIONS, Rule, load_policy, recommendation_samples
+from sobriety.lifetime.policy import (
+    ACTIONS,
+    Policy,
+    Reason,
+    Recommendation,
+    Rule,
+    load_policy,
+    recommendation_samples,
+)
 from sobriety.lifetime.policy import Test as NumericTest
 from sobriety.lifetime.support import load_support
+from sobriety.model import Sample
 from tests.problems import problems_of
 
 POLICY = load_policy()
@@ -239,3 +248,48 @@ def test_support_entries_that_are_not_a_list_are_one_problem(tmp_path: Path) -> 
     assert problems_of(load_support, path) == [
         ConfigProblem(str(path), "-", "entries", "a list of support entries")
     ]
+
+
+def _rule(rule_id: str, when: dict[str, object], **kind: object) -> Rule:
+    return Rule.model_validate({"id": rule_id, "reason": rule_id, "when": when, **kind})
+
+
+def test_reasons_are_the_strongest_need_then_what_is_ruled_out_then_the_weaker_needs() -> None:
+    policy = Policy(rules=(
+        _rule("weak", {"support_ended": True}, need="reuse"),
+        _rule("strong", {"open_faults": {"ge": 1}}, need="repair"),
+        _rule("closed", {"repairable": False}, rule_out=["repair"]),
+    ))  # fmt: skip
+    facts = {**SEEN, "support_ended": True, "open_faults": 1.0, "repairable": False}
+    recommendation = policy.recommend(facts)
+    assert recommendation.action == "recycle"
+    assert [r.rule for r in recommendation.reasons] == ["strong", "closed", "weak"]
+
+
+def test_the_default_keep_reason_comes_first_and_only_for_a_device_seen_working() -> None:
+    policy = Policy(rules=(
+        _rule("old", {"age_years": {"gt": 1}}, need="keep"),
+        _rule("closed", {"repairable": False}, rule_out=["repair"]),
+    ))  # fmt: skip
+    seen = policy.recommend({**SEEN, "repairable": False})
+    assert seen.action == "keep"
+    assert [r.rule for r in seen.reasons] == ["default_keep", "closed"]
+    unseen = policy.recommend({"age_years": 3.0})
+    assert unseen.action == "keep"  # a need, from the inventory alone
+    assert [r.rule for r in unseen.reasons] == ["old", "not_observed"]
+
+
+def test_a_reason_as_json_is_its_rule_its_text_and_the_values_it_shows() -> None:
+    reason = Reason("fault", "{fault_list}", {"fault_list": "fan"})
+    assert reason.as_json() == {"rule": "fault", "text": "{fault_list}",
+                                "values": {"fault_list": "fan"}}  # fmt: skip
+
+
+def test_the_metrics_are_one_per_action_and_one_per_reason_labelled_by_target() -> None:
+    recommendation = Recommendation("repair", (Reason("fault", "x"), Reason("old", "y")))
+    assert recommendation_samples("t", recommendation) == [
+        *(Sample("sobriety_device_eol_recommendation", {"target": "t", "action": a},
+                 float(a == "repair")) for a in ACTIONS),
+        Sample("sobriety_device_eol_reason_info", {"target": "t", "reason": "fault"}, 1.0),
+        Sample("sobriety_device_eol_reason_info", {"target": "t", "reason": "old"}, 1.0),
+    ]  # fmt: skip
