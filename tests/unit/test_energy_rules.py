@@ -582,3 +582,22 @@ def test_an_allocation_is_read_from_the_port_s_own_columns_whatever_its_size() -
     assert port_is_allocation(samples, "1", "1")
     assert not port_is_allocation(samples, "1", "2")
     assert port_is_allocation(ports(0.5, allocated=0.5, drawn=0.0), "1", "1")
+
+
+def test_a_class_problem_names_a_nested_field_by_its_path_and_a_whole_class_by_a_dash(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "classes.yaml"
+    path.write_text(
+        "classes:\n"
+        "  old: {description: x, source: s, end_of_life: {weee_source: w, lamp_rated_hours: -1}}\n"
+        "  bare: 3\n"
+        "  2026: {description: a year as a name, source: s}\n"
+    )
+    found = problems_of(load_classes, path)
+    assert [(p.entry, p.field) for p in found] == [
+        ("class old", "end_of_life.lamp_rated_hours"),
+        ("class bare", "-"),
+    ]
+    path.write_text("classes:\n  2026: {description: a year as a name, source: s}\n")
+    assert list(load_classes(path)) == ["2026"]

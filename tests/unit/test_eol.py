@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from sobriety.errors import ConfigError, ConfigProblem
+from sobriety.lifetime.facts import FACTS
 from sobriety.lifetime.policy import (
     ACTIONS,
     Policy,
@@ -293,3 +294,51 @@ def test_the_metrics_are_one_per_action_and_one_per_reason_labelled_by_target() 
         Sample("sobriety_device_eol_reason_info", {"target": "t", "reason": "fault"}, 1.0),
         Sample("sobriety_device_eol_reason_info", {"target": "t", "reason": "old"}, 1.0),
     ]  # fmt: skip
+
+
+def test_an_unknown_fact_is_named_with_every_known_one_and_the_rule_s_other_tests_checked(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "rules:\n  - {id: a, need: repair, reason: x, when: {no_such: true, open_faults: true}}\n"
+    )
+    found = problems_of(load_policy, path)
+    assert [(p.field, p.message) for p in found] == [
+        ("when.no_such", f"unknown fact (known: {', '.join(FACTS)})"),
+        ("when.open_faults", "a number fact: test it with gt, ge, lt, le, eq or unknown"),
+    ]
+
+
+def test_rules_that_are_not_a_list_are_one_problem(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text("rules: 3\n")
+    assert problems_of(load_policy, path) == [
+        ConfigProblem(str(path), "-", "rules", "a list of rules")
+    ]
+
+
+def test_a_policy_reads_its_free_os_threshold_and_the_support_file_it_is_given(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "free_os: {name: Lite, processors: 1, memory_gib: 1, storage_gb: 8, source: s}\n"
+        "rules:\n"
+        "  - {id: only, need: keep, reason: x, when: {support_ended: true}}\n"
+    )
+    support = tmp_path / "support.yaml"
+    support.write_text(
+        "entries:\n  - {product: Box OS, vendor: acme, ends: 2020-01-01, source: s}\n"
+    )
+    policy = load_policy(path, support)
+    assert policy.free_os is not None and policy.free_os.name == "Lite"
+    found = policy.support.lookup({"vendor": "ACME"})
+    assert found is not None and found.product == "Box OS"
+    # a bad rule and a bad support file: both problems, neither hides the other
+    path.write_text("rules:\n  - {id: b, need: scrap, reason: x, when: {observed: true}}\n")
+    support.write_text("entries:\n  - {product: '', vendor: acme, ends: 2020-01-01, source: s}\n")
+    assert [(p.file, p.entry) for p in problems_of(lambda p: load_policy(p, support), path)] == [
+        (str(path), "rules[0]"),
+        (str(support), "entries[0]"),
+    ]
