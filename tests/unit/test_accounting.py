@@ -508,3 +508,96 @@ def test_the_site_is_said_open_during_its_opening_hours_only(world: World) -> No
     assert site_open() == 1.0
     world.tracker.now = lambda: MONDAY + timedelta(hours=20)
     assert site_open() == 0.0
+
+
+def test_a_reading_is_fresh_up_to_the_longest_gap_allowed_and_not_after(world: World) -> None:
+    """Three intervals of 60 s: a reading 180 s old still counts, 181 s old it does not."""
+    at = MONDAY + timedelta(hours=10)
+    world.poll("meter", at, 100.0)
+    world.tracker.now = lambda: at + timedelta(seconds=180)
+    assert world.tracker.booked("meter") == 100.0
+    world.tracker.now = lambda: at + timedelta(seconds=181)
+    assert world.tracker.booked("meter") is None
+
+
+def test_a_managed_device_whose_name_has_a_slash_counts_in_its_site_s_power(
+    world: World,
+) -> None:
+    at = MONDAY + timedelta(hours=10)
+    world.tracker.now = lambda: at
+    info = Sample("sobriety_managed_device_info", {"target": "cisco", "device": "B1/AP-3",
+                                                   "kind": "ap"}, 1.0)  # fmt: skip
+    out = world.poll("cisco", at, samples=[info])
+    (own,) = [s.value for s in out if s.name == "sobriety_device_power_watts"]
+    (ap,) = [s.value for s in out if s.name == "sobriety_managed_device_power_watts"]
+    power = [s for s in world.tracker.site_samples() if s.name == "sobriety_site_power_watts"]
+    assert [(s.labels["source"], s.value) for s in power] == [("estimated", own + ap)]
+
+
+def test_a_poll_says_its_energy_by_source_and_basis_its_gaps_its_power_and_its_band(
+    world: World,
+) -> None:
+    """Two measured minutes at 100 W (6,000 J), then the class estimate (175 W, 100–600 W):
+    the minute between is booked to the newer reading, estimated, (100 + 175) / 2 × 60 s."""
+    at = MONDAY + timedelta(hours=10)
+    tid = {"target": "meter"}
+    world.poll("meter", at, 100.0)
+    assert world.poll("meter", at + timedelta(minutes=1), 100.0) == [
+        Sample("sobriety_device_energy_joules_total",
+               {**tid, "source": "measured", "basis": "measured"}, 6000.0),
+        Sample("sobriety_energy_gaps_total", tid, 0.0),
+        Sample("sobriety_device_power_watts",
+               {**tid, "source": "measured", "origin": "test-meter", "basis": "measured"}, 100.0),
+        Sample("sobriety_device_power_band_watts", {**tid, "bound": "low"}, 100.0),
+        Sample("sobriety_device_power_band_watts", {**tid, "bound": "high"}, 100.0),
+    ]  # fmt: skip
+    estimated = world.poll("meter", at + timedelta(minutes=2), up=True)
+    assert estimated == [
+        Sample("sobriety_device_energy_joules_total",
+               {**tid, "source": "estimated", "basis": "assumed"}, 8250.0),
+        Sample("sobriety_device_energy_joules_total",
+               {**tid, "source": "measured", "basis": "measured"}, 6000.0),
+        Sample("sobriety_energy_gaps_total", tid, 0.0),
+        Sample("sobriety_device_power_watts", {**tid, "source": "estimated",
+               "origin": "class:server_rack_2s", "basis": "assumed"}, 175.0),
+        Sample("sobriety_device_power_band_watts", {**tid, "bound": "low"}, 100.0),
+        Sample("sobriety_device_power_band_watts", {**tid, "bound": "high"}, 600.0),
+    ]  # fmt: skip
+    assert world.poll("meter", at + timedelta(minutes=3), up=False) == estimated[:3]
+
+
+def test_a_controller_books_each_ap_it_manages_that_is_up_but_not_itself_nor_unknown_kinds(
+    world: World,
+) -> None:
+    """The controller is its own AP `self` (same serial): not booked twice. `a1` is up: its
+    class estimate, 8 W, booked as its own device in wifi_ap_enterprise; `a2` is down and
+    `n1` is no known kind: no reading, nothing made up."""
+    at = MONDAY + timedelta(hours=10)
+
+    def info(device: str, kind: str = "ap", **labels: str) -> Sample:
+        labels = {"target": "cisco", "device": device, "kind": kind, **labels}
+        return Sample("sobriety_managed_device_info", labels, 1.0)
+
+    samples = [
+        Sample("sobriety_device_info", {"target": "cisco", "serial": "S0", "model": "X"}, 1.0),
+        info("self", serial="S0"), info("a1", serial="S1"), info("a2", serial="S2"),
+        info("n1", "phone"),
+        Sample("sobriety_managed_device_up", {"target": "cisco", "device": "a2"}, 0.0),
+    ]  # fmt: skip
+    world.poll("cisco", at, samples=samples)
+    out = world.poll("cisco", at + timedelta(minutes=1), samples=samples)
+    managed = [
+        s
+        for s in out
+        if s.name.startswith("sobriety_managed_device_")
+        and s.name not in ("sobriety_managed_device_info", "sobriety_managed_device_up")
+    ]
+    a1 = {"target": "cisco", "device": "a1"}
+    assert managed == [
+        Sample("sobriety_managed_device_energy_joules_total",
+               {**a1, "source": "estimated", "basis": "assumed"}, 480.0),
+        Sample("sobriety_managed_device_power_watts", {**a1, "source": "estimated",
+               "origin": "class:wifi_ap_enterprise", "basis": "assumed"}, 8.0),
+    ]  # fmt: skip
+    booked = {(k.device, k.device_class) for k in world.tracker.totals if k.target == "cisco"}
+    assert booked == {("", "switch_access_48p"), ("a1", "wifi_ap_enterprise")}
