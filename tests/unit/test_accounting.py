@@ -601,3 +601,82 @@ def test_a_controller_books_each_ap_it_manages_that_is_up_but_not_itself_nor_unk
     ]  # fmt: skip
     booked = {(k.device, k.device_class) for k in world.tracker.totals if k.target == "cisco"}
     assert booked == {("", "switch_access_48p"), ("a1", "wifi_ap_enterprise")}
+
+
+def test_a_site_s_class_figures_and_a_target_s_own_apply_to_its_estimate(tmp_path: Path) -> None:
+    """desktop_pc is 175 W; this school measured 120 W for it, and `pc2` has its own 90 W."""
+    text = CONFIG.replace(
+        "    holidays_ics: closures.ics\n",
+        "    holidays_ics: closures.ics\n"
+        "    classes: {desktop_pc: {typical_watts: 120, source: the school's audit}}\n",
+    ) + ("  - {id: pc2, address: 127.0.0.1, auth: v2, site: school, class: desktop_pc,\n"
+         "     power: {typical_watts: 90}}\n")  # fmt: skip
+    world = World(tmp_path)
+    (tmp_path / "sobriety.yaml").write_text(text)
+    world.config = load_config(tmp_path / "sobriety.yaml")
+    world.tracker = world.new_tracker()
+
+    def watts(target: str) -> float:
+        out = world.poll(target, MONDAY, up=True)
+        (power,) = [s.value for s in out if s.name == "sobriety_device_power_watts"]
+        return power
+
+    assert (watts("pc"), watts("pc2")) == (120.0, 90.0)
+
+
+def test_a_device_with_no_class_is_booked_in_no_class(tmp_path: Path) -> None:
+    text = CONFIG + "  - {id: bare, address: 127.0.0.1, auth: v2, site: school}\n"
+    world = World(tmp_path)
+    (tmp_path / "sobriety.yaml").write_text(text)
+    world.config = load_config(tmp_path / "sobriety.yaml")
+    world.tracker = world.new_tracker()
+    at = MONDAY + timedelta(hours=10)
+    world.poll("bare", at, 40.0)
+    world.poll("bare", at + timedelta(minutes=1), 40.0)
+    assert [k.device_class for k in world.tracker.totals if k.target == "bare"] == [""]
+
+
+def test_the_energy_counter_is_the_device_s_own_outlet_s(world: World) -> None:
+    """Outlet 2 (listed first) counts 1 kJ a minute, outlet 3 (fed's) 3.6 kJ: fed books 3.6."""
+
+    def pdu(minute: int) -> list[Sample]:
+        return [
+            Sample("sobriety_pdu_outlet_energy_joules_total", {"target": "pdu", "outlet": "2"},
+                   1000.0 * minute),
+            Sample("sobriety_pdu_outlet_power_watts", {"target": "pdu", "outlet": "3"}, 60.0),
+            Sample("sobriety_pdu_outlet_energy_joules_total", {"target": "pdu", "outlet": "3"},
+                   3600.0 * minute),
+        ]  # fmt: skip
+
+    for minute in range(2):
+        world.feeds["pdu"] = pdu(minute)
+        world.poll("fed", MONDAY + timedelta(minutes=minute))
+    assert world.joules("fed") == 3600.0
+
+
+def test_readings_the_longest_gap_apart_are_integrated_and_every_longer_gap_counted(
+    world: World,
+) -> None:
+    at = MONDAY + timedelta(hours=10)
+    world.poll("meter", at, 100.0)
+    world.poll("meter", at + timedelta(seconds=180), 100.0)  # 3 intervals: still integrated
+    assert world.joules("meter") == 18_000.0
+    world.poll("meter", at + timedelta(hours=1), 100.0)  # a gap
+    world.poll("meter", at + timedelta(hours=2), 100.0)  # another
+    assert world.tracker.gaps["meter"] == 2
+
+
+def test_the_last_reading_kept_says_its_basis_and_a_silent_device_s_says_nothing(
+    world: World,
+) -> None:
+    at = MONDAY + timedelta(hours=10)
+    world.poll("meter", at, 100.0)
+    world.store.flush()
+    kept = world.store.energy_last()["meter"]
+    assert (kept.watts, kept.source, kept.origin, kept.basis) == (
+        100.0, "measured", "test-meter", "measured",
+    )  # fmt: skip
+    world.poll("meter", at + timedelta(minutes=1), up=False)
+    world.store.flush()
+    silent = world.store.energy_last()["meter"]
+    assert (silent.at, silent.watts, silent.source, silent.origin) == (None, None, "", "")

@@ -154,6 +154,7 @@ def test_a_virtual_machine_is_one_by_its_info_or_by_the_host_s_virtual_devices()
     assert virtualization([info(kind="container")]) == "container"
     assert virtualization([info()]) == "vm"  # the info without a kind: a virtual machine
     assert virtualization([devices(2.0)]) == "vm"
+    assert virtualization([devices(1.0)]) == "vm"  # one virtual device is enough
     assert virtualization([devices(0.0)]) is None
     assert virtualization([]) is None
 
@@ -654,7 +655,8 @@ def test_a_switch_passes_on_its_ports_watts_or_an_allocated_pd_s_booking() -> No
     """Port 1/5 measures 6.5 W for ap1; port 2/5 (same port number, another group) 9 W for
     ap2; ap3's port reports its allocation (allocated 15.4 W, never drawn), so what passes on
     to ap3 is what ap3 is booked at, and nothing while it is booked at nothing."""
-    powered = [powered_device("ap1", "1", "5"), powered_device("ap2", "2", "5"),
+    powered = [powered_device("printer"), powered_device("ap0", "1", "9"),  # no PoE; no reading
+               powered_device("ap1", "1", "5"), powered_device("ap2", "2", "5"),
                powered_device("ap3", "1", "7")]  # fmt: skip
     samples = pse(0.0, ("1", "5", 6.5), ("2", "5", 9.0), ("1", "7", 15.4))
     on_7 = {"target": "sw", "group": "1", "port": "7"}
@@ -787,3 +789,9 @@ def test_the_device_model_is_what_its_info_says_or_empty() -> None:
     assert device_model([other, info]) == "Smart-UPS X 750"
     assert device_model([other]) == ""
     assert device_model([Sample("sobriety_device_info", {"target": "u"}, 1.0)]) == ""
+
+
+def test_an_own_meter_without_an_origin_is_the_device_s_and_what_it_passes_on_is_off() -> None:
+    meter = Sample("sobriety_device_power_watts", {"target": "sw", "source": "measured"}, 20.0)
+    assert own_measured([meter], 0.0) == PowerReading.measured(20.0, "device")
+    assert own_measured([meter], 0.5) == PowerReading.measured(19.5, "device-minus-poe")
