@@ -680,3 +680,46 @@ def test_the_last_reading_kept_says_its_basis_and_a_silent_device_s_says_nothing
     world.store.flush()
     silent = world.store.energy_last()["meter"]
     assert (silent.at, silent.watts, silent.source, silent.origin) == (None, None, "", "")
+
+
+def test_a_feeder_s_unattributed_load_is_what_it_delivers_less_its_loads_and_is_integrated(
+    world: World,
+) -> None:
+    """The PDU's inlet reads 500 W; it draws 10 W itself (its class) and outlet 3 feeds `fed`
+    120 W: 370 W nobody declared, 44,400 J over two minutes. Polled before any of its loads
+    since the start, it says nothing (their share is not known yet); a load drawing more
+    than it delivers overcommits it, and the remainder is 0 W, never negative."""
+    at = MONDAY + timedelta(hours=10)
+
+    def pdu(outlet: float) -> list[Sample]:
+        return [Sample("sobriety_pdu_input_power_watts", {"target": "pdu"}, 500.0),
+                Sample("sobriety_pdu_outlet_power_watts", {"target": "pdu", "outlet": "3"},
+                       outlet)]  # fmt: skip
+
+    def feeder(out: list[Sample]) -> list[Sample]:
+        return [s for s in out if s.name.startswith("sobriety_feeder_")]
+
+    assert feeder(world.poll("pdu", at, samples=pdu(120.0))) == []  # `fed` not polled yet
+    for minute in range(3):
+        world.feeds["pdu"] = pdu(120.0)
+        world.poll("fed", at + timedelta(minutes=minute))
+        out = world.poll("pdu", at + timedelta(minutes=minute), samples=pdu(120.0))
+    tid = {"target": "pdu"}
+    assert feeder(out) == [
+        Sample("sobriety_feeder_unattributed_power_watts", {**tid, "source": "measured"}, 370.0),
+        Sample("sobriety_feeder_unattributed_power_band_watts", {**tid, "bound": "low"}, 370.0),
+        Sample("sobriety_feeder_unattributed_power_band_watts", {**tid, "bound": "high"}, 370.0),
+        Sample("sobriety_feeder_overcommitted", tid, 0.0),
+        Sample("sobriety_feeder_unattributed_energy_joules_total", {**tid, "source": "measured"},
+               44_400.0),
+    ]  # fmt: skip
+    over = world.poll("pdu", at + timedelta(minutes=3), samples=pdu(600.0))
+    values = {(s.name, s.labels.get("bound")): s.value for s in feeder(over)}
+    assert values[("sobriety_feeder_overcommitted", None)] == 1.0
+    assert values[("sobriety_feeder_unattributed_power_watts", None)] == 0.0
+    assert values[("sobriety_feeder_unattributed_power_band_watts", "low")] == 0.0
+
+
+def test_a_device_silent_from_its_first_poll_has_no_gap_and_no_energy(world: World) -> None:
+    out = world.poll("pc", MONDAY, up=False)
+    assert out == [Sample("sobriety_energy_gaps_total", {"target": "pc"}, 0.0)]
