@@ -723,3 +723,56 @@ def test_a_feeder_s_unattributed_load_is_what_it_delivers_less_its_loads_and_is_
 def test_a_device_silent_from_its_first_poll_has_no_gap_and_no_energy(world: World) -> None:
     out = world.poll("pc", MONDAY, up=False)
     assert out == [Sample("sobriety_energy_gaps_total", {"target": "pc"}, 0.0)]
+
+
+def test_a_feeder_waits_for_its_loads_up_to_the_longest_gap_after_the_start(
+    world: World,
+) -> None:
+    """Started at 10:00: at 10:03 (three intervals) a PDU whose load was never polled still
+    says nothing; its remainder is measured, booked as such, with its own origin; loads
+    taking exactly what it delivers (or within a watt of it) do not overcommit it."""
+    start = MONDAY + timedelta(hours=10)
+    world.tracker = EnergyTracker(world.config, load_classes(),
+                                  {n: SiteCalendar.load(s) for n, s in world.config.sites.items()},
+                                  world.store, world.feeds.get, now=lambda: start)  # fmt: skip
+
+    def pdu(outlet: float) -> list[Sample]:
+        return [Sample("sobriety_pdu_input_power_watts", {"target": "pdu"}, 500.0),
+                Sample("sobriety_pdu_outlet_power_watts", {"target": "pdu", "outlet": "3"},
+                       outlet)]  # fmt: skip
+
+    def over(out: list[Sample]) -> list[float]:
+        return [s.value for s in out if s.name == "sobriety_feeder_overcommitted"]
+
+    assert over(world.poll("pdu", start + timedelta(seconds=180), samples=pdu(490.0))) == []
+    world.feeds["pdu"] = pdu(490.0)
+    world.poll("fed", start + timedelta(seconds=200))
+    assert over(world.poll("pdu", start + timedelta(seconds=200), samples=pdu(490.0))) == [0.0]
+    assert over(world.poll("pdu", start + timedelta(seconds=260), samples=pdu(489.5))) == [0.0]
+    keys = {(k.device, k.source, k.basis) for k in world.tracker.totals if k.target == "pdu"}
+    assert ("unattributed", "measured", "measured") in keys
+    world.store.flush()
+    assert world.store.energy_last()["pdu/unattributed"].origin == "feeder-unattributed"
+
+
+def test_an_overcommitted_feeder_s_band_is_zero_at_both_ends(world: World) -> None:
+    at = MONDAY + timedelta(hours=10)
+    feed = [
+        Sample("sobriety_pdu_input_power_watts", {"target": "pdu"}, 500.0),
+        Sample("sobriety_pdu_outlet_power_watts", {"target": "pdu", "outlet": "3"}, 600.0),
+    ]
+    world.feeds["pdu"] = feed
+    world.poll("fed", at)
+    out = world.poll("pdu", at, samples=feed)
+    band = {s.labels["bound"]: s.value for s in out
+            if s.name == "sobriety_feeder_unattributed_power_band_watts"}  # fmt: skip
+    assert band == {"low": 0.0, "high": 0.0}
+
+
+def test_a_managed_device_without_a_name_is_not_booked(world: World) -> None:
+    at = MONDAY + timedelta(hours=10)
+    nameless = Sample("sobriety_managed_device_info", {"target": "cisco", "kind": "ap"}, 1.0)
+    for minute in range(2):
+        out = world.poll("cisco", at + timedelta(minutes=minute), samples=[nameless])
+    assert not [s for s in out if s.name == "sobriety_managed_device_power_watts"]
+    assert {k.device for k in world.tracker.totals if k.target == "cisco"} == {""}

@@ -795,3 +795,43 @@ def test_an_own_meter_without_an_origin_is_the_device_s_and_what_it_passes_on_is
     meter = Sample("sobriety_device_power_watts", {"target": "sw", "source": "measured"}, 20.0)
     assert own_measured([meter], 0.0) == PowerReading.measured(20.0, "device")
     assert own_measured([meter], 0.5) == PowerReading.measured(19.5, "device-minus-poe")
+
+
+def test_supply_sensors_of_no_direction_or_another_kind_are_left_out() -> None:
+    """Only voltage and current sensors named input or output pair up: a temperature
+    sensor named "Input" and a voltage sensor naming no direction change nothing."""
+    pair = [
+        _supply("11", "PSU1 Input voltage sensor", "volts", 220.0),
+        _supply("11", "PSU1 Input current sensor", "amperes", 0.5),
+        _supply("11", "PSU1 Output voltage sensor", "volts", 12.0),
+        _supply("11", "PSU1 Output current sensor", "amperes", 7.0),
+    ]
+    noise = [
+        _supply("12", "PSU1 Input temperature sensor", "celsius", 41.0),
+        _supply("13", "PSU1 voltage sensor", "volts", 5.0),
+        _supply("13", "PSU1 current sensor", "amperes", 2.0),
+    ]
+    assert supply_volts_amps(pair + noise, 0.0) == supply_volts_amps(pair, 0.0)
+    assert supply_volts_amps(pair, 0.0) == PowerReading.measured(97.0, "supply-volts-amps",
+                                                                 84.0, 110.0)  # fmt: skip
+
+
+def test_a_supply_band_is_ordered_and_never_below_zero_whatever_is_passed_on() -> None:
+    """Output above input (two sensors that disagree): the band is still low..high. Passing
+    on more than the output leaves 0 W at the bottom; more than the input, 0 W at all."""
+
+    def sides(inp: float, out: float) -> list[Sample]:
+        return [_supply("1", "Input voltage", "volts", inp), _supply("1", "Input current",
+                "amperes", 1.0), _supply("1", "Output voltage", "volts", out),
+                _supply("1", "Output current", "amperes", 1.0)]  # fmt: skip
+
+    origin = "supply-volts-amps"
+    assert supply_volts_amps(sides(100.0, 120.0), 0.0) == PowerReading.measured(
+        110.0, origin, 100.0, 120.0
+    )
+    assert supply_volts_amps(sides(202.0, 156.0), 200.0) == PowerReading.measured(
+        1.0, origin, 0.0, 2.0
+    )
+    assert supply_volts_amps(sides(202.0, 156.0), 300.0) == PowerReading.measured(
+        0.0, origin, 0.0, 0.0
+    )
