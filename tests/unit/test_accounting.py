@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sobriety.config.load import Config, load_config
-from sobriety.energy.accounting import EnergyTracker
+from sobriety.energy.accounting import EnergyTracker, delivered_power
 from sobriety.energy.classes import load_classes
+from sobriety.energy.readings import PowerReading
 from sobriety.energy.sitecalendar import SiteCalendar
 from sobriety.model import CollectResult, Sample
 from sobriety.pollonce import poll_recording
@@ -776,3 +777,46 @@ def test_a_managed_device_without_a_name_is_not_booked(world: World) -> None:
         out = world.poll("cisco", at + timedelta(minutes=minute), samples=[nameless])
     assert not [s for s in out if s.name == "sobriety_managed_device_power_watts"]
     assert {k.device for k in world.tracker.totals if k.target == "cisco"} == {""}
+
+
+def test_what_a_feeder_delivers_is_its_measured_output_its_inlet_less_itself_or_its_load() -> None:
+    """A UPS's measured output lines (0 W is a measurement; -1 is none); a PDU's inlets less
+    its own draw, never below 0 W; else a UPS's load ratio × rating, an estimate on its
+    state; else it is no feeder."""
+
+    def s(name: str, value: float, line: str = "1") -> Sample:
+        return Sample(name, {"target": "f", "line": line}, value)
+
+    out = "sobriety_ups_output_power_watts"
+    assert delivered_power([s(out, 200.0), s(out, 0.0, "2")], None) == (
+        200.0, "measured", "measured",
+    )  # fmt: skip
+    own = PowerReading.measured(12.0, "pdu")
+    inlet = "sobriety_pdu_input_power_watts"
+    assert delivered_power([s(inlet, 300.0), s(inlet, 200.0, "2")], own) == (
+        488.0, "measured", "measured",
+    )  # fmt: skip
+    assert delivered_power([s(inlet, 10.0)], own) == (0.0, "measured", "measured")
+    assert delivered_power([s(inlet, 10.0)], None) == (10.0, "measured", "measured")
+    load = [s(out, -1.0), s("sobriety_ups_output_load_ratio", 0.25),
+            s("sobriety_ups_rated_power_watts", 3000.0)]  # fmt: skip
+    assert delivered_power(load, None) == (750.0, "estimated", "state")
+    assert delivered_power([s("sobriety_device_uptime_seconds", 5.0)], None) is None
+
+
+def test_a_site_s_figures_for_the_ap_class_apply_to_the_aps_a_controller_manages(
+    tmp_path: Path,
+) -> None:
+    text = CONFIG.replace(
+        "    holidays_ics: closures.ics\n",
+        "    holidays_ics: closures.ics\n"
+        "    classes: {wifi_ap_enterprise: {typical_watts: 11, source: measured at the school}}\n",
+    )
+    world = World(tmp_path)
+    (tmp_path / "sobriety.yaml").write_text(text)
+    world.config = load_config(tmp_path / "sobriety.yaml")
+    world.tracker = world.new_tracker()
+    info = Sample("sobriety_managed_device_info", {"target": "cisco", "device": "a1",
+                                                   "kind": "ap"}, 1.0)  # fmt: skip
+    out = world.poll("cisco", MONDAY, samples=[info])
+    assert [s.value for s in out if s.name == "sobriety_managed_device_power_watts"] == [11.0]
