@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sobriety.config.load import Config, load_config
-from sobriety.energy.accounting import EnergyTracker
+from sobriety.energy.accounting import EnergyTracker, delivered_power
 from sobriety.energy.classes import load_classes
+from sobriety.energy.readings import PowerReading
 from sobriety.energy.sitecalendar import SiteCalendar
 from sobriety.model import CollectResult, Sample
 from sobriety.pollonce import poll_recording
@@ -436,3 +437,386 @@ def test_export_energy_csv_json_ods_sum_to_the_metrics(world: World, tmp_path: P
     en = Lang("en")
     (day_site,) = [r for r in read_csv(one, ENERGY_TABLE, en) if r["level"] == en("site")]
     assert number(day_site["kwh"]) == pytest.approx((0.175 + 0.120) * 24, abs=1e-5)
+
+
+def test_no_energy_is_no_booking_and_a_fraction_of_a_joule_is_booked(world: World) -> None:
+    """A device at 0 W books nothing (no series of zero); half a joule is still energy, and a
+    desktop's sub-joule after hours still counts as waste."""
+    world.poll("meter", MONDAY, 0.0)
+    world.poll("meter", MONDAY + timedelta(minutes=1), 0.0)
+    assert not [key for key in world.tracker.totals if key.target == "meter"]
+    later = MONDAY + timedelta(hours=20)
+    world.poll("meter", later, 1.0)
+    world.poll("meter", later + timedelta(seconds=0.5), 1.0)
+    assert world.joules("meter") == pytest.approx(0.5)
+    world.poll("pc", later, up=True)
+    world.poll("pc", later + timedelta(seconds=0.004), up=True)  # 175 W estimated: 0.7 J
+    waste = [s for s in world.tracker.site_samples()
+             if s.name == "sobriety_site_waste_energy_joules_total"
+             and s.labels["period"] == "after_hours"]  # fmt: skip
+    assert [s.labels["class"] for s in waste] == ["desktop_pc"]
+    assert waste[0].value == pytest.approx(0.7, abs=1e-3)
+
+
+@pytest.mark.usefixtures("west_of_utc")
+@pytest.mark.parametrize(
+    ("utc", "day", "periods"),
+    [
+        # 00:30 in Paris on Tuesday: after hours, and Tuesday's energy, whatever the server's zone
+        (datetime(2026, 1, 5, 23, 30, tzinfo=UTC), "2026-01-06", (0.0, 6000.0, 0.0)),
+        (datetime(2026, 1, 5, 9, 0, tzinfo=UTC), "2026-01-05", (6000.0, 0.0, 0.0)),  # open
+        (datetime(2026, 1, 8, 9, 0, tzinfo=UTC), "2026-01-08", (0.0, 0.0, 6000.0)),  # closure
+    ],
+)
+def test_a_day_s_booking_is_of_the_site_s_local_day_and_period_with_its_carbon_and_cost(
+    world: World, utc: datetime, day: str, periods: tuple[float, float, float]
+) -> None:
+    world.poll("meter", utc, 100.0)
+    world.poll("meter", utc + timedelta(minutes=1), 100.0)  # 6,000 J
+    world.store.flush()
+    (booked,) = world.store.energy_days()
+    assert booked.day == day
+    assert booked.amount.joules == pytest.approx(6000.0)
+    assert booked.amount.periods == pytest.approx(periods)
+    kwh = 6000.0 / 3.6e6
+    assert booked.amount.gco2e == pytest.approx(kwh * 50)  # 50 g/kWh
+    assert booked.amount.cost == pytest.approx(kwh * 0.2)  # 0.2 €/kWh
+
+
+def test_waste_is_counted_for_every_class_that_can_be_off_and_none_for_one_never_off(
+    world: World,
+) -> None:
+    """A server (never off) polled before a desktop: the server has no waste series, the
+    desktop's after-hours energy is waste all the same."""
+    evening = MONDAY + timedelta(hours=20)
+    for minute in range(3):
+        world.poll("meter", evening + timedelta(minutes=minute), 100.0)
+        world.poll("pc", evening + timedelta(minutes=minute), up=True)
+    waste = {s.labels["class"] for s in world.tracker.site_samples()
+             if s.name.startswith("sobriety_site_waste_")}  # fmt: skip
+    assert waste == {"desktop_pc"}
+
+
+def test_the_site_is_said_open_during_its_opening_hours_only(world: World) -> None:
+    def site_open() -> float:
+        samples = world.tracker.site_samples()
+        (sample,) = [
+            s for s in samples if s.name == "sobriety_site_open" and s.labels == {"site": "school"}
+        ]
+        return sample.value
+
+    world.tracker.now = lambda: MONDAY + timedelta(hours=10)
+    assert site_open() == 1.0
+    world.tracker.now = lambda: MONDAY + timedelta(hours=20)
+    assert site_open() == 0.0
+
+
+def test_a_reading_is_fresh_up_to_the_longest_gap_allowed_and_not_after(world: World) -> None:
+    """Three intervals of 60 s: a reading 180 s old still counts, 181 s old it does not."""
+    at = MONDAY + timedelta(hours=10)
+    world.poll("meter", at, 100.0)
+    world.tracker.now = lambda: at + timedelta(seconds=180)
+    assert world.tracker.booked("meter") == 100.0
+    world.tracker.now = lambda: at + timedelta(seconds=181)
+    assert world.tracker.booked("meter") is None
+
+
+def test_a_managed_device_whose_name_has_a_slash_counts_in_its_site_s_power(
+    world: World,
+) -> None:
+    at = MONDAY + timedelta(hours=10)
+    world.tracker.now = lambda: at
+    info = Sample("sobriety_managed_device_info", {"target": "cisco", "device": "B1/AP-3",
+                                                   "kind": "ap"}, 1.0)  # fmt: skip
+    out = world.poll("cisco", at, samples=[info])
+    (own,) = [s.value for s in out if s.name == "sobriety_device_power_watts"]
+    (ap,) = [s.value for s in out if s.name == "sobriety_managed_device_power_watts"]
+    power = [s for s in world.tracker.site_samples() if s.name == "sobriety_site_power_watts"]
+    assert [(s.labels["source"], s.value) for s in power] == [("estimated", own + ap)]
+
+
+def test_a_poll_says_its_energy_by_source_and_basis_its_gaps_its_power_and_its_band(
+    world: World,
+) -> None:
+    """Two measured minutes at 100 W (6,000 J), then the class estimate (175 W, 100–600 W):
+    the minute between is booked to the newer reading, estimated, (100 + 175) / 2 × 60 s."""
+    at = MONDAY + timedelta(hours=10)
+    tid = {"target": "meter"}
+    world.poll("meter", at, 100.0)
+    assert world.poll("meter", at + timedelta(minutes=1), 100.0) == [
+        Sample("sobriety_device_energy_joules_total",
+               {**tid, "source": "measured", "basis": "measured"}, 6000.0),
+        Sample("sobriety_energy_gaps_total", tid, 0.0),
+        Sample("sobriety_device_power_watts",
+               {**tid, "source": "measured", "origin": "test-meter", "basis": "measured"}, 100.0),
+        Sample("sobriety_device_power_band_watts", {**tid, "bound": "low"}, 100.0),
+        Sample("sobriety_device_power_band_watts", {**tid, "bound": "high"}, 100.0),
+    ]  # fmt: skip
+    estimated = world.poll("meter", at + timedelta(minutes=2), up=True)
+    assert estimated == [
+        Sample("sobriety_device_energy_joules_total",
+               {**tid, "source": "estimated", "basis": "assumed"}, 8250.0),
+        Sample("sobriety_device_energy_joules_total",
+               {**tid, "source": "measured", "basis": "measured"}, 6000.0),
+        Sample("sobriety_energy_gaps_total", tid, 0.0),
+        Sample("sobriety_device_power_watts", {**tid, "source": "estimated",
+               "origin": "class:server_rack_2s", "basis": "assumed"}, 175.0),
+        Sample("sobriety_device_power_band_watts", {**tid, "bound": "low"}, 100.0),
+        Sample("sobriety_device_power_band_watts", {**tid, "bound": "high"}, 600.0),
+    ]  # fmt: skip
+    assert world.poll("meter", at + timedelta(minutes=3), up=False) == estimated[:3]
+
+
+def test_a_controller_books_each_ap_it_manages_that_is_up_but_not_itself_nor_unknown_kinds(
+    world: World,
+) -> None:
+    """The controller is its own AP `self` (same serial): not booked twice. `a1` is up: its
+    class estimate, 8 W, booked as its own device in wifi_ap_enterprise; `a2` is down and
+    `n1` is no known kind: no reading, nothing made up."""
+    at = MONDAY + timedelta(hours=10)
+
+    def info(device: str, kind: str = "ap", **labels: str) -> Sample:
+        labels = {"target": "cisco", "device": device, "kind": kind, **labels}
+        return Sample("sobriety_managed_device_info", labels, 1.0)
+
+    samples = [
+        Sample("sobriety_device_info", {"target": "cisco", "serial": "S0", "model": "X"}, 1.0),
+        info("self", serial="S0"), info("a1", serial="S1"), info("a2", serial="S2"),
+        info("n1", "phone"),
+        Sample("sobriety_managed_device_up", {"target": "cisco", "device": "a2"}, 0.0),
+    ]  # fmt: skip
+    world.poll("cisco", at, samples=samples)
+    out = world.poll("cisco", at + timedelta(minutes=1), samples=samples)
+    managed = [
+        s
+        for s in out
+        if s.name.startswith("sobriety_managed_device_")
+        and s.name not in ("sobriety_managed_device_info", "sobriety_managed_device_up")
+    ]
+    a1 = {"target": "cisco", "device": "a1"}
+    assert managed == [
+        Sample("sobriety_managed_device_energy_joules_total",
+               {**a1, "source": "estimated", "basis": "assumed"}, 480.0),
+        Sample("sobriety_managed_device_power_watts", {**a1, "source": "estimated",
+               "origin": "class:wifi_ap_enterprise", "basis": "assumed"}, 8.0),
+    ]  # fmt: skip
+    booked = {(k.device, k.device_class) for k in world.tracker.totals if k.target == "cisco"}
+    assert booked == {("", "switch_access_48p"), ("a1", "wifi_ap_enterprise")}
+
+
+def test_a_site_s_class_figures_and_a_target_s_own_apply_to_its_estimate(tmp_path: Path) -> None:
+    """desktop_pc is 175 W; this school measured 120 W for it, and `pc2` has its own 90 W."""
+    text = CONFIG.replace(
+        "    holidays_ics: closures.ics\n",
+        "    holidays_ics: closures.ics\n"
+        "    classes: {desktop_pc: {typical_watts: 120, source: the school's audit}}\n",
+    ) + ("  - {id: pc2, address: 127.0.0.1, auth: v2, site: school, class: desktop_pc,\n"
+         "     power: {typical_watts: 90}}\n")  # fmt: skip
+    world = World(tmp_path)
+    (tmp_path / "sobriety.yaml").write_text(text)
+    world.config = load_config(tmp_path / "sobriety.yaml")
+    world.tracker = world.new_tracker()
+
+    def watts(target: str) -> float:
+        out = world.poll(target, MONDAY, up=True)
+        (power,) = [s.value for s in out if s.name == "sobriety_device_power_watts"]
+        return power
+
+    assert (watts("pc"), watts("pc2")) == (120.0, 90.0)
+
+
+def test_a_device_with_no_class_is_booked_in_no_class(tmp_path: Path) -> None:
+    text = CONFIG + "  - {id: bare, address: 127.0.0.1, auth: v2, site: school}\n"
+    world = World(tmp_path)
+    (tmp_path / "sobriety.yaml").write_text(text)
+    world.config = load_config(tmp_path / "sobriety.yaml")
+    world.tracker = world.new_tracker()
+    at = MONDAY + timedelta(hours=10)
+    world.poll("bare", at, 40.0)
+    world.poll("bare", at + timedelta(minutes=1), 40.0)
+    assert [k.device_class for k in world.tracker.totals if k.target == "bare"] == [""]
+
+
+def test_the_energy_counter_is_the_device_s_own_outlet_s(world: World) -> None:
+    """Outlet 2 (listed first) counts 1 kJ a minute, outlet 3 (fed's) 3.6 kJ: fed books 3.6."""
+
+    def pdu(minute: int) -> list[Sample]:
+        return [
+            Sample("sobriety_pdu_outlet_energy_joules_total", {"target": "pdu", "outlet": "2"},
+                   1000.0 * minute),
+            Sample("sobriety_pdu_outlet_power_watts", {"target": "pdu", "outlet": "3"}, 60.0),
+            Sample("sobriety_pdu_outlet_energy_joules_total", {"target": "pdu", "outlet": "3"},
+                   3600.0 * minute),
+        ]  # fmt: skip
+
+    for minute in range(2):
+        world.feeds["pdu"] = pdu(minute)
+        world.poll("fed", MONDAY + timedelta(minutes=minute))
+    assert world.joules("fed") == 3600.0
+
+
+def test_readings_the_longest_gap_apart_are_integrated_and_every_longer_gap_counted(
+    world: World,
+) -> None:
+    at = MONDAY + timedelta(hours=10)
+    world.poll("meter", at, 100.0)
+    world.poll("meter", at + timedelta(seconds=180), 100.0)  # 3 intervals: still integrated
+    assert world.joules("meter") == 18_000.0
+    world.poll("meter", at + timedelta(hours=1), 100.0)  # a gap
+    world.poll("meter", at + timedelta(hours=2), 100.0)  # another
+    assert world.tracker.gaps["meter"] == 2
+
+
+def test_the_last_reading_kept_says_its_basis_and_a_silent_device_s_says_nothing(
+    world: World,
+) -> None:
+    at = MONDAY + timedelta(hours=10)
+    world.poll("meter", at, 100.0)
+    world.store.flush()
+    kept = world.store.energy_last()["meter"]
+    assert (kept.watts, kept.source, kept.origin, kept.basis) == (
+        100.0, "measured", "test-meter", "measured",
+    )  # fmt: skip
+    world.poll("meter", at + timedelta(minutes=1), up=False)
+    world.store.flush()
+    silent = world.store.energy_last()["meter"]
+    assert (silent.at, silent.watts, silent.source, silent.origin) == (None, None, "", "")
+
+
+def test_a_feeder_s_unattributed_load_is_what_it_delivers_less_its_loads_and_is_integrated(
+    world: World,
+) -> None:
+    """The PDU's inlet reads 500 W; it draws 10 W itself (its class) and outlet 3 feeds `fed`
+    120 W: 370 W nobody declared, 44,400 J over two minutes. Polled before any of its loads
+    since the start, it says nothing (their share is not known yet); a load drawing more
+    than it delivers overcommits it, and the remainder is 0 W, never negative."""
+    at = MONDAY + timedelta(hours=10)
+
+    def pdu(outlet: float) -> list[Sample]:
+        return [Sample("sobriety_pdu_input_power_watts", {"target": "pdu"}, 500.0),
+                Sample("sobriety_pdu_outlet_power_watts", {"target": "pdu", "outlet": "3"},
+                       outlet)]  # fmt: skip
+
+    def feeder(out: list[Sample]) -> list[Sample]:
+        return [s for s in out if s.name.startswith("sobriety_feeder_")]
+
+    assert feeder(world.poll("pdu", at, samples=pdu(120.0))) == []  # `fed` not polled yet
+    for minute in range(3):
+        world.feeds["pdu"] = pdu(120.0)
+        world.poll("fed", at + timedelta(minutes=minute))
+        out = world.poll("pdu", at + timedelta(minutes=minute), samples=pdu(120.0))
+    tid = {"target": "pdu"}
+    assert feeder(out) == [
+        Sample("sobriety_feeder_unattributed_power_watts", {**tid, "source": "measured"}, 370.0),
+        Sample("sobriety_feeder_unattributed_power_band_watts", {**tid, "bound": "low"}, 370.0),
+        Sample("sobriety_feeder_unattributed_power_band_watts", {**tid, "bound": "high"}, 370.0),
+        Sample("sobriety_feeder_overcommitted", tid, 0.0),
+        Sample("sobriety_feeder_unattributed_energy_joules_total", {**tid, "source": "measured"},
+               44_400.0),
+    ]  # fmt: skip
+    over = world.poll("pdu", at + timedelta(minutes=3), samples=pdu(600.0))
+    values = {(s.name, s.labels.get("bound")): s.value for s in feeder(over)}
+    assert values[("sobriety_feeder_overcommitted", None)] == 1.0
+    assert values[("sobriety_feeder_unattributed_power_watts", None)] == 0.0
+    assert values[("sobriety_feeder_unattributed_power_band_watts", "low")] == 0.0
+
+
+def test_a_device_silent_from_its_first_poll_has_no_gap_and_no_energy(world: World) -> None:
+    out = world.poll("pc", MONDAY, up=False)
+    assert out == [Sample("sobriety_energy_gaps_total", {"target": "pc"}, 0.0)]
+
+
+def test_a_feeder_waits_for_its_loads_up_to_the_longest_gap_after_the_start(
+    world: World,
+) -> None:
+    """Started at 10:00: at 10:03 (three intervals) a PDU whose load was never polled still
+    says nothing; its remainder is measured, booked as such, with its own origin; loads
+    taking exactly what it delivers (or within a watt of it) do not overcommit it."""
+    start = MONDAY + timedelta(hours=10)
+    world.tracker = EnergyTracker(world.config, load_classes(),
+                                  {n: SiteCalendar.load(s) for n, s in world.config.sites.items()},
+                                  world.store, world.feeds.get, now=lambda: start)  # fmt: skip
+
+    def pdu(outlet: float) -> list[Sample]:
+        return [Sample("sobriety_pdu_input_power_watts", {"target": "pdu"}, 500.0),
+                Sample("sobriety_pdu_outlet_power_watts", {"target": "pdu", "outlet": "3"},
+                       outlet)]  # fmt: skip
+
+    def over(out: list[Sample]) -> list[float]:
+        return [s.value for s in out if s.name == "sobriety_feeder_overcommitted"]
+
+    assert over(world.poll("pdu", start + timedelta(seconds=180), samples=pdu(490.0))) == []
+    world.feeds["pdu"] = pdu(490.0)
+    world.poll("fed", start + timedelta(seconds=200))
+    assert over(world.poll("pdu", start + timedelta(seconds=200), samples=pdu(490.0))) == [0.0]
+    assert over(world.poll("pdu", start + timedelta(seconds=260), samples=pdu(489.5))) == [0.0]
+    keys = {(k.device, k.source, k.basis) for k in world.tracker.totals if k.target == "pdu"}
+    assert ("unattributed", "measured", "measured") in keys
+    world.store.flush()
+    assert world.store.energy_last()["pdu/unattributed"].origin == "feeder-unattributed"
+
+
+def test_an_overcommitted_feeder_s_band_is_zero_at_both_ends(world: World) -> None:
+    at = MONDAY + timedelta(hours=10)
+    feed = [
+        Sample("sobriety_pdu_input_power_watts", {"target": "pdu"}, 500.0),
+        Sample("sobriety_pdu_outlet_power_watts", {"target": "pdu", "outlet": "3"}, 600.0),
+    ]
+    world.feeds["pdu"] = feed
+    world.poll("fed", at)
+    out = world.poll("pdu", at, samples=feed)
+    band = {s.labels["bound"]: s.value for s in out
+            if s.name == "sobriety_feeder_unattributed_power_band_watts"}  # fmt: skip
+    assert band == {"low": 0.0, "high": 0.0}
+
+
+def test_a_managed_device_without_a_name_is_not_booked(world: World) -> None:
+    at = MONDAY + timedelta(hours=10)
+    nameless = Sample("sobriety_managed_device_info", {"target": "cisco", "kind": "ap"}, 1.0)
+    for minute in range(2):
+        out = world.poll("cisco", at + timedelta(minutes=minute), samples=[nameless])
+    assert not [s for s in out if s.name == "sobriety_managed_device_power_watts"]
+    assert {k.device for k in world.tracker.totals if k.target == "cisco"} == {""}
+
+
+def test_what_a_feeder_delivers_is_its_measured_output_its_inlet_less_itself_or_its_load() -> None:
+    """A UPS's measured output lines (0 W is a measurement; -1 is none); a PDU's inlets less
+    its own draw, never below 0 W; else a UPS's load ratio × rating, an estimate on its
+    state; else it is no feeder."""
+
+    def s(name: str, value: float, line: str = "1") -> Sample:
+        return Sample(name, {"target": "f", "line": line}, value)
+
+    out = "sobriety_ups_output_power_watts"
+    assert delivered_power([s(out, 200.0), s(out, 0.0, "2")], None) == (
+        200.0, "measured", "measured",
+    )  # fmt: skip
+    own = PowerReading.measured(12.0, "pdu")
+    inlet = "sobriety_pdu_input_power_watts"
+    assert delivered_power([s(inlet, 300.0), s(inlet, 200.0, "2")], own) == (
+        488.0, "measured", "measured",
+    )  # fmt: skip
+    assert delivered_power([s(inlet, 10.0)], own) == (0.0, "measured", "measured")
+    assert delivered_power([s(inlet, 10.0)], None) == (10.0, "measured", "measured")
+    load = [s(out, -1.0), s("sobriety_ups_output_load_ratio", 0.25),
+            s("sobriety_ups_rated_power_watts", 3000.0)]  # fmt: skip
+    assert delivered_power(load, None) == (750.0, "estimated", "state")
+    assert delivered_power([s("sobriety_device_uptime_seconds", 5.0)], None) is None
+
+
+def test_a_site_s_figures_for_the_ap_class_apply_to_the_aps_a_controller_manages(
+    tmp_path: Path,
+) -> None:
+    text = CONFIG.replace(
+        "    holidays_ics: closures.ics\n",
+        "    holidays_ics: closures.ics\n"
+        "    classes: {wifi_ap_enterprise: {typical_watts: 11, source: measured at the school}}\n",
+    )
+    world = World(tmp_path)
+    (tmp_path / "sobriety.yaml").write_text(text)
+    world.config = load_config(tmp_path / "sobriety.yaml")
+    world.tracker = world.new_tracker()
+    info = Sample("sobriety_managed_device_info", {"target": "cisco", "device": "a1",
+                                                   "kind": "ap"}, 1.0)  # fmt: skip
+    out = world.poll("cisco", MONDAY, samples=[info])
+    assert [s.value for s in out if s.name == "sobriety_managed_device_power_watts"] == [11.0]

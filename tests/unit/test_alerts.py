@@ -493,3 +493,19 @@ def test_rules_loaded_anew_read_their_own_metrics() -> None:
            Sample("sobriety_sensor_temperature_celsius", {"target": "ups"}, 45.0)]  # fmt: skip
     changes = engine.evaluate(hot, T0 + timedelta(minutes=10))
     assert [(t.rule.name, t.status) for t in changes] == [("UpsHot", "firing")]
+
+
+def test_an_excluded_label_value_keeps_a_series_out_of_a_rule_and_only_that_value() -> None:
+    excluding = rule(excludes={"group": "2"})
+    assert excluding.selects(Sample("sobriety_poe_used_ratio", {"target": "sw", "group": "1"}, 1))
+    assert not excluding.selects(
+        Sample("sobriety_poe_used_ratio", {"target": "sw", "group": "2"}, 1)
+    )
+
+
+def test_a_dead_device_s_values_fire_nothing_and_do_not_stop_a_live_device_s() -> None:
+    engine = AlertEngine((rule(**{"for": 0}),))
+    dead = [Sample("sobriety_target_up", {"target": "dead"}, 0.0),
+            Sample("sobriety_poe_used_ratio", {"target": "dead", "group": "1"}, 0.9)]  # fmt: skip
+    changes = engine.evaluate([*dead, *poe(0.9, "live")], T0)
+    assert [(t.labels["target"], t.status) for t in changes] == [("live", "firing")]

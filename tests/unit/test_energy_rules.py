@@ -10,24 +10,39 @@ import pytest
 
 from sobriety.config.load import TargetConfig
 from sobriety.energy.accounting import controller_itself
-from sobriety.energy.choose import is_ups, poe_remainder, virtualization
+from sobriety.energy.choose import (
+    Context,
+    choose,
+    device_model,
+    is_ups,
+    poe_remainder,
+    virtualization,
+)
 from sobriety.energy.classes import ClassOverride, DeviceClass, PowerFigures, load_classes
 from sobriety.energy.models import PoeRemainder, estimate, vcpu_share
 from sobriety.energy.readings import (
+    Fleet,
     PowerReading,
     allocation_estimate,
+    delivered_to_monitored,
+    from_feed,
+    from_outlets,
+    from_poe,
     own_measured,
     port_is_allocation,
     states,
+    supply_volts_amps,
 )
 from sobriety.energy.ups import (
     TOPOLOGIES,
     LossTerms,
     Topology,
+    UpsOutput,
     load_efficiency,
     losses,
     shipped_efficiency,
 )
+from sobriety.energy.ups import output as ups_output
 from sobriety.errors import ConfigError, ConfigProblem
 from sobriety.model import Sample
 from tests.problems import problems_of
@@ -139,6 +154,7 @@ def test_a_virtual_machine_is_one_by_its_info_or_by_the_host_s_virtual_devices()
     assert virtualization([info(kind="container")]) == "container"
     assert virtualization([info()]) == "vm"  # the info without a kind: a virtual machine
     assert virtualization([devices(2.0)]) == "vm"
+    assert virtualization([devices(1.0)]) == "vm"  # one virtual device is enough
     assert virtualization([devices(0.0)]) is None
     assert virtualization([]) is None
 
@@ -564,3 +580,258 @@ def test_a_port_is_read_in_its_own_group() -> None:
     group_2 = [Sample(s.name, {**s.labels, "group": "2"}, s.value) for s in ports(5.2)]
     assert port_is_allocation([*group_2, *ports(15.4)], "1", "1") is False  # 5.2 W is measured
     assert not port_is_allocation([*ports(15.4, allocated=15.4, drawn=6.0), *group_2], "2", "1")
+
+
+def test_an_allocation_is_read_from_the_port_s_own_columns_whatever_its_size() -> None:
+    """Port 2's columns say nothing of port 1; half a watt allocated and never drawn is an
+    allocation all the same (any delivering port, not only those over a watt)."""
+    other = {"target": "sw", "group": "1", "port": "2"}
+    mine = {"target": "sw", "group": "1", "port": "1"}
+    samples = [
+        Sample("sobriety_poe_port_power_watts", other, 6.2),
+        Sample("sobriety_poe_port_allocated_watts", other, 30.0),
+        Sample("sobriety_poe_port_max_drawn_watts", other, 6.5),
+        Sample("sobriety_poe_port_power_watts", mine, 15.4),
+        Sample("sobriety_poe_port_allocated_watts", mine, 15.4),
+        Sample("sobriety_poe_port_max_drawn_watts", mine, 0.0),
+    ]
+    assert port_is_allocation(samples, "1", "1")
+    assert not port_is_allocation(samples, "1", "2")
+    assert port_is_allocation(ports(0.5, allocated=0.5, drawn=0.0), "1", "1")
+
+
+def test_a_class_problem_names_a_nested_field_by_its_path_and_a_whole_class_by_a_dash(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "classes.yaml"
+    path.write_text(
+        "classes:\n"
+        "  old: {description: x, source: s, end_of_life: {weee_source: w, lamp_rated_hours: -1}}\n"
+        "  bare: 3\n"
+        "  2026: {description: a year as a name, source: s}\n"
+    )
+    found = problems_of(load_classes, path)
+    assert [(p.entry, p.field) for p in found] == [
+        ("class old", "end_of_life.lamp_rated_hours"),
+        ("class bare", "-"),
+    ]
+    path.write_text("classes:\n  2026: {description: a year as a name, source: s}\n")
+    assert list(load_classes(path)) == ["2026"]
+
+
+def _supply(entity: str, name: str, metric: str, value: float) -> Sample:
+    return Sample(f"sobriety_supply_sensor_{metric}", {"target": "sw", "entity": entity,
+                                                        "name": name}, value)  # fmt: skip
+
+
+def test_supply_volts_times_amps_bound_the_power_from_below_and_above() -> None:
+    """Output V × A (DC delivered) is the low bound, input V × A (apparent) the high one,
+    summed over the supplies in entity order; one side alone is the reading; what the
+    switch passes on is taken from both."""
+    both = [
+        _supply("12", "PSU2 Input voltage sensor", "volts", 230.0),
+        _supply("11", "PSU1 Input voltage sensor", "volts", 220.0),
+        _supply("11", "PSU1 Input current sensor", "amperes", 0.5),
+        _supply("12", "PSU2 Input current sensor", "amperes", 0.4),
+        _supply("11", "PSU1 Output voltage sensor", "volts", 12.0),
+        _supply("11", "PSU1 Output current sensor", "amperes", 7.0),
+        _supply("12", "PSU2 Output voltage sensor", "volts", 12.0),
+        _supply("12", "PSU2 Output current sensor", "amperes", 6.0),
+    ]
+    high, low = 220 * 0.5 + 230 * 0.4, 12 * 7.0 + 12 * 6.0  # 202 W apparent, 156 W DC
+    assert supply_volts_amps(both, 0.0) == PowerReading.measured(
+        (low + high) / 2, "supply-volts-amps", low, high
+    )
+    assert supply_volts_amps(both, 20.0) == PowerReading.measured(
+        (low + high) / 2 - 20, "supply-volts-amps", low - 20, high - 20
+    )
+    inputs, outputs = both[:4], both[4:]
+    assert supply_volts_amps(inputs, 0.0) == PowerReading.measured(high, "supply-volts-amps")
+    assert supply_volts_amps(outputs, 0.0) == PowerReading.measured(low, "supply-volts-amps")
+    assert supply_volts_amps(both[:3], 0.0) is None  # two volts, one amps: no pairs to trust
+
+
+def test_a_switch_passes_on_its_ports_watts_or_an_allocated_pd_s_booking() -> None:
+    """Port 1/5 measures 6.5 W for ap1; port 2/5 (same port number, another group) 9 W for
+    ap2; ap3's port reports its allocation (allocated 15.4 W, never drawn), so what passes on
+    to ap3 is what ap3 is booked at, and nothing while it is booked at nothing."""
+    powered = [powered_device("printer"), powered_device("ap0", "1", "9"),  # no PoE; no reading
+               powered_device("ap1", "1", "5"), powered_device("ap2", "2", "5"),
+               powered_device("ap3", "1", "7")]  # fmt: skip
+    samples = pse(0.0, ("1", "5", 6.5), ("2", "5", 9.0), ("1", "7", 15.4))
+    on_7 = {"target": "sw", "group": "1", "port": "7"}
+    samples += [Sample("sobriety_poe_port_allocated_watts", on_7, 15.4),
+                Sample("sobriety_poe_port_max_drawn_watts", on_7, 0.0)]  # fmt: skip
+    booked = {"ap3": 5.0}
+    assert delivered_to_monitored(samples, powered, booked.get) == 6.5 + 9.0 + 5.0
+    assert delivered_to_monitored(samples, powered, lambda _: None) == 6.5 + 9.0  # ap3 not booked
+
+
+def test_supply_sensors_without_an_entity_count_as_entity_zero() -> None:
+    bare = [
+        Sample("sobriety_supply_sensor_volts", {"target": "sw", "name": "Input voltage"}, 230.0),
+        Sample("sobriety_supply_sensor_amperes", {"target": "sw", "name": "Input current"}, 0.5),
+    ]
+    assert supply_volts_amps(bare, 0.0) == PowerReading.measured(115.0, "supply-volts-amps")
+
+
+def _fed(**feed: object) -> TargetConfig:
+    return TargetConfig.model_validate({"id": "pd", "address": "127.0.0.1", "auth": "a", **feed})
+
+
+def test_a_poe_port_gives_its_measurement_its_allocation_estimate_or_off_else_nothing() -> None:
+    """The port that powers the device, on a switch polled recently: what it measures; what
+    it allocates, as the class estimate; 0 W when it detects no powered device; else no
+    reading (a port that says it delivers but gives no figure is not 0 W)."""
+    pd = _fed(poe={"switch": "sw", "group": "1", "port": "5"})
+    here = {"target": "sw", "group": "1", "port": "5"}
+    elsewhere = {"target": "sw", "group": "2", "port": "5"}
+    measured = [Sample("sobriety_poe_port_power_watts", elsewhere, 9.0),
+                Sample("sobriety_poe_port_power_watts", here, 6.5)]  # fmt: skip
+    assert from_poe(pd, None, {"sw": measured}.get) == PowerReading.measured(6.5, "poe-port")
+    assert from_poe(pd, None, lambda _: None) is None  # the switch not polled recently
+    assert from_poe(_fed(), None, {"sw": measured}.get) is None  # not powered over Ethernet
+    allocated = [Sample("sobriety_poe_port_power_watts", here, 15.4),
+                 Sample("sobriety_poe_port_allocated_watts", here, 15.4),
+                 Sample("sobriety_poe_port_max_drawn_watts", here, 0.0)]  # fmt: skip
+    assert from_poe(pd, AP, {"sw": allocated}.get) == allocation_estimate(15.4, AP, "")
+
+    def status(state: str) -> list[Sample]:
+        name = "sobriety_poe_port_detection_status"
+        return [Sample(name, {**here, "state": state}, 1.0),
+                Sample(name, {**here, "state": "other"}, 0.0)]  # fmt: skip
+
+    off = from_poe(pd, None, {"sw": status("searching")}.get)
+    assert off == PowerReading.measured(0.0, "poe-port-off")
+    assert from_poe(pd, None, {"sw": status("deliveringPower")}.get) is None
+    assert from_poe(pd, None, {"sw": []}.get) is None
+
+
+def test_outlets_give_the_sum_of_every_outlet_read_or_nothing_when_one_is_unread() -> None:
+    def outlet(pdu: str, number: str, watts: float) -> Sample:
+        return Sample("sobriety_pdu_outlet_power_watts", {"target": pdu, "outlet": number}, watts)
+
+    feeds = {"a": [outlet("a", "2", 50.0), outlet("a", "3", 120.0)], "b": [outlet("b", "3", 143.0)]}
+    one = _fed(outlet={"pdu": "a", "outlet": "3"})
+    assert from_outlets(one, feeds.get) == PowerReading.measured(120.0, "pdu-outlet")
+    both = _fed(outlets=[{"pdu": "a", "outlet": "3"}, {"pdu": "b", "outlet": "3"}])
+    assert from_outlets(both, feeds.get) == PowerReading.measured(263.0, "pdu-outlets")
+    half = _fed(outlets=[{"pdu": "a", "outlet": "3"}, {"pdu": "b", "outlet": "4"}])
+    assert from_outlets(half, feeds.get) is None  # one supply unread: not half a server
+    assert from_outlets(both, {"a": feeds["a"]}.get) is None  # PDU b not polled recently
+    assert from_outlets(_fed(), feeds.get) is None
+    assert from_feed(one, None, feeds.get) == PowerReading.measured(120.0, "pdu-outlet")
+
+
+def test_a_ups_output_is_its_lines_measured_else_its_mean_load_times_its_rating() -> None:
+    """Per-line output watts summed; a line at -1 (not measured) makes the load ratio the
+    figure: the mean of the lines' loads times the rating the UPS reports, else (0 or none
+    reported) its model's datasheet rating; no rating, no figure."""
+
+    def ups(name: str, value: float, line: str = "1") -> Sample:
+        return Sample(f"sobriety_ups_{name}", {"target": "ups", "line": line}, value)
+
+    table = shipped_efficiency()
+    lines = [ups("output_power_watts", 200.0), ups("output_power_watts", 150.0, "2"),
+             ups("rated_power_watts", 3000.0)]  # fmt: skip
+    assert ups_output(lines, "", table) == UpsOutput(350.0, "ups-output", 3000.0)
+    loads = [ups("output_power_watts", -1.0), ups("output_load_ratio", 0.2),
+             ups("output_load_ratio", 0.4, "2"), ups("rated_power_watts", 3000.0)]  # fmt: skip
+    derived = ups_output(loads, "", table)
+    assert derived is not None and derived.watts == pytest.approx(900.0)  # (0.2 + 0.4) / 2
+    assert (derived.origin, derived.rating) == ("ups-load-x-rating", 3000.0)
+    unrated = [ups("output_load_ratio", 0.5), ups("rated_power_watts", 0.0)]
+    assert ups_output(unrated, "Smart-UPS X 750", table) == UpsOutput(
+        300.0, "ups-load-x-rating", 600.0
+    )
+    assert ups_output(unrated, "unknown model", table) is None
+    assert ups_output([ups("rated_power_watts", 3000.0)], "", table) is None
+
+
+def test_a_reading_is_the_first_there_is_feed_then_virtual_then_own_then_ups_then_class() -> None:
+    """choose's order (energy/choose.py): a feed reading even for a device that does not
+    answer; a silent device without one has none; a VM its vCPU share (none when its host
+    is counted); a device's own meter; a UPS's losses; the class estimate; else nothing."""
+    classes = load_classes()
+    pc = _fed(**{"class": "desktop_pc", "outlet": {"pdu": "a", "outlet": "3"}})
+    bare = _fed(**{"class": "desktop_pc"})
+    outlet = Sample("sobriety_pdu_outlet_power_watts", {"target": "a", "outlet": "3"}, 120.0)
+    ctx = Context(Fleet.of([pc]), {"a": [outlet]}.get, lambda _: None, classes.get)
+    desktop = classes["desktop_pc"]
+    assert choose(pc, desktop, False, [], ctx) == PowerReading.measured(120.0, "pdu-outlet")
+    assert choose(bare, desktop, False, [], ctx) is None
+    vm = [Sample("sobriety_device_virtualization_info", {"target": "pd", "kind": "container"}, 1),
+          Sample("sobriety_host_processors", {"target": "pd"}, 2.0)]  # fmt: skip
+    share = vcpu_share(classes["virtual_machine"], "virtual_machine", vm)
+    assert share is not None
+    expected = PowerReading(share.watts, share.source, "virtual:container:vcpu-share",
+                            share.low, share.high, share.basis)  # fmt: skip
+    assert choose(bare, desktop, True, vm, ctx) == expected
+    assert (
+        choose(bare.model_copy(update={"virtual": "not_counted"}), desktop, True, vm, ctx) is None
+    )
+    assert choose(bare, desktop, True, [own_meter(90.0)], ctx) == PowerReading.measured(
+        90.0, "entity-sensor"
+    )
+    line = {"target": "pd", "line": "1"}
+    ups = [Sample("sobriety_ups_output_power_watts", line, 300.0),
+           Sample("sobriety_ups_input_power_watts", line, 330.0)]  # fmt: skip
+    assert choose(bare, None, True, ups, ctx) == PowerReading.measured(
+        30.0, "ups-input-minus-output"
+    )
+    assert choose(bare, desktop, True, [], ctx) == estimate(desktop, "desktop_pc", [])
+    assert choose(bare, None, True, [], ctx) is None
+
+
+def test_the_device_model_is_what_its_info_says_or_empty() -> None:
+    info = Sample("sobriety_device_info", {"target": "u", "model": "Smart-UPS X 750"}, 1.0)
+    other = Sample("sobriety_entity_info", {"target": "u", "model": "chassis"}, 1.0)
+    assert device_model([other, info]) == "Smart-UPS X 750"
+    assert device_model([other]) == ""
+    assert device_model([Sample("sobriety_device_info", {"target": "u"}, 1.0)]) == ""
+
+
+def test_an_own_meter_without_an_origin_is_the_device_s_and_what_it_passes_on_is_off() -> None:
+    meter = Sample("sobriety_device_power_watts", {"target": "sw", "source": "measured"}, 20.0)
+    assert own_measured([meter], 0.0) == PowerReading.measured(20.0, "device")
+    assert own_measured([meter], 0.5) == PowerReading.measured(19.5, "device-minus-poe")
+
+
+def test_supply_sensors_of_no_direction_or_another_kind_are_left_out() -> None:
+    """Only voltage and current sensors named input or output pair up: a temperature
+    sensor named "Input" and a voltage sensor naming no direction change nothing."""
+    pair = [
+        _supply("11", "PSU1 Input voltage sensor", "volts", 220.0),
+        _supply("11", "PSU1 Input current sensor", "amperes", 0.5),
+        _supply("11", "PSU1 Output voltage sensor", "volts", 12.0),
+        _supply("11", "PSU1 Output current sensor", "amperes", 7.0),
+    ]
+    noise = [
+        _supply("12", "PSU1 Input temperature sensor", "celsius", 41.0),
+        _supply("13", "PSU1 voltage sensor", "volts", 5.0),
+        _supply("13", "PSU1 current sensor", "amperes", 2.0),
+    ]
+    assert supply_volts_amps(pair + noise, 0.0) == supply_volts_amps(pair, 0.0)
+    assert supply_volts_amps(pair, 0.0) == PowerReading.measured(97.0, "supply-volts-amps",
+                                                                 84.0, 110.0)  # fmt: skip
+
+
+def test_a_supply_band_is_ordered_and_never_below_zero_whatever_is_passed_on() -> None:
+    """Output above input (two sensors that disagree): the band is still low..high. Passing
+    on more than the output leaves 0 W at the bottom; more than the input, 0 W at all."""
+
+    def sides(inp: float, out: float) -> list[Sample]:
+        return [_supply("1", "Input voltage", "volts", inp), _supply("1", "Input current",
+                "amperes", 1.0), _supply("1", "Output voltage", "volts", out),
+                _supply("1", "Output current", "amperes", 1.0)]  # fmt: skip
+
+    origin = "supply-volts-amps"
+    assert supply_volts_amps(sides(100.0, 120.0), 0.0) == PowerReading.measured(
+        110.0, origin, 100.0, 120.0
+    )
+    assert supply_volts_amps(sides(202.0, 156.0), 200.0) == PowerReading.measured(
+        1.0, origin, 0.0, 2.0
+    )
+    assert supply_volts_amps(sides(202.0, 156.0), 300.0) == PowerReading.measured(
+        0.0, origin, 0.0, 0.0
+    )

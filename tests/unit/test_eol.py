@@ -8,9 +8,19 @@ from pathlib import Path
 import pytest
 
 from sobriety.errors import ConfigError, ConfigProblem
-from sobriety.lifetime.policy import ACTIONS, Rule, load_policy, recommendation_samples
+from sobriety.lifetime.facts import FACTS
+from sobriety.lifetime.policy import (
+    ACTIONS,
+    Policy,
+    Reason,
+    Recommendation,
+    Rule,
+    load_policy,
+    recommendation_samples,
+)
 from sobriety.lifetime.policy import Test as NumericTest
 from sobriety.lifetime.support import load_support
+from sobriety.model import Sample
 from tests.problems import problems_of
 
 POLICY = load_policy()
@@ -239,3 +249,103 @@ def test_support_entries_that_are_not_a_list_are_one_problem(tmp_path: Path) -> 
     assert problems_of(load_support, path) == [
         ConfigProblem(str(path), "-", "entries", "a list of support entries")
     ]
+
+
+def _rule(rule_id: str, when: dict[str, object], **kind: object) -> Rule:
+    return Rule.model_validate({"id": rule_id, "reason": rule_id, "when": when, **kind})
+
+
+def test_reasons_are_the_strongest_need_then_what_is_ruled_out_then_the_weaker_needs() -> None:
+    policy = Policy(rules=(
+        _rule("weak", {"support_ended": True}, need="reuse"),
+        _rule("strong", {"open_faults": {"ge": 1}}, need="repair"),
+        _rule("closed", {"repairable": False}, rule_out=["repair"]),
+    ))  # fmt: skip
+    facts = {**SEEN, "support_ended": True, "open_faults": 1.0, "repairable": False}
+    recommendation = policy.recommend(facts)
+    assert recommendation.action == "recycle"
+    assert [r.rule for r in recommendation.reasons] == ["strong", "closed", "weak"]
+
+
+def test_the_default_keep_reason_comes_first_and_only_for_a_device_seen_working() -> None:
+    policy = Policy(rules=(
+        _rule("old", {"age_years": {"gt": 1}}, need="keep"),
+        _rule("closed", {"repairable": False}, rule_out=["repair"]),
+    ))  # fmt: skip
+    seen = policy.recommend({**SEEN, "repairable": False})
+    assert seen.action == "keep"
+    assert [r.rule for r in seen.reasons] == ["default_keep", "closed"]
+    unseen = policy.recommend({"age_years": 3.0})
+    assert unseen.action == "keep"  # a need, from the inventory alone
+    assert [r.rule for r in unseen.reasons] == ["old", "not_observed"]
+
+
+def test_a_reason_as_json_is_its_rule_its_text_and_the_values_it_shows() -> None:
+    reason = Reason("fault", "{fault_list}", {"fault_list": "fan"})
+    assert reason.as_json() == {"rule": "fault", "text": "{fault_list}",
+                                "values": {"fault_list": "fan"}}  # fmt: skip
+
+
+def test_the_metrics_are_one_per_action_and_one_per_reason_labelled_by_target() -> None:
+    recommendation = Recommendation("repair", (Reason("fault", "x"), Reason("old", "y")))
+    assert recommendation_samples("t", recommendation) == [
+        *(Sample("sobriety_device_eol_recommendation", {"target": "t", "action": a},
+                 float(a == "repair")) for a in ACTIONS),
+        Sample("sobriety_device_eol_reason_info", {"target": "t", "reason": "fault"}, 1.0),
+        Sample("sobriety_device_eol_reason_info", {"target": "t", "reason": "old"}, 1.0),
+    ]  # fmt: skip
+
+
+def test_an_unknown_fact_is_named_with_every_known_one_and_the_rule_s_other_tests_checked(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "rules:\n  - {id: a, need: repair, reason: x, when: {no_such: true, open_faults: true}}\n"
+    )
+    found = problems_of(load_policy, path)
+    assert [(p.field, p.message) for p in found] == [
+        ("when.no_such", f"unknown fact (known: {', '.join(FACTS)})"),
+        ("when.open_faults", "a number fact: test it with gt, ge, lt, le, eq or unknown"),
+    ]
+
+
+def test_rules_that_are_not_a_list_are_one_problem(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text("rules: 3\n")
+    assert problems_of(load_policy, path) == [
+        ConfigProblem(str(path), "-", "rules", "a list of rules")
+    ]
+
+
+def test_a_policy_reads_its_free_os_threshold_and_the_support_file_it_is_given(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "free_os: {name: Lite, processors: 1, memory_gib: 1, storage_gb: 8, source: s}\n"
+        "rules:\n"
+        "  - {id: only, need: keep, reason: x, when: {support_ended: true}}\n"
+    )
+    support = tmp_path / "support.yaml"
+    support.write_text(
+        "entries:\n  - {product: Box OS, vendor: acme, ends: 2020-01-01, source: s}\n"
+    )
+    policy = load_policy(path, support)
+    assert policy.free_os is not None and policy.free_os.name == "Lite"
+    found = policy.support.lookup({"vendor": "ACME"})
+    assert found is not None and found.product == "Box OS"
+    # a bad rule and a bad support file: both problems, neither hides the other
+    path.write_text("rules:\n  - {id: b, need: scrap, reason: x, when: {observed: true}}\n")
+    support.write_text("entries:\n  - {product: '', vendor: acme, ends: 2020-01-01, source: s}\n")
+    assert [(p.file, p.entry) for p in problems_of(lambda p: load_policy(p, support), path)] == [
+        (str(path), "rules[0]"),
+        (str(support), "entries[0]"),
+    ]
+
+
+def test_a_condition_that_is_no_test_says_what_a_test_is(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text("rules:\n  - {id: a, need: repair, reason: x, when: {repairable: maybe}}\n")
+    (problem,) = problems_of(load_policy, path)
+    assert problem.message == "a test: {gt: 1} (numbers), true or false (flags), or unknown"

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sobriety.config.load import TargetConfig, load_config
+import pytest
+
+from sobriety.config.load import SiteConfig, TargetConfig, load_config
 from sobriety.energy.classes import load_classes
 from sobriety.lifetime.policy import Advisor, load_policy
 from sobriety.model import Sample
@@ -93,4 +95,27 @@ def test_an_interval_of_zero_advises_at_every_poll(tmp_path: Path) -> None:
     for minute in range(3):
         _advise(advisor, target, T0 + 60 * minute)
     assert advisor.evaluations == 3
+    store.close()
+
+
+def test_the_stored_facts_are_of_this_device_s_class_state_first_sight_site_and_power(
+    tmp_path: Path,
+) -> None:
+    advisor, target, store = _setup(tmp_path, every=0.0)
+    at = T0 + 30 * 86_400
+    samples = [
+        Sample("sobriety_device_uptime_seconds", {"target": "srv1"}, 60.0),
+        Sample("sobriety_device_power_watts", {"target": "srv1", "source": "measured"}, 175.0),
+        Sample("sobriety_ups_battery_replaced_timestamp_seconds", {"target": "srv1"}, T0),
+    ]
+    state = LifetimeState("srv1", 100.0, at, 3, 7200.0, None, 0)
+    site = SiteConfig(grid_gco2e_per_kwh=46.1)
+    advisor.advise(target, load_classes()["server_rack_2s"], samples, state, at, T0, site)
+    store.flush()
+    facts = store.device_facts()["srv1"][1]
+    assert facts["boots"] == 3 and facts["power_on_seconds"] == 7200.0
+    assert facts["boots_per_month"] == pytest.approx(3.0)  # 3 boots in the 30 days since T0
+    assert facts["observed"] is True and facts["embodied_kgco2e"] == 900.0
+    assert facts["grid_gco2e_per_kwh"] == 46.1
+    assert facts["power_source"] == "measured" and facts["battery_replaced"] == T0
     store.close()

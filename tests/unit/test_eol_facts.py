@@ -9,7 +9,15 @@ import pytest
 
 from sobriety.config.load import SiteConfig, TargetConfig
 from sobriety.energy.classes import load_classes
-from sobriety.lifetime.facts import FACTS, FactInputs, device_facts
+from sobriety.lifetime.classfigures import EndOfLifeFigures, ServiceItem
+from sobriety.lifetime.facts import (
+    FACTS,
+    FactInputs,
+    FreeOsThreshold,
+    _ratio,
+    device_facts,
+    identity,
+)
 from sobriety.lifetime.policy import evaluate, load_policy
 from sobriety.lifetime.support import SupportTable
 from sobriety.model import Sample
@@ -223,3 +231,124 @@ def test_a_purchase_date_is_a_utc_day_whatever_the_server_s_zone() -> None:
     assert bought["life_start"] == "2015-06-01"
     start = datetime(2015, 6, 1, tzinfo=UTC).timestamp()
     assert bought["age_years"] == pytest.approx((NOW - start) / YEAR, abs=1e-9)
+
+
+def test_identity_is_what_the_device_says_else_what_the_register_says_else_empty() -> None:
+    registered = target(asset={"vendor": "Cisco", "model": "WS-C2960", "serial": "FOC1",
+                               "software": "IOS"})  # fmt: skip
+    said = [s("sobriety_device_info", 1, model="C2960X", firmware="15.2(7)E")]
+    assert identity(said, registered) == {
+        "vendor": "Cisco", "model": "C2960X", "serial": "FOC1", "firmware": "15.2(7)E",
+    }  # fmt: skip
+    assert identity([], target()) == {"vendor": "", "model": "", "serial": "", "firmware": ""}
+
+
+def test_a_ratio_of_a_flag_or_over_zero_is_unknown() -> None:
+    assert _ratio(3.0, 2.0) == 1.5
+    assert _ratio(True, 2.0) is None and _ratio(2.0, True) is None
+    assert _ratio(2.0, 0.0) is None and _ratio(None, 2.0) is None
+
+
+def test_a_warranty_ends_on_its_day_and_its_days_left_count_down_to_it() -> None:
+    today = facts_of(target(warranty_end="2026-12-01"), "switch_core", [])
+    assert today["warranty_expired"] is True and today["warranty_days_left"] == 0.0
+    later = facts_of(target(warranty_end="2026-12-31"), "switch_core", [])
+    assert later["warranty_expired"] is False and later["warranty_days_left"] == 30.0
+    assert facts_of(target(), "switch_core", [])["warranty_days_left"] is None
+
+
+def test_faults_are_listed_with_their_note_if_any_and_a_repairer_s_no_is_kept() -> None:
+    t = target(asset={"faults": [{"part": "fan"}, {"part": "disk", "note": "SMART"}],
+                      "repairable": False})  # fmt: skip
+    facts = facts_of(t, "server_rack_2s", [])
+    assert facts["fault_list"] == "fan; disk (SMART)" and facts["repairable"] is False
+    clean = facts_of(target(asset={"vendor": "HP"}), "server_rack_2s", [])
+    assert clean["open_faults"] == 0 and clean["fault_list"] is None
+
+
+def test_a_printer_that_counts_no_pages_has_no_page_count_and_the_class_rating_counts() -> None:
+    figures = EndOfLifeFigures(weee_source="x", rated_pages=100_000.0, wear_source="x")
+    printer = CLASSES["printer_laser_a4"].model_copy(update={"end_of_life": figures})
+    inputs = FactInputs(target(), printer, [], STATE, NOW, NOW - 86_400)
+    facts = device_facts(inputs, POLICY.support, POLICY.free_os)
+    assert facts["pages"] is None and facts["rated_pages"] == 100_000.0
+    counted = [s("sobriety_printer_marker_lifetime_count_total", 25_000, unit="sheets")]
+    inputs = FactInputs(target(), printer, counted, STATE, NOW, NOW - 86_400)
+    assert device_facts(inputs, POLICY.support, POLICY.free_os)["pages_wear"] == 0.25
+
+
+def test_a_ups_that_asks_for_a_battery_says_so() -> None:
+    asks = facts_of(target(), "ups", [s("sobriety_ups_battery_replace_needed", 1)])
+    assert asks["ups_battery_replace"] is True
+    fine = facts_of(target(), "ups", [s("sobriety_ups_battery_replace_needed", 2)])
+    assert fine["ups_battery_replace"] is False
+
+
+def test_a_part_is_due_once_its_interval_is_past_not_on_its_last_day() -> None:
+    """A battery every 5 years replaced exactly 5 years ago is not due yet; a large-unit part
+    applies from the rating it names (10 kW) on."""
+    on_the_day = [s("sobriety_ups_rated_power_watts", 10_000),
+                  s("sobriety_ups_battery_replaced_timestamp_seconds", NOW - 5 * YEAR)]  # fmt: skip
+    facts = facts_of(target(commissioned="2016-09-01"), "ups", on_the_day)
+    assert facts["service_due_parts"] == ["fans", "capacitors"]
+
+
+def test_a_part_that_does_not_apply_or_has_no_date_leaves_the_next_ones_checked() -> None:
+    figures = EndOfLifeFigures(weee_source="x", service_items={
+        "fans": ServiceItem(every_years=5, min_rated_watts=10_000, source="x"),
+        "battery": ServiceItem(every_years=5, source="x"),
+        "filters": ServiceItem(every_years=1, source="x"),
+    })  # fmt: skip
+    ups = CLASSES["ups"].model_copy(update={"end_of_life": figures})
+    small = target(asset={"serviced": {"filters": "2024-01-01"}})
+    inputs = FactInputs(small, ups, [s("sobriety_ups_rated_power_watts", 1500)], STATE, NOW, None)
+    facts = device_facts(inputs, POLICY.support, POLICY.free_os)
+    # fans: a large-unit part; battery: no date known (first seen is no commissioning)
+    assert facts["service_due_parts"] == ["filters"]
+
+
+@pytest.mark.usefixtures("west_of_utc")
+def test_vendor_support_ends_at_midnight_utc_on_its_day_and_says_what_for() -> None:
+    t = target(asset={"software": "Windows 10", "support_end": "2026-12-01"})
+    today = facts_of(t, "desktop_pc", [])
+    assert today["support_ended"] is True and today["support_days_left"] == 0.0
+    assert today["software"] == "Windows 10" and today["support_product"] == "Windows 10"
+    later = facts_of(target(asset={"support_end": "2026-12-31"}), "desktop_pc", [])
+    assert later["support_ended"] is False and later["support_days_left"] == 30.0
+
+
+def test_host_resources_figures_are_converted_to_gib_and_gb() -> None:
+    box = [s("sobriety_host_processors", 2), s("sobriety_host_memory_bytes", 3 * 2**30),
+           s("sobriety_host_storage_bytes", 119_250_886_656)]  # fmt: skip
+    facts = facts_of(target(), "desktop_pc", box)
+    assert facts["memory_gib"] == 3.0
+    assert facts["storage_gb"] == pytest.approx(119.250886656, rel=1e-12)
+    assert facts["free_os_name"] == "Xubuntu (Xfce)"
+
+
+def test_meeting_the_free_os_threshold_exactly_meets_it_and_a_reported_zero_falls_short() -> None:
+    exact = [s("sobriety_host_processors", 2), s("sobriety_host_memory_bytes", 2 * 2**30),
+             s("sobriety_host_storage_bytes", 20e9)]  # fmt: skip
+    facts = facts_of(target(), "desktop_pc", exact)
+    assert facts["meets_free_os"] is True and facts["free_os_shortfall"] == []
+    small = FreeOsThreshold(name="tiny", processors=1, memory_gib=0.5, storage_gb=1, source="x")
+    zero = [s("sobriety_host_processors", 1), s("sobriety_host_memory_bytes", 0),
+            s("sobriety_host_storage_bytes", 20e9)]  # fmt: skip
+    inputs = FactInputs(target(), CLASSES["desktop_pc"], zero, STATE, NOW, NOW - 86_400)
+    short = device_facts(inputs, POLICY.support, small)
+    assert short["free_os_shortfall"] == ["memory"] and short["meets_free_os"] is False
+
+
+def test_power_facts_compare_with_the_class_and_say_whether_measured() -> None:
+    power = [s("sobriety_device_power_watts", 87.5, source="measured", origin="meter")]
+    facts = facts_of(target(), "desktop_pc", power, site=SiteConfig(grid_gco2e_per_kwh=46.1))
+    assert facts["power_measured"] is True
+    assert facts["power_ratio"] == 0.5  # 87.5 W of the class's typical 175 W
+    use_kg_a_year = 87.5 * 8766 / 1000 * 46.1 / 1000
+    assert facts["replacement_payback_years"] == pytest.approx(204 / use_kg_a_year, rel=1e-12)
+
+
+def test_evaluate_applies_the_policy_s_free_os_threshold() -> None:
+    inputs = FactInputs(target(), CLASSES["desktop_pc"], [], STATE, NOW, NOW - 86_400)
+    facts, _ = evaluate(POLICY, inputs)
+    assert facts["free_os_name"] == "Xubuntu (Xfce)"

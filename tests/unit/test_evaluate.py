@@ -9,8 +9,16 @@ import pytest
 
 from sobriety.clock import ManualClock
 from sobriety.collectors.base import TargetRef
-from sobriety.collectors.evaluate import RawData, _index_labels, date_and_time, evaluate
-from sobriety.collectors.profiles import Profile, builtin_profile_dir, load_profiles
+from sobriety.collectors.evaluate import (
+    EvaluationCache,
+    IdentityColumn,
+    RawData,
+    _index_labels,
+    date_and_time,
+    evaluate,
+    identity_rows,
+)
+from sobriety.collectors.profiles import Profile, TableSpec, builtin_profile_dir, load_profiles
 from sobriety.collectors.snmp import SnmpCollector
 from sobriety.model import Sample
 from sobriety.pollonce import poll_recording
@@ -642,3 +650,71 @@ def test_text_states_a_length_prefixed_mac_index_and_fixed_info_labels() -> None
         "serial": "", "kind": "ap", "vendor": "Example",
     }  # fmt: skip
     assert [i.code for i in out.issues] == ["bad_index"]
+
+
+def _entity_table() -> TableSpec:
+    (entity,) = [p for p in PROFILES.profiles if p.name == "entity"]
+    return entity.tables[0]
+
+
+def _entity_raw(rows: dict[int, dict[int, tuple[Tag, Value]]]) -> RawData:
+    data = RawData()
+    for column in sorted({c for row in rows.values() for c in row}):
+        oid = (*ENTITY, column)
+        data.columns[oid] = [VarBind((*oid, i), *row[column])
+                             for i, row in sorted(rows.items()) if column in row]  # fmt: skip
+    return data
+
+
+def test_an_identity_filter_if_implemented_tests_an_agent_that_has_the_field_only() -> None:
+    """entPhysicalTable keeps chassis, modules, supplies: a port row goes where the agent
+    gives entPhysicalClass; an agent without that column keeps every row here (what names
+    nothing is left out later, by the template filter on state and identity together)."""
+    table = _entity_table()
+    with_class = _entity_raw({
+        1: {5: (Tag.INTEGER, 3), 11: (Tag.OCTET_STRING, b"FOC1")},
+        2: {5: (Tag.INTEGER, 10), 11: (Tag.OCTET_STRING, b"P2")},
+    })  # fmt: skip
+    assert identity_rows(table, with_class) == [(1,)]
+    without = _entity_raw({
+        1: {11: (Tag.OCTET_STRING, b"AP1")},
+        2: {11: (Tag.OCTET_STRING, b"")},
+    })  # fmt: skip
+    assert identity_rows(table, without) == [(1,), (2,)]
+
+
+def test_keeping_a_table_s_rows_drops_the_others_from_its_columns_only() -> None:
+    cache = EvaluationCache()
+    column = IdentityColumn.of([((1,), "a"), ((2,), "b")], ())
+    cache.columns = {("p", "t", "serial"): column, ("q", "t", "serial"): column,
+                     ("p", "u", "serial"): column}  # fmt: skip
+    cache.keep_only("p", "t", frozenset({(2,)}))
+    assert cache.columns[("p", "t", "serial")].values == ("b",)
+    assert cache.columns[("p", "t", "serial")].suffixes == ((2,),)
+    assert cache.columns[("q", "t", "serial")].values == ("a", "b")  # another profile's table
+    assert cache.columns[("p", "u", "serial")].values == ("a", "b")  # another table
+
+
+def test_a_positive_power_of_ten_multiplies_exactly() -> None:
+    """1 × 10^5 is 100,000, not 1 / 10^-5 (99,999.99999999999); a negative one divides by
+    the integer power (123.45, exactly as written)."""
+    profile = _profile(
+        {
+            "name": "meters",
+            "oid": "1.3.6.1.4.1.99999.4",
+            "index": ["entity"],
+            "columns": [
+                {"name": "multiplier", "column": 1},
+                {"name": "watts", "column": 2, "exponent_from": [{"field": "multiplier"}],
+                 "metric": "sobriety_eo_power_watts", "const_labels": {"caliber": "actual"}},
+            ],
+        }
+    )  # fmt: skip
+    raw = _raw(
+        "1.3.6.1.4.1.99999.4",
+        {"1.1": (Tag.INTEGER, 5), "2.1": (Tag.INTEGER, 1),
+         "1.2": (Tag.INTEGER, -2), "2.2": (Tag.INTEGER, 12345)},
+    )  # fmt: skip
+    out = evaluate(profile, raw, "t")
+    watts = [s.value for s in out.samples if s.name == "sobriety_eo_power_watts"]
+    assert watts == [100_000.0, 123.45]

@@ -310,3 +310,36 @@ def test_export_state_then_a_central_energy_report(tmp_path: Path) -> None:
     assert main([*args[:-2], "--out", str(out), "--organisation", "zzz"]) == 2
     assert main(["export", "energy", "--config", str(config), "--state",
                  str(tmp_path / "none.sqlite3"), "--out", str(out)]) == 2  # fmt: skip
+
+
+def test_each_share_is_its_key_of_the_room_s_energy_by_source_and_of_its_carbon(
+    tmp_path: Path,
+) -> None:
+    """A measured server (0.4 kWh) and an estimated PDU (10 W: 0.01 kWh) in the shared room,
+    at the syndicate's 30 g/kWh: each organisation's share of each source, and of the grams
+    of every class together, is its key of them (nothing added, nothing taken away)."""
+    energy, store = tracker(tmp_path)
+    start = datetime(2026, 3, 2, 10, tzinfo=UTC)
+    feed(energy, "srv", 400.0, start)
+    for minute in range(61):
+        energy.observe(CollectResult(target="pdu", up=True, samples=[]),
+                       start + timedelta(minutes=minute))  # fmt: skip
+    samples = energy.site_samples()
+    share = {
+        (s.labels["organisation"], s.labels["source"]): s.value
+        for s in samples
+        if s.name == "sobriety_site_share_energy_joules_total" and s.labels["site"] == "salle"
+    }
+    measured, estimated = 0.4 * 3.6e6, 0.01 * 3.6e6
+    assert share == pytest.approx(
+        {(org, src): key * joules for org, key in (("nord", 0.5), ("sud", 0.3), ("dep", 0.2))
+         for src, joules in (("measured", measured), ("estimated", estimated))},
+        rel=1e-12,
+    )  # fmt: skip
+    grams = {
+        s.labels["organisation"]: s.value
+        for s in samples
+        if s.name == "sobriety_site_share_carbon_grams_total" and s.labels["site"] == "salle"
+    }
+    assert grams == pytest.approx({"nord": 0.5 * 12.3, "sud": 0.3 * 12.3, "dep": 0.2 * 12.3})
+    store.close()

@@ -267,6 +267,7 @@ RECORDED: dict[int, object] = {}
 @contextlib.asynccontextmanager
 async def daemon_at(tmp_path: Path, when: datetime) -> AsyncIterator[tuple[Daemon, ManualClock]]:
     """The daemon on CONFIG and the bundled recordings, with a manual clock at `when`."""
+    aruba_radios(True)  # the recording as recorded, whatever a test before left in it
     path = tmp_path / "sobriety.yaml"
     path.write_text(CONFIG)
     clock = ManualClock(when)
