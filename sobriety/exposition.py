@@ -238,13 +238,6 @@ class Rendered:
             return None
         return self.body[self.ends[i - 1] if i else 0 : self.ends[i]]
 
-    def blocks(self) -> Iterator[tuple[str, bytes]]:
-        """Each metric's name and its lines, in the order rendered."""
-        start = 0
-        for name, end in zip(self.layout.names, self.ends, strict=True):
-            yield name, self.body[start:end]
-            start = end
-
 
 _LAYOUTS: dict[tuple[str, ...], Layout] = {}  # one per set of metrics exposed
 MAX_SHARED_LAYOUTS = 10_000
@@ -339,11 +332,10 @@ class ScrapeCache:
             lines = extra_blocks.get(name)
             if lines is not None:
                 out += lines
-            for rendered in targets:  # the hot loop of a scrape: Rendered.block, inlined
-                i = rendered.layout.index.get(name)
-                if i is not None:
-                    ends = rendered.ends
-                    out += rendered.body[ends[i - 1] if i else 0 : ends[i]]
+            for rendered in targets:
+                block = rendered.block(name)
+                if block is not None:
+                    out += block
                     if len(out) >= chunk:
                         yield bytes(out)
                         out.clear()

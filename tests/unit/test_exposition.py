@@ -201,7 +201,8 @@ def test_sample_lines_are_the_librarys_own(values: list[str], number: float) -> 
 def test_a_targets_rendered_lines_give_back_each_metric_block_as_rendered() -> None:
     blocks = {"sobriety_target_up": b'up{target="a"} 1.0\n', "sobriety_device_info": b"x\ny\n"}
     rendered = Rendered(blocks)
-    assert [(name, bytes(view)) for name, view in rendered.blocks()] == list(blocks.items())
+    assert rendered.layout.names == tuple(blocks)
+    assert [rendered.block(name) for name in blocks] == list(blocks.values())
     assert rendered.body == b"".join(blocks.values())
 
 
