@@ -214,9 +214,10 @@ class Layout:
 class Rendered:
     """One target's rendered lines, compact: the blocks of every metric in one buffer.
 
-    A dict of one bytes object per metric cost about 3 KB a device in object headers and
-    hash slots; one buffer, the block ends as 32-bit offsets and a layout shared by the
-    targets that expose the same metrics cost about 300 bytes.
+    A dict of one bytes object per metric paid object headers and hash slots for each of a
+    device's thirty-odd metrics; one buffer, the block ends as 32-bit offsets and a layout
+    shared by the targets that expose the same metrics held 1.4 MiB less heap per thousand
+    devices (tracemalloc, 41.0 -> 39.6 MiB at 1,000 replayed devices).
     """
 
     __slots__ = ("body", "ends", "layout")
