@@ -240,6 +240,7 @@ class Rendered:
         return self.body[self.ends[i - 1] if i else 0 : self.ends[i]]
 
 
+CHUNK_BYTES = 256 * 1024  # a scrape is written (and gzipped) this much at a time
 _LAYOUTS: dict[tuple[str, ...], Layout] = {}  # one per set of metrics exposed
 MAX_SHARED_LAYOUTS = 10_000
 
@@ -284,7 +285,7 @@ class ScrapeCache:
 
     def _render(self, samples: Sequence[Sample]) -> Rendered:
         self.renders += 1
-        return Rendered(sample_lines(samples))
+        return render_target(samples)
 
     def prepare(self, entries: Mapping[str, Renderable]) -> list[Rendered]:
         """Every target's lines, rendering only the entries polled since the last scrape.
@@ -300,7 +301,7 @@ class ScrapeCache:
         entries: Mapping[str, Renderable],
         extra: Callable[[], Sequence[Sample]],
         fmt: Format,
-        chunk: int = 256 * 1024,
+        chunk: int = CHUNK_BYTES,
     ) -> list[bytes]:
         """A whole scrape as chunks of about `chunk` bytes (meant for a worker thread)."""
         return list(self.chunks(entries, extra, fmt, chunk))
@@ -310,7 +311,7 @@ class ScrapeCache:
         entries: Mapping[str, Renderable],
         extra: Callable[[], Sequence[Sample]],
         fmt: Format,
-        chunk: int = 256 * 1024,
+        chunk: int = CHUNK_BYTES,
     ) -> Iterator[bytes]:
         """A scrape as chunks of about `chunk` bytes, made as they are consumed: a caller
         that compresses each one never holds the whole text (a worker thread's job)."""
@@ -318,7 +319,7 @@ class ScrapeCache:
 
     @staticmethod
     def compose(
-        targets: Sequence[Rendered], extra: Sequence[Sample], fmt: Format, chunk: int = 256 * 1024
+        targets: Sequence[Rendered], extra: Sequence[Sample], fmt: Format, chunk: int = CHUNK_BYTES
     ) -> Iterator[bytes]:
         """The body, one metric family at a time (header once, then every target's lines),
         in chunks of about `chunk` bytes. Nothing per target and family is kept between
