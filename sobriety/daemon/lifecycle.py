@@ -94,7 +94,7 @@ class Lifecycle:
         """Re-read the config; on any error keep the running one and return the problems."""
         daemon = self.daemon
         try:
-            runtime = build_runtime(daemon.config_path, daemon.world)
+            runtime = build_runtime(daemon.config_path, daemon.world, previous=daemon.runtime)
         except ConfigError as exc:
             daemon.reload_ok = False
             log.error("reload failed, keeping the running configuration:\n%s", exc)
@@ -102,8 +102,9 @@ class Lifecycle:
         old = daemon.runtime
         daemon.use(runtime)
         log.info("reloaded: polling %d targets", len(runtime.collectors))
-        for collector in old.collectors.values():
-            await collector.close()
+        for target, collector in old.collectors.items():
+            if runtime.collectors.get(target) is not collector:  # not kept by the new one
+                await collector.close()
         del old
         _freeze_long_lived()
         return []

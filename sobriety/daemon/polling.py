@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -254,36 +254,67 @@ class PollPlan:
     is_open: Callable[[datetime], bool] | None = None
 
 
-class PollScheduler:
-    """One APScheduler job per target."""
+# First contacts started per second at most when many targets are new (at start, or added by
+# a reload), and the shortest spread: a handful of targets all start within 5 s, 1,000 within
+# 50 s, 10,000 over their whole interval. A first contact costs ~17 ms of CPU (identity and
+# every table; live at 1,000 devices, against ~3 ms for a steady poll), so 20 a second hold
+# ~40 % of one core while they last, where 1,000 at once held it for 20 s and lifted the peak
+# RSS from 108 to 140 MiB (docs/performance.md).
+FIRST_CONTACTS_PER_SECOND = 20.0
+SHORTEST_FIRST_SPREAD = 5.0
 
-    def __init__(
-        self,
-        poller: Poller,
-        scheduler: AsyncIOScheduler,
-        jitter: float,
-        rng: Callable[[], float] = random.random,
-    ) -> None:
+
+def first_poll_spread(new_targets: int) -> float:
+    """Seconds over which the first polls of `new_targets` targets are spread (each target's
+    own interval caps it)."""
+    return max(SHORTEST_FIRST_SPREAD, new_targets / FIRST_CONTACTS_PER_SECOND)
+
+
+def _stable_rank(target: str) -> int:
+    """A target's place in the first-poll order: the same in every process (not `hash`)."""
+    return zlib.crc32(target.encode())
+
+
+class PollScheduler:
+    """One APScheduler job per target.
+
+    First polls are spread, in a stable order, over `first_poll_spread` seconds: a first
+    contact reads a device's identity and every table (several times a steady poll's CPU),
+    so 10,000 of them in a few seconds would hold the loop and set the process's memory
+    peak. A reload keeps the next run of every target whose cadence did not change, so it
+    neither pulls their polls forward nor bunches them.
+    """
+
+    def __init__(self, poller: Poller, scheduler: AsyncIOScheduler, jitter: float) -> None:
         self.poller = poller
         self.scheduler = scheduler
         self.jitter = jitter
-        self.rng = rng
-        self._jobs: set[str] = set()  # targets whose poll jobs this scheduler made
+        self._cadence: dict[str, tuple[float, float]] = {}  # target: (interval, jitter) of its job
 
     def apply(self, plans: Mapping[str, PollPlan]) -> None:
-        """Make the poll jobs match `plans`: add new targets, replace the others, drop the rest.
+        """Make the poll jobs match `plans`: add new targets, update the others, drop the rest.
 
         Only the jobs this scheduler made for targets are touched: the daemon's own jobs (alert
         evaluation, re-sending) live beside them in the same APScheduler.
         """
-        for target in self._jobs - set(plans):
+        for target in set(self._cadence) - set(plans):
             job = self.scheduler.get_job(self.job_id(target))
             if job is not None:
                 job.remove()
-        now = self.poller.clock.now()
+            del self._cadence[target]
+        fresh: list[str] = []
         for target, plan in plans.items():
-            # spread first polls over a fraction of the interval instead of a burst
-            first = now + timedelta(seconds=self.rng() * min(plan.interval, 10.0) * 0.5)
+            cadence = (plan.interval, plan.interval * self.jitter)
+            job = self.scheduler.get_job(self.job_id(target))
+            if job is not None and self._cadence.get(target) == cadence:
+                job.modify(args=(plan,))  # same cadence: its next run stays where it was
+            else:
+                fresh.append(target)
+        now = self.poller.clock.now()
+        spread = first_poll_spread(len(fresh))
+        for rank, target in enumerate(sorted(fresh, key=_stable_rank)):
+            plan = plans[target]
+            offset = min(plan.interval, spread) * rank / len(fresh)
             self.scheduler.add_job(
                 self.poller.poll_planned,
                 "interval",
@@ -293,12 +324,12 @@ class PollScheduler:
                 coalesce=True,
                 max_instances=1,
                 misfire_grace_time=max(int(plan.interval), 1),
-                next_run_time=first,
+                next_run_time=now + timedelta(seconds=offset),
                 id=self.job_id(target),
                 name=f"poll {target}",
                 replace_existing=True,
             )
-        self._jobs = set(plans)
+            self._cadence[target] = (plan.interval, plan.interval * self.jitter)
 
     @staticmethod
     def job_id(target: str) -> str:

@@ -143,13 +143,18 @@ def build_collector(
     return SnmpCollector(ref, transport, profiles, world.clock, limits)
 
 
-def build_runtime(config_path: Path, world: World) -> Runtime:
+def build_runtime(config_path: Path, world: World, previous: Runtime | None = None) -> Runtime:
     """Load config, profiles, classes, calendars, policy and rules; build the collectors.
 
+    With the `previous` runtime (a reload), a target configured and polled exactly as before
+    keeps its collector, and with it what the collector learnt (identity, table sizes, the
+    agent's quirks): a reload is not a first contact with every device again.
     Raises ConfigError with every problem found; starts nothing and changes nothing.
     """
     config = load_config(config_path, env=world.env)
     profiles = load_profiles([builtin_profile_dir(), *config.settings.profile_dirs])
+    if previous is not None and previous.profiles.loaded == profiles.loaded:
+        profiles = previous.profiles  # the same profiles: one copy, its caches kept
     calendars = {name: SiteCalendar.load(site) for name, site in config.sites.items()}
     policy = load_policy(config.settings.eol_policy)
     alerting = config.settings.alerting
@@ -157,10 +162,42 @@ def build_runtime(config_path: Path, world: World) -> Runtime:
     rules = load_rules([*rule_files, *alerting.rule_files])
     mine = owned(config)
     collectors = {
-        target.id: build_collector(world, config, profiles, target)
+        target.id: _kept_collector(previous, config, profiles, target)
+        or build_collector(world, config, profiles, target)
         for target in config.targets
         if not target.disabled and not target.disposed and target.id in mine
     }
     targets = {t.id: t for t in config.targets}
     return Runtime(config, profiles, collectors, targets, load_classes(), calendars, policy,
                    rules)  # fmt: skip
+
+
+def _kept_collector(
+    previous: Runtime | None, config: Config, profiles: ProfileSet, target: TargetConfig
+) -> Collector | None:
+    """The previous runtime's collector of `target` if everything it was built from is the
+    same (target, credentials, timeouts, limits, organisation, profiles); None otherwise."""
+    if previous is None or profiles is not previous.profiles:
+        return None
+    collector = previous.collectors.get(target.id)
+    if collector is None or previous.targets.get(target.id) != target:
+        return None
+    return (
+        collector
+        if _collector_inputs(previous.config, target) == _collector_inputs(config, target)
+        else None
+    )
+
+
+def _collector_inputs(config: Config, target: TargetConfig) -> tuple[object, ...]:
+    """What `build_collector` reads of the configuration besides the target itself."""
+    settings = config.settings
+    return (
+        config.auths.get(target.auth) if target.auth is not None else None,
+        settings.timeout,
+        settings.retries,
+        config.interval_for(target),
+        settings.poll_deadline_ratio,
+        settings.max_poll_varbinds,
+        config.organisation_of(target),
+    )

@@ -90,3 +90,28 @@ def test_sharding_is_deterministic_and_complete() -> None:
     assert set().union(*shards) == set(ids)
     assert sum(len(s) for s in shards) == len(ids)
     assert all(60 < len(s) < 140 for s in shards)
+
+
+async def test_a_reload_keeps_the_collector_of_a_target_that_did_not_change(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "sobriety.yaml"
+    path.write_text(GOOD)
+    daemon = Daemon(path, World(clock=ManualClock(), transport_factory=recorded))
+    lifecycle = Lifecycle(daemon)
+    await lifecycle.start()
+    try:
+        before = dict(daemon.runtime.collectors)
+        profiles = daemon.runtime.profiles
+        path.write_text(GOOD.replace("port: 1161", "port: 1162"))
+        assert await lifecycle.reload() == []
+        after = daemon.runtime.collectors
+        assert after["localhost"] is before["localhost"]  # what it learnt is kept
+        assert after["junos_ex"] is not before["junos_ex"]  # a new address: a new collector
+        assert daemon.runtime.profiles is profiles  # the same profiles: one copy
+
+        path.write_text(GOOD.replace("interval: 30s", "interval: 60s"))
+        assert await lifecycle.reload() == []
+        assert daemon.runtime.collectors["localhost"] is not after["localhost"]  # new deadline
+    finally:
+        await lifecycle.stop()
