@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -509,3 +510,17 @@ def test_a_dead_device_s_values_fire_nothing_and_do_not_stop_a_live_device_s() -
             Sample("sobriety_poe_used_ratio", {"target": "dead", "group": "1"}, 0.9)]  # fmt: skip
     changes = engine.evaluate([*dead, *poe(0.9, "live")], T0)
     assert [(t.labels["target"], t.status) for t in changes] == [("live", "firing")]
+
+
+def test_an_hour_of_one_minute_points_is_held_in_little_memory() -> None:
+    counter = rule(metric="sobriety_device_boots_total", increase_over="1h")
+    engine = AlertEngine((counter,))
+    for minute in range(61):
+        sample = Sample("sobriety_device_boots_total", {"target": "sw"}, float(minute // 20))
+        engine.evaluate([sample], T0 + timedelta(minutes=minute))
+    (window,) = engine.history.values()
+    assert len(window.times) == len(window.values) == 61
+    assert window.increase(3660.0 + T0.timestamp(), 3.0, 3600.0) == 3.0 - 0.0
+    # 16 bytes a point, not a deque of tuples (about 7 KB for these 61)
+    held = sys.getsizeof(window) + sys.getsizeof(window.times) + sys.getsizeof(window.values)
+    assert held < 61 * 16 * 1.5 + 300
