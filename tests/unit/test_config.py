@@ -768,3 +768,25 @@ def test_models_are_frozen_and_strict() -> None:
             source_files=(),
             base_dir=Path("/"),
         )
+
+
+def test_targets_given_the_same_fields_share_what_they_can_and_stay_apart() -> None:
+    def target(i: int, **more: object) -> TargetConfig:
+        def fresh(text: str) -> str:  # a new string object each time, as YAML makes them
+            return "".join(list(text))
+
+        raw = {"id": f"t{i}", "address": "192.0.2.1", "auth": fresh("v2"),
+               "site": fresh("ecole"), "class": fresh("desktop_pc"),
+               "labels": {fresh("wing"): f"W{i % 2}"}, **more}  # fmt: skip
+        return TargetConfig.model_validate(raw)
+
+    one, two, other = target(1), target(2), target(3, building="A")
+    assert one.model_fields_set == {"id", "address", "auth", "site", "device_class", "labels"}
+    assert one.__pydantic_fields_set__ is two.__pydantic_fields_set__  # one set for both
+    assert other.model_fields_set == one.model_fields_set | {"building"}
+    assert one.site is two.site and one.device_class is two.device_class  # interned text
+    assert next(iter(one.labels)) is next(iter(two.labels))
+    copy = one.model_copy(update={"room": "B12"})
+    assert copy.model_fields_set == one.model_fields_set | {"room"}
+    assert "room" not in two.model_fields_set  # the shared set was not changed
+    assert one.model_dump(exclude_unset=True)["labels"] == {"wing": "W1"}
