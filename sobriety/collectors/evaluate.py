@@ -257,8 +257,8 @@ def _decide_rows(profile: str, table: TableSpec, rows: dict[Oid, dict[str, Scala
     candidates = dict(rows)
     fields = _decoded_indexes(profile, table, candidates, found)
     present = _present(candidates, fields)
-    kept = frozenset(
-        idx
+    kept = frozenset(  # the fleet's shared index tuples: the cache holds them between reads
+        _shared_suffix(idx)
         for idx, row in candidates.items()
         if all(_passes(f, {**fields[idx], **row}, present) for f in table.identity_filters)
     )
