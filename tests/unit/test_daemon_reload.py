@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sobriety.clock import ManualClock
@@ -30,13 +32,22 @@ def recorded(target: TargetConfig, auth: AuthConfig, config: Config) -> SnmpTran
     return RecordedTransport(load_snmprec(ROOT / "recordings" / f"{target.id}.snmprec"))
 
 
-async def test_failed_reload_keeps_running_config(tmp_path: Path) -> None:
-    path = tmp_path / "sobriety.yaml"
-    path.write_text(GOOD)
+@asynccontextmanager
+async def started(path: Path) -> AsyncIterator[tuple[Daemon, Lifecycle]]:
+    """A daemon started from the configuration at `path`, stopped at the end."""
     daemon = Daemon(path, World(clock=ManualClock(), transport_factory=recorded))
     lifecycle = Lifecycle(daemon)
     await lifecycle.start()
     try:
+        yield daemon, lifecycle
+    finally:
+        await lifecycle.stop()
+
+
+async def test_failed_reload_keeps_running_config(tmp_path: Path) -> None:
+    path = tmp_path / "sobriety.yaml"
+    path.write_text(GOOD)
+    async with started(path) as (daemon, lifecycle):
         assert set(daemon.runtime.collectors) == {"junos_ex", "localhost"}
         result = await daemon.poller.poll(daemon.runtime.collectors["junos_ex"])
         assert result is not None and result.up
@@ -62,26 +73,19 @@ async def test_failed_reload_keeps_running_config(tmp_path: Path) -> None:
         # the target jobs follow the targets; the daemon's own jobs stay
         jobs = sorted(job.id for job in daemon.scheduler.get_jobs())
         assert jobs == sorted([EVALUATE_JOB, RESEND_JOB, PollScheduler.job_id("junos_ex")])
-    finally:
-        await lifecycle.stop()
     assert (tmp_path / "state" / "state.sqlite3").exists()
 
 
 async def test_a_target_named_like_a_daemon_job_does_not_replace_it(tmp_path: Path) -> None:
-    path = tmp_path / "sobriety.yaml"
     # target ids cannot hold ':', so no target's job id is ever a daemon job's
+    path = tmp_path / "sobriety.yaml"
     path.write_text(GOOD.replace("id: localhost", "id: alerts"))
-    daemon = Daemon(path, World(clock=ManualClock(), transport_factory=recorded))
-    lifecycle = Lifecycle(daemon)
-    await lifecycle.start()
-    try:
+    async with started(path) as (daemon, lifecycle):
         assert await lifecycle.reload() == []
         jobs = {job.id: job for job in daemon.scheduler.get_jobs()}
         assert jobs[EVALUATE_JOB].func == daemon.evaluate_global
         assert jobs[RESEND_JOB].func == daemon.resend
         assert PollScheduler.job_id("alerts") in jobs
-    finally:
-        await lifecycle.stop()
 
 
 def test_sharding_is_deterministic_and_complete() -> None:
@@ -97,10 +101,7 @@ async def test_a_reload_keeps_the_collector_of_a_target_that_did_not_change(
 ) -> None:
     path = tmp_path / "sobriety.yaml"
     path.write_text(GOOD)
-    daemon = Daemon(path, World(clock=ManualClock(), transport_factory=recorded))
-    lifecycle = Lifecycle(daemon)
-    await lifecycle.start()
-    try:
+    async with started(path) as (daemon, lifecycle):
         before = dict(daemon.runtime.collectors)
         profiles = daemon.runtime.profiles
         path.write_text(GOOD.replace("port: 1161", "port: 1162"))
@@ -113,5 +114,3 @@ async def test_a_reload_keeps_the_collector_of_a_target_that_did_not_change(
         path.write_text(GOOD.replace("interval: 30s", "interval: 60s"))
         assert await lifecycle.reload() == []
         assert daemon.runtime.collectors["localhost"] is not after["localhost"]  # new deadline
-    finally:
-        await lifecycle.stop()
