@@ -31,8 +31,8 @@ EXPAND_FROM, EXPAND_TO = date(2000, 1, 1), date(2100, 1, 1)
 
 def read_closures(path: Path) -> frozenset[date]:
     """Days covered by the events of an iCalendar file; ConfigError if it cannot be read."""
-    # imported here: with their own imports they weigh ~5 MiB of RSS, which a daemon whose
-    # sites name no iCalendar file need not carry
+    # imported here: with their own imports they weigh 3.4 MiB of RSS (the daemon at start,
+    # 84.8 -> 81.4 MiB), which a daemon whose sites name no iCalendar file need not carry
     import icalendar
     import recurring_ical_events
 

@@ -5,6 +5,8 @@ measurements, virtual machines, observed state, waste by source, school calendar
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -528,3 +530,21 @@ def test_the_energy_proof_table_is_what_the_code_books() -> None:
     assert booked["raritan-pdu_px3"].unattributed == 1665 - 10
     assert booked["apc_ap8959eu3"].unattributed == 270 - 10
     assert not any(r.source == "measured" and "poe" in r.origin for r in rows)
+
+
+def test_the_icalendar_libraries_load_only_for_a_closures_file(tmp_path: Path) -> None:
+    # a daemon whose sites name no .ics file does not carry their 3.4 MiB
+    probe = (
+        "import sys\n"
+        "import sobriety.daemon.app, sobriety.energy.sitecalendar as c\n"
+        "assert 'icalendar' not in sys.modules, 'imported at start'\n"
+        "c.read_closures(__import__('pathlib').Path(sys.argv[1]))\n"
+        "assert 'icalendar' in sys.modules\n"
+    )
+    ics = tmp_path / "closed.ics"
+    ics.write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//FR\r\nBEGIN:VEVENT\r\nUID:1\r\n"
+        "DTSTART;VALUE=DATE:20260101\r\nDTEND;VALUE=DATE:20260102\r\nEND:VEVENT\r\n"
+        "END:VCALENDAR\r\n"
+    )
+    subprocess.run([sys.executable, "-c", probe, str(ics)], check=True, timeout=120)
