@@ -175,6 +175,12 @@ def test_an_increase_counts_over_its_window_from_its_first_point_inclusive() -> 
     assert increase([(0, 0.0), (300, 3.0), (601, 10.0)])[-1] == 7.0  # now it is out
 
 
+def test_a_gap_longer_than_the_window_starts_the_history_afresh() -> None:
+    # at 1,500 s both earlier points are out of the 10-minute window: one point, no figure
+    assert increase([(0, 0.0), (300, 3.0), (1500, 10.0)]) == [None, 3.0, None]
+    assert increase([(0, 0.0), (300, 3.0), (1500, 10.0), (1800, 12.0)])[-1] == 2.0
+
+
 def test_a_flat_counter_increases_by_nothing_and_a_reset_counts_from_zero() -> None:
     assert increase([(0, 7.0), (300, 7.0), (600, 7.0)])[-1] == 0.0
     assert increase([(0, 7.0), (300, 9.0), (600, 2.0)])[-1] == 2.0 + 2.0
