@@ -355,10 +355,10 @@ class AlertEngine:
                 labels = dict(sample.labels)
                 if rule.metric != "sobriety_target_up" and labels.get("target") in down:
                     continue  # a dead device fires its up alert, not its values
-                value = self._value(rule, labels, sample.value, at)
+                key = alert_key(rule.name, labels)
+                value = self._value(rule, key, sample.value, at)
                 if value is None:
                     continue
-                key = alert_key(rule.name, labels)
                 seen.add(key)
                 open_now = self.is_open(labels, now) if rule.schedule != "always" else None
                 if open_now is not None and (rule.schedule == "open") != open_now:
@@ -384,11 +384,9 @@ class AlertEngine:
             return list(self._states)
         return list(self._by_target.get(None if scope is Scope.UNTARGETED else scope, ()))
 
-    def _value(self, rule: AlertRule, labels: Mapping[str, str], value: float, at: float
-               ) -> float | None:  # fmt: skip
+    def _value(self, rule: AlertRule, key: str, value: float, at: float) -> float | None:
         if rule.increase_over is None:
             return value
-        key = alert_key(rule.name, labels)
         window = self.history.get(key)
         if window is None:
             window = self.history[key] = CounterWindow()

@@ -16,6 +16,7 @@ from sobriety.alerts.engine import (
     AlertState,
     Scope,
     Transition,
+    alert_key,
     builtin_rules_path,
     load_rules,
 )
@@ -160,7 +161,8 @@ def increase(points: list[tuple[float, float]], over: str = "10m") -> list[float
     """What an increase_over rule sees at each point (seconds from T0, counter value)."""
     counter = rule(metric="sobriety_energy_gaps_total", increase_over=over)
     engine = AlertEngine((counter,))
-    return [engine._value(counter, {"target": "t"}, v, T0.timestamp() + t) for t, v in points]
+    key = alert_key(counter.name, {"target": "t"})
+    return [engine._value(counter, key, v, T0.timestamp() + t) for t, v in points]
 
 
 def test_an_increase_needs_half_its_window_of_history_and_two_points() -> None:
