@@ -302,34 +302,35 @@ class PollScheduler:
             if job is not None:
                 job.remove()
             del self._cadence[target]
-        fresh: list[str] = []
+        fresh: dict[str, tuple[float, float]] = {}  # target: the cadence of its new job
         for target, plan in plans.items():
             cadence = (plan.interval, plan.interval * self.jitter)
             job = self.scheduler.get_job(self.job_id(target))
             if job is not None and self._cadence.get(target) == cadence:
                 job.modify(args=(plan,))  # same cadence: its next run stays where it was
             else:
-                fresh.append(target)
+                fresh[target] = cadence
         now = self.poller.clock.now()
         spread = first_poll_spread(len(fresh))
         for rank, target in enumerate(sorted(fresh, key=_stable_rank)):
             plan = plans[target]
-            offset = min(plan.interval, spread) * rank / len(fresh)
+            interval, jitter = fresh[target]
+            offset = min(interval, spread) * rank / len(fresh)
             self.scheduler.add_job(
                 self.poller.poll_planned,
                 "interval",
                 args=(plan,),
-                seconds=plan.interval,
-                jitter=plan.interval * self.jitter,
+                seconds=interval,
+                jitter=jitter,
                 coalesce=True,
                 max_instances=1,
-                misfire_grace_time=max(int(plan.interval), 1),
+                misfire_grace_time=max(int(interval), 1),
                 next_run_time=now + timedelta(seconds=offset),
                 id=self.job_id(target),
                 name=f"poll {target}",
                 replace_existing=True,
             )
-            self._cadence[target] = (plan.interval, plan.interval * self.jitter)
+            self._cadence[target] = fresh[target]
 
     @staticmethod
     def job_id(target: str) -> str:
