@@ -591,7 +591,9 @@ class TargetConfig(_Strict):
         # (~700 bytes a target otherwise); safe because the model is frozen: pydantic
         # changes this set only when a field is assigned, and copies it for model_copy
         given = frozenset(self.__pydantic_fields_set__)
-        shared = _GIVEN_FIELDS.setdefault(given, set(given))
+        shared = _GIVEN_FIELDS.get(given)
+        if shared is None:
+            shared = _GIVEN_FIELDS[given] = self.__pydantic_fields_set__
         object.__setattr__(self, "__pydantic_fields_set__", shared)
         return self
 
