@@ -13,7 +13,7 @@ import pytest
 
 from sobriety.errors import MalformedResponse, TargetTimeout, TruncatedResponse, WrongRequestId
 from sobriety.snmp import ber
-from sobriety.snmp.lean import LeanTransport, SnmpClient
+from sobriety.snmp.lean import MAX_DATAGRAM, RECEIVE_BYTES, LeanTransport, SnmpClient
 from sobriety.snmp.transport import walk
 from sobriety.snmp.types import Tag
 
@@ -60,6 +60,19 @@ def uptime_varbinds(count: int) -> bytes:
     return (b"\x30" + bytes([len(one)]) + one) * count
 
 
+def largest_answer(request: bytes) -> bytes:
+    """An answer to `request` of the largest datagram IPv4 carries: one OCTET STRING."""
+    rid = as_response(request).pdu.request_id
+
+    def message(octets: int) -> bytes:
+        varbind = ber._tlv(0x30, ber.encode_oid(SYS_UPTIME) + ber._tlv(0x04, b"x" * octets))
+        pdu = ber._tlv(0xA2, ber.encode_integer(rid) + bytes([2, 1, 0, 2, 1, 0])
+                       + ber._tlv(0x30, varbind))  # fmt: skip
+        return ber._tlv(0x30, b"\x02\x01\x01\x04\x06public" + pdu)
+
+    return message(MAX_DATAGRAM - (len(message(MAX_DATAGRAM - 100)) - (MAX_DATAGRAM - 100)))
+
+
 class HostileAgent(asyncio.DatagramProtocol):
     def __init__(self, behaviour: str) -> None:
         self.behaviour = behaviour
@@ -92,6 +105,8 @@ class HostileAgent(asyncio.DatagramProtocol):
             send(answer(data, pdu_type=0xA8), addr)
         elif self.behaviour == "silent":
             pass
+        elif self.behaviour == "largest":
+            send(largest_answer(data), addr)
         elif self.behaviour == "dies_after_get":
             if data[2 + 3 + 2 + 6] == ber.GET:
                 send(answer(data), addr)
@@ -134,6 +149,17 @@ async def test_noise_is_counted_and_the_real_answer_wins() -> None:
         # registered, as an unknown id once it is gone)
         assert dropped.get("unknown_request_id", 0) + dropped.get("duplicate", 0) == 2
         assert dropped["wrong_source"] == 1
+
+
+async def test_the_largest_datagram_arrives_whole_through_a_read_of_a_datagram() -> None:
+    async with hostile("largest") as (port, client):
+        transport = LeanTransport(client, "127.0.0.1", port, timeout=1.0, retries=0)
+        (vb,) = await transport.get([SYS_UPTIME])
+        assert vb.tag is Tag.OCTET_STRING and isinstance(vb.value, bytes)
+        assert len(vb.value) > MAX_DATAGRAM - 100  # nothing cut: the answer was 65,507 bytes
+        # each read asks for one datagram's worth, not asyncio's 256 KiB (an mmap per read)
+        (socket_,) = client._transports.values()
+        assert socket_.max_size == RECEIVE_BYTES  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("behaviour", ["wrong_answer", "report"])
