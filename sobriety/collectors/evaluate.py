@@ -22,7 +22,7 @@ from sobriety.collectors.profiles import (
     template_fields,
 )
 from sobriety.errors import ProfileSpecError
-from sobriety.model import CollectIssue, Sample
+from sobriety.model import CollectIssue, Sample, record
 from sobriety.snmp.types import (
     BYTES_TAGS,
     INTEGER_TAGS,
@@ -47,7 +47,7 @@ class RawData:
     columns: dict[Oid, list[VarBind]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RoleValue:
     """A value whose meaning the energy and lifetime code consumes (uptime, power...)."""
 
