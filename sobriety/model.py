@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar, dataclass_transform
@@ -19,8 +19,7 @@ def record(cls: type[_Record]) -> type[_Record]:
     `__init__` goes through `object.__setattr__` for each field, 465 ns against 133 ns
     for three fields (timeit, CPython 3.11), and a steady poll builds about 70 samples
     and 22 role values."""
-    made: Callable[[type[_Record]], type[_Record]] = dataclass(slots=True)
-    return made(cls)
+    return dataclass(slots=True)(cls)
 
 
 @record

@@ -70,7 +70,8 @@ def largest_answer(request: bytes) -> bytes:
                        + ber._tlv(0x30, varbind))  # fmt: skip
         return ber._tlv(0x30, b"\x02\x01\x01\x04\x06public" + pdu)
 
-    return message(MAX_DATAGRAM - (len(message(MAX_DATAGRAM - 100)) - (MAX_DATAGRAM - 100)))
+    overhead = len(message(MAX_DATAGRAM - 100)) - (MAX_DATAGRAM - 100)  # same length forms
+    return message(MAX_DATAGRAM - overhead)
 
 
 class HostileAgent(asyncio.DatagramProtocol):
