@@ -210,19 +210,29 @@ def _evaluate_table(
     fields = _decoded_indexes(profile, table, rows, out)
     if table.state_filters:
         present = _present(rows, fields)
+        filters = table.state_filters
         rows = {
             idx: row
             for idx, row in rows.items()
-            if all(_passes(f, {**fields[idx], **row}, present) for f in table.state_filters)
+            if _passes_all(filters, {**fields[idx], **row}, present)
         }
     hidden = {p.name for p in table.index if not p.expose}
-    index_labels = {idx: {k: v for k, v in fields[idx].items() if k not in hidden} for idx in rows}
+    # each row's labels: the target and its exposed index parts, one mapping shared by the
+    # row's samples (read-only from here on)
+    row_labels: dict[Oid, Mapping[str, str]]
+    if hidden:
+        row_labels = {
+            idx: {"target": target, **{k: v for k, v in fields[idx].items() if k not in hidden}}
+            for idx in rows
+        }
+    else:
+        row_labels = {idx: {"target": target, **fields[idx]} for idx in rows}
     for col in table.columns:
         if col.metric is not None or col.role is not None:
-            _emit_column(profile, col, rows, fields, index_labels, target, out)
+            _emit_column(profile, col, rows, fields, row_labels, target, out)
     if table.emit_info is not None:
         for suffix, row in rows.items():
-            labels = {"target": target, **index_labels[suffix]}
+            labels = dict(row_labels[suffix])
             for label, source in table.emit_info.labels.items():
                 labels[label] = _label_from(source, row, fields[suffix])
             labels.update(table.emit_info.const_labels)
@@ -287,25 +297,30 @@ def _emit_column(
     col: ColumnSpec,
     rows: Mapping[Oid, Mapping[str, Scalar]],
     fields: Mapping[Oid, Mapping[str, str]],
-    index_labels: Mapping[Oid, Mapping[str, str]],
+    row_labels: Mapping[Oid, Mapping[str, str]],
     target: str,
     out: ProfileOutput,
 ) -> None:
     """One column's samples: a sample per row, or one aggregated value for the table."""
     values: list[float] = []
+    name = col.name
+    aggregate = col.aggregate
+    own_labels = col.labels
     for suffix, row in rows.items():
-        value = row.get(col.name)
+        value = row.get(name)
         if value is None:
             continue
-        if col.aggregate is not None:
+        if aggregate is not None:
             if isinstance(value, float):
                 values.append(value)
-            elif col.aggregate == "count":
+            elif aggregate == "count":
                 values.append(1.0)
             continue
-        labels = {"target": target, **index_labels[suffix]}
-        for label, source in col.labels.items():
-            labels[label] = _label_from(source, row, fields[suffix])
+        labels = row_labels[suffix]
+        if own_labels:
+            labels = {**labels}
+            for label, source in own_labels.items():
+                labels[label] = _label_from(source, row, fields[suffix])
         _emit(col, value, labels, out, profile)
     if col.aggregate is not None and col.metric is not None and (values or rows):
         aggregated = _aggregate(col, values)
@@ -356,22 +371,8 @@ def _rows(
 ) -> dict[Oid, dict[str, Scalar]]:
     """Columns joined into rows by index suffix, in index order; values converted. Only
     the rows the identity filters kept (cached) are joined again."""
-    rows: dict[Oid, dict[str, Scalar]] = {}
     decided = cache.kept.get((profile, table.name)) if cache is not None else None
-    for col in table.columns:
-        converted: Iterable[tuple[Oid, Scalar]]
-        if cache is not None and table.column_cadence(col) == "identity":
-            converted = _identity_values(profile, table, col, raw, out, cache)
-        else:
-            converted = _column_values(profile, table, col, raw, out)
-        if decided is None:
-            for suffix, value in converted:
-                rows.setdefault(suffix, {})[col.name] = value
-        else:
-            kept = decided.kept
-            for suffix, value in converted:
-                if suffix in kept:
-                    rows.setdefault(suffix, {})[col.name] = value
+    rows = _joined(profile, table, raw, out, cache, decided.kept if decided else None)
     for col in table.columns:  # a position in a list first: what it picks may be scaled
         if col.pick_from is not None:
             _combine(rows, col.name, col.pick_from, _pick, picks=True)
@@ -391,6 +392,40 @@ def _rows(
         if col.exponent_from:
             _scale_by_exponent(rows, col)
     return dict(sorted(rows.items()))
+
+
+def _joined(
+    profile: str,
+    table: TableSpec,
+    raw: RawData,
+    out: ProfileOutput,
+    cache: EvaluationCache | None,
+    kept: frozenset[Oid] | None,
+) -> dict[Oid, dict[str, Scalar]]:
+    """Columns joined into rows by index suffix, values converted; with `kept`, only those
+    rows (a row the identity filters left out is not even converted)."""
+    rows: dict[Oid, dict[str, Scalar]] = {}
+    for col in table.columns:
+        name = col.name
+        if cache is not None and table.column_cadence(col) == "identity":
+            for suffix, value in _identity_values(profile, table, col, raw, out, cache):
+                if kept is None or suffix in kept:
+                    rows.setdefault(suffix, {})[name] = value
+            continue
+        col_oid = table.column_oid(col)
+        depth = len(col_oid)
+        for vb in raw.columns.get(col_oid, ()):  # the hot loop of a poll's evaluation
+            suffix = vb.oid[depth:]
+            if kept is not None and suffix not in kept:
+                continue  # a row the identity filters left out: not even converted
+            converted = _convert(col, vb, out, profile)
+            if converted is not None:
+                row = rows.get(suffix)
+                if row is None:
+                    rows[suffix] = {name: converted}
+                else:
+                    row[name] = converted
+    return rows
 
 
 def _identity_values(
@@ -527,6 +562,14 @@ def _exponent(col: ColumnSpec, row: Mapping[str, Scalar]) -> int | None:
 
 def _convert(spec: FieldSpec, vb: VarBind, out: ProfileOutput, profile: str) -> Scalar | None:
     """Raw value to float (numbers) or str (text, enum state); None if unusable."""
+    raw = vb.value
+    if type(raw) is int and spec.plain_number and vb.tag in INTEGER_TAGS:
+        return spec.apply_scale(float(raw))  # most values of a poll: a number, scaled
+    return _convert_other(spec, vb, out, profile)
+
+
+def _convert_other(spec: FieldSpec, vb: VarBind, out: ProfileOutput, profile: str) -> Scalar | None:
+    """What is not a plain number: patterns, maps, enums, text, JSON, dates."""
     if vb.is_exception or vb.value is None:
         return None
     kind = spec.type
@@ -670,7 +713,7 @@ def _number(vb: VarBind) -> float | None:
 def _emit(
     spec: FieldSpec,
     value: Scalar,
-    labels: dict[str, str],
+    labels: Mapping[str, str],
     out: ProfileOutput,
     profile: str,
 ) -> None:
@@ -718,6 +761,12 @@ def _present(
     """The fields at least one row of the table has (what the agent implements)."""
     present = {name for row in rows.values() for name in row}
     return present.union(*fields.values()) if fields else present
+
+
+def _passes_all(
+    rules: Sequence[RowFilter], row: Mapping[str, Scalar], present: set[str] | None
+) -> bool:
+    return all(_passes(rule, row, present) for rule in rules)
 
 
 def _passes(rule: RowFilter, row: Mapping[str, Scalar], present: set[str] | None = None) -> bool:

@@ -198,13 +198,30 @@ class FieldSpec(_Strict):
     def pattern_re(self) -> re.Pattern[str] | None:
         return re.compile(self.pattern) if self.pattern is not None else None
 
-    def apply_scale(self, number: float) -> float:
-        """Scale a raw number; a scale of 1/N divides by N (0.01 gives 674237.32, not ...01)."""
+    @cached_property
+    def plain_number(self) -> bool:
+        """A number read as it comes, then scaled: no pattern, no dropped or mapped values
+        (most fields; the evaluator takes a short path for them)."""
+        return (
+            self.type in ("int", "float")
+            and self.pattern is None
+            and not self.drop_values
+            and not self.value_map
+        )
+
+    @cached_property
+    def scale_divisor(self) -> int | None:
+        """N when the scale is 1/N, which is applied as a division: decided once."""
         if 0 < self.scale < 1:
             inverse = round(1 / self.scale)
             if abs(inverse * self.scale - 1) < 1e-12:
-                return number / inverse
-        return number * self.scale
+                return inverse
+        return None
+
+    def apply_scale(self, number: float) -> float:
+        """Scale a raw number; a scale of 1/N divides by N (0.01 gives 674237.32, not ...01)."""
+        divisor = self.scale_divisor
+        return number / divisor if divisor is not None else number * self.scale
 
     @field_validator("metric")
     @classmethod

@@ -718,3 +718,34 @@ def test_a_positive_power_of_ten_multiplies_exactly() -> None:
     out = evaluate(profile, raw, "t")
     watts = [s.value for s in out.samples if s.name == "sobriety_eo_power_watts"]
     assert watts == [100_000.0, 123.45]
+
+
+def test_a_row_the_identity_filters_left_out_is_not_even_converted_at_later_polls() -> None:
+    """Meters of kind 8 only: the other row's unreadable state value raises no bad_value
+    issue and makes no sample once the rows are decided (and the kept row still does)."""
+    profile = _profile(
+        {
+            "name": "sensors",
+            "oid": "1.3.6.1.4.1.99999.6",
+            "index": ["entity"],
+            "filter": [{"field": "kind", "in": [8]}],
+            "columns": [
+                {"name": "kind", "column": 1, "cadence": "identity"},
+                {"name": "watts", "column": 2, "metric": "sobriety_eo_power_watts",
+                 "const_labels": {"caliber": "actual"}},
+            ],
+        }
+    )  # fmt: skip
+    raw = _raw(
+        "1.3.6.1.4.1.99999.6",
+        {"1.1": (Tag.INTEGER, 8), "2.1": (Tag.INTEGER, 41),
+         "1.2": (Tag.INTEGER, 3), "2.2": (Tag.OCTET_STRING, b"n/a")},
+    )  # fmt: skip
+    cache = EvaluationCache()
+    first = evaluate(profile, raw, "t", cache)
+    assert [issue.code for issue in first.issues] == ["bad_value"]  # not yet decided
+    later = evaluate(profile, raw, "t", cache)
+    assert later.issues == []
+    assert [(s.labels, s.value) for s in later.samples] == [
+        ({"target": "t", "entity": "1", "caliber": "actual"}, 41.0)
+    ]

@@ -78,3 +78,29 @@ def test_an_enum_state_not_listed_is_its_number_as_text() -> None:
     states = spec(type="enum", states={1: "up", 2: "down"})
     assert _convert(states, VarBind(OID, Tag.INTEGER, 7), out, "p") == "7"
     assert _convert(states, VarBind(OID, Tag.INTEGER, 2), out, "p") == "down"
+
+
+def test_a_plain_number_is_scaled_and_a_scale_of_one_nth_divides() -> None:
+    out = ProfileOutput()
+    hundredths = spec(type="float", scale=0.01)
+    assert _convert(hundredths, VarBind(OID, Tag.COUNTER64, 67423732), out, "p") == 674237.32
+    assert _convert(spec(type="int", scale=2.5), VarBind(OID, Tag.GAUGE32, 4), out, "p") == 10.0
+    assert out.issues == []
+
+
+def test_dropped_and_mapped_integers_do_not_take_the_plain_numbers_path() -> None:
+    out = ProfileOutput()
+    sentinel = spec(type="int", drop_values=[-1.0, 2147483647.0])
+    assert _convert(sentinel, VarBind(OID, Tag.INTEGER, 2147483647), out, "p") is None
+    assert _convert(sentinel, VarBind(OID, Tag.INTEGER, 5), out, "p") == 5.0
+    truth = spec(type="int", value_map={1: 1.0, 2: 0.0})
+    assert _convert(truth, VarBind(OID, Tag.INTEGER, 2), out, "p") == 0.0
+    assert _convert(truth, VarBind(OID, Tag.INTEGER, 3), out, "p") is None
+
+
+def test_an_exception_or_an_integer_of_another_tag_is_no_plain_number() -> None:
+    out = ProfileOutput()
+    number = spec(type="int")
+    assert _convert(number, VarBind(OID, Tag.NO_SUCH_INSTANCE, None), out, "p") is None
+    assert _convert(spec(type="string"), VarBind(OID, Tag.INTEGER, 42), out, "p") == "42"
+    assert out.issues == []
