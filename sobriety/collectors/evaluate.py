@@ -306,6 +306,7 @@ def _emit_column(
     name = col.name
     aggregate = col.aggregate
     own_labels = col.labels
+    plain, metric, samples = col.plain_sample, col.metric, out.samples
     for suffix, row in rows.items():
         value = row.get(name)
         if value is None:
@@ -321,7 +322,10 @@ def _emit_column(
             labels = {**labels}
             for label, source in own_labels.items():
                 labels[label] = _label_from(source, row, fields[suffix])
-        _emit(col, value, labels, out, profile)
+        if plain and type(value) is float:  # most of a poll's samples
+            samples.append(Sample(metric, labels, value))  # type: ignore[arg-type]
+        else:
+            _emit(col, value, labels, out, profile)
     if col.aggregate is not None and col.metric is not None and (values or rows):
         aggregated = _aggregate(col, values)
         if aggregated is not None:

@@ -199,6 +199,18 @@ class FieldSpec(_Strict):
         return re.compile(self.pattern) if self.pattern is not None else None
 
     @cached_property
+    def plain_sample(self) -> bool:
+        """A number that becomes one sample with the row's labels and nothing else (no
+        role, no state label, no constant labels, not aggregated)."""
+        return (
+            self.metric is not None
+            and self.aggregate is None
+            and self.role is None
+            and self.type != "enum"
+            and not self.const_labels
+        )
+
+    @cached_property
     def plain_number(self) -> bool:
         """A number read as it comes, then scaled: no pattern, no dropped or mapped values
         (most fields; the evaluator takes a short path for them)."""
