@@ -27,6 +27,7 @@ from sobriety.energy.classes import DeviceClass
 from sobriety.energy.models import estimate
 from sobriety.energy.readings import MEASURED, Fleet, PowerReading, values
 from sobriety.energy.sitecalendar import SiteCalendar
+from sobriety.energy.sitesums import SiteSums
 from sobriety.energy.ups import output as ups_output
 from sobriety.energy.ups import shipped_efficiency
 from sobriety.model import CollectResult, Sample
@@ -37,8 +38,6 @@ PERIODS = ("open", "after_hours", "holiday")
 UNATTRIBUTED = "unattributed"  # the device part and the class of a feeder's remainder
 # The class a managed device of each kind is booked in, unless its controller says otherwise.
 MANAGED_CLASSES = {"ap": "wifi_ap_enterprise"}
-# How waste is labelled by what its energy rests on.
-WASTE_SOURCE = {"measured": "measured", "state": "estimated", "assumed": "assumed"}
 
 
 @dataclass(slots=True)
@@ -58,6 +57,7 @@ class Current:
     at: float
     reading: PowerReading
     site: str
+    target: str  # the chain's target (a chain id is the target's, or target/device)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +99,7 @@ class EnergyTracker:
         self.polled: set[str] = set()  # targets observed since start
         self.managed_of: dict[str, set[str]] = {}  # controller -> devices it manages
         self.started = now().timestamp()
+        self.sums = SiteSums()  # site series, kept as bookings are made
         for row in store.energy_rows():
             t = self._totals(row.key)
             t.joules, t.gco2e, t.cost = row.joules, row.gco2e, row.cost
@@ -125,6 +126,8 @@ class EnergyTracker:
                 loads.setdefault(feeder, []).append(target)
         self.loads = {k: tuple(v) for k, v in loads.items()}
         self.context = Context(self.fleet, self.feeder, self.booked, self.class_named)
+        self.max_gaps = {tid: self.max_gap(t) for tid, t in self.targets.items()}
+        self.sums.rebuild(self.totals, classes)
 
     def class_of(self, target: TargetConfig) -> DeviceClass | None:
         """The target's class with its site's and its own figures applied."""
@@ -210,7 +213,7 @@ class EnergyTracker:
                 self.last[cid] = EnergyLast(cid, None, None, "", "", gaps)
                 self.store.record_energy_last(self.last[cid])
             return
-        self.current[cid] = Current(at, reading, chain.site)
+        self.current[cid] = Current(at, reading, chain.site, chain.target)
         if counter is not None:
             self.counters[cid] = counter
         if last is not None and last.at is not None and last.watts is not None:
@@ -252,6 +255,8 @@ class EnergyTracker:
         totals.by_period[period] += joules
         totals.gco2e += kwh * site.grid_gco2e_per_kwh
         totals.cost += kwh * site.price_per_kwh
+        self.sums.book(key, period, (joules, kwh * site.grid_gco2e_per_kwh,
+                                     kwh * site.price_per_kwh), self.classes)  # fmt: skip
         day = at.astimezone(site.zone).date().isoformat()
         shares = tuple(joules if p == period else 0.0 for p in PERIODS)
         booked = EnergyAmount(joules, (shares[0], shares[1], shares[2]),
@@ -444,27 +449,9 @@ class EnergyTracker:
 
     def site_samples(self) -> list[Sample]:
         """Per site and class: energy by source, carbon, cost, waste; each site's power now."""
-        energy: dict[tuple[str, str, str], float] = {}
-        carbon: dict[tuple[str, str], float] = {}
-        cost: dict[tuple[str, str], float] = {}
-        waste: dict[tuple[str, str, str, str], tuple[float, float, float]] = {}
-        for key, t in list(self.totals.items()):  # a copy: scrapes run in a worker thread
-            site, cls = key.site, key.device_class
-            energy[(site, cls, key.source)] = energy.get((site, cls, key.source), 0.0) + t.joules
-            carbon[(site, cls)] = carbon.get((site, cls), 0.0) + t.gco2e
-            cost[(site, cls)] = cost.get((site, cls), 0.0) + t.cost
-            known = self.classes.get(cls)
-            if known is None or not known.can_be_off or t.joules <= 0:
-                continue
-            source = WASTE_SOURCE.get(key.basis, "assumed")
-            for period in ("after_hours", "holiday"):
-                share = t.by_period[period] / t.joules
-                j, g, c = waste.get((site, cls, period, source), (0.0, 0.0, 0.0))
-                waste[(site, cls, period, source)] = (
-                    j + t.by_period[period],
-                    g + t.gco2e * share,
-                    c + t.cost * share,
-                )
+        sums = self.sums  # copies: scrapes run in a worker thread
+        energy, carbon, cost, waste = (dict(sums.energy), dict(sums.carbon), dict(sums.cost),
+                                       dict(sums.waste))  # fmt: skip
         now = self.now()
         at = self.site_labels
         out = [
@@ -537,8 +524,11 @@ class EnergyTracker:
     def _site_power(self) -> list[Sample]:
         """Each site's power now, from the fresh reading of every chain in it."""
         power: dict[tuple[str, str], float] = {}
-        for cid, current in list(self.current.items()):
-            if self.booked(cid) is None:
+        now = self.now().timestamp()
+        max_gaps = self.max_gaps
+        for current in list(self.current.values()):  # `booked`, inlined: once per chain
+            gap = max_gaps.get(current.target)
+            if gap is None or now - current.at > gap:
                 continue
             key = (current.site, current.reading.source)
             power[key] = power.get(key, 0.0) + current.reading.watts

@@ -11,13 +11,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sobriety.config.load import Config, load_config
-from sobriety.energy.accounting import EnergyTracker, delivered_power
+from sobriety.energy.accounting import EnergyTracker, Totals, delivered_power
 from sobriety.energy.classes import load_classes
 from sobriety.energy.readings import PowerReading
 from sobriety.energy.sitecalendar import SiteCalendar
+from sobriety.energy.sitesums import SiteSums
 from sobriety.model import CollectResult, Sample
 from sobriety.pollonce import poll_recording
-from sobriety.store import StateStore
+from sobriety.store import EnergyKey, StateStore
 
 ROOT = Path(__file__).resolve().parents[2]
 PARIS = ZoneInfo("Europe/Paris")
@@ -820,3 +821,63 @@ def test_a_site_s_figures_for_the_ap_class_apply_to_the_aps_a_controller_manages
                                                    "kind": "ap"}, 1.0)  # fmt: skip
     out = world.poll("cisco", MONDAY, samples=[info])
     assert [s.value for s in out if s.name == "sobriety_managed_device_power_watts"] == [11.0]
+
+
+def _site_series(tracker: EnergyTracker) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for s in tracker.site_samples()
+        if s.name.endswith("_total") and not s.name.startswith("sobriety_site_share")
+    }
+
+
+def test_site_series_kept_as_bookings_are_made_are_those_summed_again_after_a_restart(
+    world: World,
+) -> None:
+    """Two school days of a desktop, a server and a fed desktop, a reading a minute: the
+    site series added to at each booking equal the sums of every key's totals (what a
+    restart reads back), and none is lower after the restart."""
+    for minute in range(2 * 24 * 60 + 1):
+        at = MONDAY + timedelta(minutes=minute)
+        world.poll("pc", at, up=True)
+        world.poll("fed", at, up=True)
+        world.poll("meter", at, 100.0 + minute % 7)
+    kept = _site_series(world.tracker)
+    assert {name for name, _ in kept} >= {
+        "sobriety_site_energy_joules_total", "sobriety_site_carbon_grams_total",
+        "sobriety_site_cost_euros_total", "sobriety_site_waste_energy_joules_total",
+        "sobriety_site_waste_carbon_grams_total", "sobriety_site_waste_cost_euros_total",
+    }  # fmt: skip
+    assert kept[("sobriety_site_waste_energy_joules_total", (
+        ("class", "desktop_pc"), ("period", "after_hours"), ("site", "school"),
+        ("source", "assumed"),
+    ))] > 0  # fmt: skip
+    world.store.flush()
+    world.restart()
+    summed = _site_series(world.tracker)
+    assert summed.keys() == kept.keys()
+    assert summed == pytest.approx(kept, rel=1e-12)
+    assert all(summed[k] >= kept[k] * (1 - 1e-12) for k in kept)
+
+
+def test_summing_again_never_lowers_a_site_series_and_drops_waste_of_a_class_never_off() -> None:
+    classes = load_classes()
+    key = EnergyKey("pc", "", "school", "desktop_pc", "estimated", "assumed")
+    sums = SiteSums()
+    sums.book(key, "after_hours", (1000.0, 10.0, 1.0), classes)
+    assert sums.waste[("school", "desktop_pc", "after_hours", "assumed")] == (1000.0, 10.0, 1.0)
+    assert sums.waste[("school", "desktop_pc", "holiday", "assumed")] == (0.0, 0.0, 0.0)
+    # totals a rounding lower than the bookings: the kept, higher, figures stay
+    lower = Totals(999.9999, {"open": 0.0, "after_hours": 999.9999, "holiday": 0.0}, 9.9999, 0.9)
+    sums.rebuild({key: lower}, classes)
+    assert sums.energy[("school", "desktop_pc", "estimated")] == 1000.0
+    assert sums.carbon[("school", "desktop_pc")] == 10.0
+    assert sums.waste[("school", "desktop_pc", "after_hours", "assumed")] == (1000.0, 10.0, 1.0)
+    # higher totals are taken; a class that is never off has no waste
+    higher = Totals(2000.0, {"open": 500.0, "after_hours": 1500.0, "holiday": 0.0}, 20.0, 2.0)
+    never_off = {**classes, "desktop_pc": classes["desktop_pc"].model_copy(
+        update={"can_be_off": False})}  # fmt: skip
+    sums.rebuild({key: higher}, never_off)
+    assert sums.energy[("school", "desktop_pc", "estimated")] == 2000.0
+    assert sums.cost[("school", "desktop_pc")] == 2.0
+    assert sums.waste == {}
