@@ -352,9 +352,16 @@ class AlertEngine:
             for sample in by_metric.get(rule.metric, []):
                 if not rule.selects(sample):
                     continue
-                labels = dict(sample.labels)
-                if rule.metric != "sobriety_target_up" and labels.get("target") in down:
+                target = sample.labels.get("target")
+                if rule.metric != "sobriety_target_up" and target in down:
                     continue  # a dead device fires its up alert, not its values
+                if (
+                    rule.increase_over is None
+                    and target not in self._by_target
+                    and not rule.raised(sample.value)
+                ):
+                    continue  # nothing raised, nothing pending or firing there: no change
+                labels = dict(sample.labels)
                 key = alert_key(rule.name, labels)
                 value = self._value(rule, key, sample.value, at)
                 if value is None:
