@@ -83,6 +83,13 @@ def encode_oid(oid: Oid) -> bytes:
 _NULL = b"\x05\x00"
 
 
+@lru_cache(maxsize=65_536)
+def _request_varbind(oid: Oid) -> bytes:
+    """SEQUENCE { OID, NULL }: a request's varbind, made once per OID (a poll asks for the
+    same OIDs every time; encoding them was 4 % of the daemon's CPU)."""
+    return _tlv(0x30, encode_oid(oid) + _NULL)
+
+
 def encode_pdu(
     pdu_type: int,
     request_id: int,
@@ -93,7 +100,7 @@ def encode_pdu(
     """A request PDU. Only GET, GETNEXT and GETBULK can be built."""
     if pdu_type not in REQUEST_PDUS:
         raise ValueError("sobriety only sends GET, GETNEXT and GETBULK requests")
-    varbinds = b"".join(_tlv(0x30, encode_oid(oid) + _NULL) for oid in oids)
+    varbinds = b"".join(map(_request_varbind, oids))
     bulk = pdu_type == GET_BULK
     return _tlv(
         pdu_type,
