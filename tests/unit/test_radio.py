@@ -5,6 +5,7 @@ teaching alert, on the bundled recordings with a manual clock."""
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from sobriety.daemon.lifecycle import Lifecycle
 from sobriety.daemon.runtime import World
 from sobriety.energy.sitecalendar import SiteCalendar
 from sobriety.errors import ConfigError
-from sobriety.model import Sample
+from sobriety.model import CollectResult, Sample
 from sobriety.radio.antennas import load_antennas
 from sobriety.radio.bands import load_bands
 from sobriety.radio.eirp import Where, assess
@@ -423,3 +424,46 @@ def test_the_radio_report_shows_a_user_only_their_organisations(tmp_path: Path) 
     page = render_radio_page(nord, {})
     assert "ap-nord" in page and "ap-sud" not in page and "ecole-sud" not in page
     assert "ap-sud" in render_radio_page(report, {})
+
+
+async def test_a_radio_s_saved_facts_follow_its_state_from_poll_to_poll(tmp_path: Path) -> None:
+    """Most polls find a radio's facts unchanged and save the same text again; one whose
+    state changed is saved as it is now, and so is a device that stops answering."""
+    async with daemon_at(tmp_path, datetime(2026, 3, 9, 9, 0, tzinfo=UTC)) as (daemon, clock):
+        collector = daemon.runtime.collectors["aruba-instant"]
+
+        async def saved_states(radios_up: bool) -> list[object]:
+            aruba_radios(radios_up)
+            await daemon.poller.poll(collector)
+            daemon.store.flush()
+            clock.advance(60)
+            rows = [r for r in daemon.store.radio_rows() if r.target == "aruba-instant"]
+            return sorted(str(json.loads(r.facts)["on"]) for r in rows)
+
+        assert await saved_states(True) == ["False"] * 2 + ["True"] * 6
+        assert await saved_states(True) == ["False"] * 2 + ["True"] * 6
+        assert await saved_states(False) == ["False"] * 8
+        assert await saved_states(False) == ["False"] * 8
+        assert await saved_states(True) == ["False"] * 2 + ["True"] * 6
+
+
+async def test_a_radio_whose_device_stops_answering_is_saved_as_unknown(tmp_path: Path) -> None:
+    """The UniFi's radios are taken as on from its PoE port; once it stops answering (its
+    port still powered) their state is unknown, and the saved facts say so."""
+    async with daemon_at(tmp_path, datetime(2026, 3, 9, 9, 0, tzinfo=UTC)) as (daemon, clock):
+        await daemon.poller.poll(daemon.runtime.collectors["cisco_16_switch"])
+
+        def saved() -> list[object]:
+            daemon.store.flush()
+            rows = [r for r in daemon.store.radio_rows() if r.target == "unifi_nanohd"]
+            return [json.loads(r.facts)["on"] for r in sorted(rows, key=lambda r: r.radio)]
+
+        for _ in range(2):
+            await daemon.poller.poll(daemon.runtime.collectors["unifi_nanohd"])
+            clock.advance(60)
+        assert saved() == [True, True]
+        target = daemon.radio.targets["unifi_nanohd"]
+        for _ in range(2):
+            daemon.radio.observe(target, CollectResult(target.id, up=False), clock.now())
+            clock.advance(60)
+            assert saved() == [None, None]
