@@ -127,12 +127,19 @@ class EnergyTracker:
         self.loads = {k: tuple(v) for k, v in loads.items()}
         self.context = Context(self.fleet, self.feeder, self.booked, self.class_named)
         self.max_gaps = {tid: self.max_gap(t) for tid, t in self.targets.items()}
+        self._class_of: dict[str, tuple[TargetConfig, DeviceClass | None]] = {}
         self.sums.rebuild(self.totals, classes)
 
     def class_of(self, target: TargetConfig) -> DeviceClass | None:
-        """The target's class with its site's and its own figures applied."""
+        """The target's class with its site's and its own figures applied (worked out once
+        per configuration and target)."""
+        known = self._class_of.get(target.id)
+        if known is not None and known[0] is target:
+            return known[1]
         cls = self.class_named(target.device_class or "", target.site)
-        return cls.with_override(target.power) if cls is not None else None
+        found = cls.with_override(target.power) if cls is not None else None
+        self._class_of[target.id] = (target, found)
+        return found
 
     def class_named(self, name: str, site: str | None = None) -> DeviceClass | None:
         """A class by name, with a site's figures applied when a site is given."""
