@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -334,7 +334,7 @@ class Handover:
 @dataclass(frozen=True, slots=True)
 class RadioRow:
     """A radio's on-time so far, its last observation (state None: unknown) and the
-    indicator's facts then (JSON)."""
+    indicator's facts then (JSON; None when queued: the facts saved before still hold)."""
 
     target: str
     radio: str
@@ -343,7 +343,7 @@ class RadioRow:
     outside_s: float
     at: float | None
     state: bool | None
-    facts: str
+    facts: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -487,8 +487,13 @@ class StateStore:
         return {r[0]: (r[1], json.loads(r[2])) for r in rows}
 
     def record_radio(self, row: RadioRow) -> None:
-        """Queue a radio's totals, last state and facts (the newest of a radio wins)."""
-        self._radios[(row.target, row.radio)] = row
+        """Queue a radio's totals, last state and facts (the newest of a radio wins; one
+        without facts keeps those of the row it replaces in the queue)."""
+        key = (row.target, row.radio)
+        queued = self._radios.get(key)
+        if row.facts is None and queued is not None and queued.facts is not None:
+            row = replace(row, facts=queued.facts)
+        self._radios[key] = row
 
     def add_radio_day(self, booking: RadioDay) -> None:
         """Queue on-time booked on a day; it is added to what the day already holds."""
@@ -683,7 +688,16 @@ class StateStore:
             [
                 (r.target, r.radio, r.site, r.teaching_s, r.outside_s, r.at,
                  None if r.state is None else int(r.state), r.facts)
-                for r in radios.values()
+                for r in radios.values() if r.facts is not None
+            ],
+        )  # fmt: skip
+        self._db.executemany(  # the facts saved before stand
+            "UPDATE radio_on SET site = ?, teaching_s = ?, outside_s = ?, at = ?, state = ? "
+            "WHERE target = ? AND radio = ?",
+            [
+                (r.site, r.teaching_s, r.outside_s, r.at, None if r.state is None else int(r.state),
+                 r.target, r.radio)
+                for r in radios.values() if r.facts is None
             ],
         )  # fmt: skip
         self._db.executemany(

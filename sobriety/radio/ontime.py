@@ -105,8 +105,9 @@ class OnTimeTracker:
             known.outside_s += outside
             self.store.add_radio_day(RadioDay(day, target, radio, known.site, teaching, outside))
 
-    def save(self, target: str, radio: str, facts: str) -> None:
-        """Queue the radio's row (totals, last state, the indicator's facts)."""
+    def save(self, target: str, radio: str, facts: str | None) -> None:
+        """Queue the radio's row (totals, last state, the indicator's facts; None: the
+        facts saved before still hold)."""
         known = self.radios[(target, radio)]
         self.store.record_radio(
             RadioRow(target, radio, known.site, known.teaching_s, known.outside_s, known.at,

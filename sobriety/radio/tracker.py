@@ -37,9 +37,10 @@ class Known:
 
     facts: dict[str, object]
     wifi: bool
-    # the facts last saved and their JSON: a poll that finds the same facts (most polls)
-    # saves the same text without writing it again (json.dumps was 2 % of the daemon's CPU)
-    saved: tuple[dict[str, object], str] | None = None
+    # the facts as last saved: a poll that finds them unchanged (most polls) neither writes
+    # their JSON again nor saves it (json.dumps was 2 % of the daemon's CPU); no text is
+    # kept between polls (a radio's facts are 1-2 KB of JSON)
+    saved: dict[str, object] | None = None
 
 
 class RadioTracker:
@@ -187,11 +188,12 @@ class RadioTracker:
         facts = known.facts
         facts["on"], facts["basis"] = state, basis
         saved = known.saved  # the same dict may have changed since it was saved: written again
-        if saved is not None and saved[0] is not facts and saved[0] == facts:
-            known.facts = saved[0]  # equal: one dict kept, not two
+        if saved is not None and saved is not facts and saved == facts:
+            known.facts = saved  # equal: one dict kept, not two
+            self.ontime.save(target.id, rid, None)
         else:
-            saved = known.saved = (facts, json.dumps(facts, sort_keys=True))
-        self.ontime.save(target.id, rid, saved[1])
+            known.saved = facts
+            self.ontime.save(target.id, rid, json.dumps(facts, sort_keys=True))
         labels = {"target": target.id, "radio": rid}
         return [
             Sample("sobriety_radio_on_seconds_total", {**labels, "period": p}, seconds)

@@ -79,7 +79,7 @@ class Stored:
 
 def _radio_facts(stores: Sequence[StateStore]) -> dict[tuple[str, str], dict[str, object]]:
     """Each radio's last facts, the newest observation across the stores."""
-    newest: dict[tuple[str, str], tuple[float, str]] = {}
+    newest: dict[tuple[str, str], tuple[float, str | None]] = {}
     for store in stores:
         for row in store.radio_rows():
             key, at = (row.target, row.radio), row.at if row.at is not None else 0.0

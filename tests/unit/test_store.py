@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sobriety.errors import StoreError
-from sobriety.store import MIGRATIONS, PollRecord, StateStore
+from sobriety.store import MIGRATIONS, PollRecord, RadioRow, StateStore
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -69,3 +69,22 @@ def test_alert_changes_are_written_one_by_one(tmp_path: Path) -> None:
         "a": '{"state": "firing"}',
         "c": '{"state": "pending"}',
     }
+
+
+def test_a_radio_row_without_facts_keeps_the_facts_saved_or_queued_before(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state.sqlite3")
+    store.record_radio(RadioRow("ap", "1", "school", 60.0, 0.0, 100.0, True, '{"on": true}'))
+    store.record_radio(RadioRow("ap", "1", "school", 120.0, 0.0, 160.0, True, None))  # queued
+    store.flush()
+    (row,) = store.radio_rows()
+    assert (row.teaching_s, row.at, row.facts) == (120.0, 160.0, '{"on": true}')
+    store.record_radio(RadioRow("ap", "1", "school", 180.0, 5.0, 220.0, False, None))  # saved
+    store.flush()
+    (row,) = store.radio_rows()
+    assert (row.teaching_s, row.outside_s, row.state, row.facts) == (
+        180.0, 5.0, False, '{"on": true}'
+    )  # fmt: skip
+    store.record_radio(RadioRow("ap", "1", "school", 240.0, 5.0, 280.0, False, '{"on": false}'))
+    store.flush()
+    assert [r.facts for r in store.radio_rows()] == ['{"on": false}']
+    store.close()
