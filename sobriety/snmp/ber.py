@@ -60,9 +60,8 @@ def encode_integer(value: int) -> bytes:
     return _tlv(0x02, value.to_bytes(size, "big", signed=True))
 
 
-@lru_cache(maxsize=65_536)
 def encode_oid(oid: Oid) -> bytes:
-    """OBJECT IDENTIFIER TLV (cached: a poll asks for the same OIDs every time)."""
+    """OBJECT IDENTIFIER TLV (requests reach it through `_request_varbind`'s cache)."""
     if len(oid) < 2 or oid[0] > 2 or (oid[0] < 2 and oid[1] > 39):
         raise ValueError(f"cannot encode OID {oid}")
     out = bytearray()
@@ -86,7 +85,8 @@ _NULL = b"\x05\x00"
 @lru_cache(maxsize=65_536)
 def _request_varbind(oid: Oid) -> bytes:
     """SEQUENCE { OID, NULL }: a request's varbind, made once per OID (a poll asks for the
-    same OIDs every time; encoding them was 4 % of the daemon's CPU)."""
+    same OIDs every time; encoding them was 4 % of the daemon's CPU). The only cache of
+    encoded OIDs: bounded, so a fleet of many models does not make it grow without end."""
     return _tlv(0x30, encode_oid(oid) + _NULL)
 
 
