@@ -21,17 +21,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from responder import address  # noqa: E402
-from whole_daemon import PORT, Side, cpu_seconds, free_port, prometheus, rss_mib  # noqa: E402
-
-from sobriety.demo.fleet import DEMO_FLEET  # noqa: E402
+from whole_daemon import PORT, Side, cpu_seconds, rss_mib, start_sobriety  # noqa: E402
 
 BASE = "127.1.0.1"
 SAMPLE_EVERY = 10.0  # seconds between two readings of /proc
@@ -43,25 +38,7 @@ def start(side: Side, devices: int, interval: int) -> int:
                              str(devices), "--base", BASE, "--port", str(PORT),
                              "--counts", str(side.counts)], ready="ready")  # fmt: skip
     names = [p.name.split(".snmprec")[0] for p in sorted((ROOT / "recordings").glob("*.snmprec*"))]
-    port = free_port()
-    targets = [
-        {"id": f"dev{i:05d}", "address": address(BASE, i), "port": PORT, "auth": "v2",
-         "site": "bench", "class": DEMO_FLEET.get(names[i % len(names)], ("desktop_pc", ""))[0]}
-        for i in range(devices)
-    ]  # fmt: skip
-    config = side.work / "sobriety.yaml"
-    config.write_text(yaml.safe_dump({
-        "settings": {"listen": f"127.0.0.1:{port}", "data_dir": str(side.work / "state"),
-                     "interval": f"{interval}s", "timeout": "2s", "retries": 1,
-                     "alerting": {"log": False}},
-        "sites": {"bench": {"timezone": "Europe/Paris", "country": "FR"}},
-        "auths": {"v2": {"version": "2c", "community": "public"}},
-        "targets": targets,
-    }))  # fmt: skip
-    side.start("poller", [sys.executable, "-m", "sobriety", "run", "--config", str(config)],
-               ready="serving")  # fmt: skip
-    prometheus(side, [{"job_name": "sobriety", "static_configs": [
-        {"targets": [f"127.0.0.1:{port}"]}]}])  # fmt: skip
+    start_sobriety(side, devices, [], names, BASE, interval=f"{interval}s")
     return side.procs["poller"].pid
 
 

@@ -252,7 +252,7 @@ def _state(side: Side) -> dict[str, float]:
 
 
 def start_sobriety(side: Side, devices: int, recordings: list[Recording], names: list[str],
-                   base: str) -> None:  # fmt: skip
+                   base: str, interval: str = "60s") -> None:  # fmt: skip
     port = free_port()
     targets = [
         {"id": f"dev{i:05d}", "address": address(base, i), "port": PORT, "auth": "v2",
@@ -262,7 +262,7 @@ def start_sobriety(side: Side, devices: int, recordings: list[Recording], names:
     config = side.work / "sobriety.yaml"
     config.write_text(yaml.safe_dump({
         "settings": {"listen": f"127.0.0.1:{port}", "data_dir": str(side.work / "state"),
-                     "interval": "60s", "timeout": "2s", "retries": 1,
+                     "interval": interval, "timeout": "2s", "retries": 1,
                      "alerting": {"log": False}},
         "sites": {"bench": {"timezone": "Europe/Paris", "country": "FR"}},
         "auths": {"v2": {"version": "2c", "community": "public"}},
