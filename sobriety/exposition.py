@@ -235,9 +235,12 @@ class Rendered:
     def block(self, name: str) -> bytes | None:
         """The lines of one metric, if the target has it."""
         i = self.layout.index.get(name)
-        if i is None:
-            return None
-        return self.body[self.ends[i - 1] if i else 0 : self.ends[i]]
+        return None if i is None else self.block_at(i)
+
+    def block_at(self, i: int) -> bytes:
+        """The lines of the layout's `i`-th metric."""
+        ends = self.ends
+        return self.body[ends[i - 1] if i else 0 : ends[i]]
 
 
 CHUNK_BYTES = 256 * 1024  # a scrape is written (and gzipped) this much at a time
@@ -343,9 +346,7 @@ class ScrapeCache:
             if lines is not None:
                 out += lines
             for rendered in having[name]:
-                i = rendered.layout.index[name]
-                ends = rendered.ends
-                out += rendered.body[ends[i - 1] if i else 0 : ends[i]]
+                out += rendered.block_at(rendered.layout.index[name])
                 if len(out) >= chunk:
                     yield bytes(out)
                     out.clear()

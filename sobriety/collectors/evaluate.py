@@ -418,19 +418,11 @@ def _joined(
             continue
         col_oid = table.column_oid(col)
         depth = len(col_oid)
-        plain, divisor, scale = col.plain_number, col.scale_divisor, col.scale
         for vb in raw.columns.get(col_oid, ()):  # the hot loop of a poll's evaluation
             suffix = vb.oid[depth:]
             if kept is not None and suffix not in kept:
                 continue  # a row the identity filters left out: not even converted
-            got = vb.value
-            if plain and type(got) is int and vb.tag in INTEGER_TAGS:  # `_convert`, inlined
-                number = float(got)
-                converted: Scalar | None = (
-                    number / divisor if divisor is not None else number * scale
-                )
-            else:
-                converted = _convert(col, vb, out, profile)
+            converted = _convert(col, vb, out, profile)
             if converted is not None:
                 row = rows.get(suffix)
                 if row is None:

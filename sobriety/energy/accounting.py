@@ -161,10 +161,13 @@ class EnergyTracker:
             else None
         )
 
-    def _fresh(self, chain: str, at: float) -> bool:
-        """Whether something seen at `at` of a chain's target is recent enough to count."""
-        target = self.targets.get(chain.split("/", 1)[0])
-        return target is not None and self.now().timestamp() - at <= self.max_gap(target)
+    def _fresh(self, chain: str, at: float, now: float | None = None) -> bool:
+        """Whether something seen at `at` of a chain's target is recent enough to count
+        (at `now`, POSIX seconds; the clock's time if not given)."""
+        gap = self.max_gaps.get(chain.split("/", 1)[0])
+        if gap is None:
+            return False
+        return (self.now().timestamp() if now is None else now) - at <= gap
 
     # --- each poll -----------------------------------------------------------------------
 
@@ -258,16 +261,15 @@ class EnergyTracker:
                         reading.source, reading.basis)  # fmt: skip
         totals = self._totals(key)
         kwh = joules / JOULES_PER_KWH
+        grams, euros = kwh * site.grid_gco2e_per_kwh, kwh * site.price_per_kwh
         totals.joules += joules
         totals.by_period[period] += joules
-        totals.gco2e += kwh * site.grid_gco2e_per_kwh
-        totals.cost += kwh * site.price_per_kwh
-        self.sums.book(key, period, (joules, kwh * site.grid_gco2e_per_kwh,
-                                     kwh * site.price_per_kwh), self.classes)  # fmt: skip
+        totals.gco2e += grams
+        totals.cost += euros
+        self.sums.book(key, period, (joules, grams, euros), self.classes)
         day = at.astimezone(site.zone).date().isoformat()
         shares = tuple(joules if p == period else 0.0 for p in PERIODS)
-        booked = EnergyAmount(joules, (shares[0], shares[1], shares[2]),
-                              kwh * site.grid_gco2e_per_kwh, kwh * site.price_per_kwh)  # fmt: skip
+        booked = EnergyAmount(joules, (shares[0], shares[1], shares[2]), grams, euros)
         self.store.add_energy_day(EnergyDay(day, key, booked))
         by = totals.by_period
         self.store.record_energy(
@@ -531,11 +533,9 @@ class EnergyTracker:
     def _site_power(self) -> list[Sample]:
         """Each site's power now, from the fresh reading of every chain in it."""
         power: dict[tuple[str, str], float] = {}
-        now = self.now().timestamp()
-        max_gaps = self.max_gaps
-        for current in list(self.current.values()):  # `booked`, inlined: once per chain
-            gap = max_gaps.get(current.target)
-            if gap is None or now - current.at > gap:
+        now = self.now().timestamp()  # once for every chain
+        for current in list(self.current.values()):
+            if not self._fresh(current.target, current.at, now):
                 continue
             key = (current.site, current.reading.source)
             power[key] = power.get(key, 0.0) + current.reading.watts

@@ -56,23 +56,9 @@ class SiteSums:
         classes: Mapping[str, DeviceClass],
     ) -> None:
         """Add one booking (positive joules) made in `period`."""
-        joules, grams, euros = amounts
-        site, cls = key.site, key.device_class
-        energy_key = (site, cls, key.source)
-        self.energy[energy_key] = self.energy.get(energy_key, 0.0) + joules
-        pair = (site, cls)
-        self.carbon[pair] = self.carbon.get(pair, 0.0) + grams
-        self.cost[pair] = self.cost.get(pair, 0.0) + euros
-        known = classes.get(cls)
-        if known is None or not known.can_be_off:
-            return
-        source = WASTE_SOURCE.get(key.basis, "assumed")
-        for each in WASTE_PERIODS:  # both periods shown once a class has energy at a site
-            waste_key = (site, cls, each, source)
-            j, g, c = self.waste.get(waste_key, (0.0, 0.0, 0.0))
-            if each == period:
-                j, g, c = j + joules, g + grams, c + euros
-            self.waste[waste_key] = (j, g, c)
+        self._add(key, amounts)
+        if _can_be_off(classes, key.device_class):
+            self._add_waste(key, {period: amounts})
 
     def rebuild(
         self,
@@ -84,22 +70,11 @@ class SiteSums:
         look like a counter reset)."""
         fresh = SiteSums()
         for key, t in totals.items():
-            joules, by_period, grams, euros = t.joules, t.by_period, t.gco2e, t.cost
-            site, cls = key.site, key.device_class
-            energy_key = (site, cls, key.source)
-            fresh.energy[energy_key] = fresh.energy.get(energy_key, 0.0) + joules
-            fresh.carbon[(site, cls)] = fresh.carbon.get((site, cls), 0.0) + grams
-            fresh.cost[(site, cls)] = fresh.cost.get((site, cls), 0.0) + euros
-            known = classes.get(cls)
-            if known is None or not known.can_be_off or joules <= 0:
-                continue
-            source = WASTE_SOURCE.get(key.basis, "assumed")
-            for period in WASTE_PERIODS:
-                share = by_period[period] / joules
-                waste_key = (site, cls, period, source)
-                j, g, c = fresh.waste.get(waste_key, (0.0, 0.0, 0.0))
-                fresh.waste[waste_key] = (j + by_period[period], g + grams * share,
-                                          c + euros * share)  # fmt: skip
+            fresh._add(key, (t.joules, t.gco2e, t.cost))
+            if t.joules > 0 and _can_be_off(classes, key.device_class):
+                shares = {p: t.by_period[p] / t.joules for p in WASTE_PERIODS}
+                fresh._add_waste(key, {p: (t.by_period[p], t.gco2e * share, t.cost * share)
+                                       for p, share in shares.items()})  # fmt: skip
         self.energy = _not_below(fresh.energy, self.energy)
         self.carbon = _not_below(fresh.carbon, self.carbon)
         self.cost = _not_below(fresh.cost, self.cost)
@@ -108,6 +83,26 @@ class SiteSums:
             oj, og, oc = self.waste.get(k, (j, g, c))
             waste[k] = (max(j, oj), max(g, og), max(c, oc))
         self.waste = waste
+
+    def _add(self, key: EnergyKey, amounts: Amounts) -> None:
+        joules, grams, euros = amounts
+        energy_key, pair = (key.site, key.device_class, key.source), (key.site, key.device_class)
+        self.energy[energy_key] = self.energy.get(energy_key, 0.0) + joules
+        self.carbon[pair] = self.carbon.get(pair, 0.0) + grams
+        self.cost[pair] = self.cost.get(pair, 0.0) + euros
+
+    def _add_waste(self, key: EnergyKey, by_period: Mapping[str, Amounts]) -> None:
+        source = WASTE_SOURCE.get(key.basis, "assumed")
+        for period in WASTE_PERIODS:  # both periods shown once a class has energy at a site
+            waste_key = (key.site, key.device_class, period, source)
+            j, g, c = self.waste.get(waste_key, (0.0, 0.0, 0.0))
+            dj, dg, dc = by_period.get(period, (0.0, 0.0, 0.0))
+            self.waste[waste_key] = (j + dj, g + dg, c + dc)
+
+
+def _can_be_off(classes: Mapping[str, DeviceClass], name: str) -> bool:
+    known = classes.get(name)
+    return known is not None and known.can_be_off
 
 
 K = TypeVar("K")
