@@ -7,11 +7,11 @@ import math
 import re
 import struct
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from sobriety.collectors.profiles import (
     ColumnSpec,
@@ -94,7 +94,9 @@ class IdentityColumn:
     def of(cls, pairs: Iterable[tuple[Oid, Scalar]], issues: tuple[CollectIssue, ...]) -> Self:
         """From (suffix, value) pairs, each suffix the fleet's shared tuple."""
         kept = list(pairs)
-        return cls(tuple(_shared_suffix(s) for s, _ in kept), tuple(v for _, v in kept), issues)
+        suffixes = _shared(tuple(_shared_suffix(s) for s, _ in kept))
+        values = tuple(v for _, v in kept)
+        return cls(suffixes, _shared(values) if _same_as_equal(values) else values, issues)
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,10 +269,12 @@ def _decide_rows(profile: str, table: TableSpec, rows: dict[Oid, dict[str, Scala
     candidates = dict(rows)
     fields = _decoded_indexes(profile, table, candidates, found)
     present = _present(candidates, fields)
-    kept = frozenset(  # the fleet's shared index tuples: the cache holds them between reads
-        _shared_suffix(idx)
-        for idx, row in candidates.items()
-        if all(_passes(f, {**fields[idx], **row}, present) for f in table.identity_filters)
+    kept = _shared(  # the fleet's shared index tuples: the cache holds them between reads
+        frozenset(
+            _shared_suffix(idx)
+            for idx, row in candidates.items()
+            if all(_passes(f, {**fields[idx], **row}, present) for f in table.identity_filters)
+        )
     )
     return KeptRows(kept, tuple(found.issues))
 
@@ -453,6 +457,32 @@ def _identity_values(
 
 _SUFFIXES: dict[Oid, Oid] = {}  # fleet-wide: (1,), (2,)... index most devices' rows
 MAX_SHARED_SUFFIXES = 100_000
+
+
+_Frozen = TypeVar("_Frozen", bound=Hashable)
+_SHARED: dict[object, object] = {}  # fleet-wide: equal identity tuples and row sets
+MAX_SHARED_VALUES = 50_000
+
+
+def _shared(value: _Frozen) -> _Frozen:
+    """One object for equal identity data across the fleet's caches: devices of one model
+    name their ports, sensors and parts alike and keep the same rows (a school's fleet is
+    bought by the hundred), and each would otherwise hold its own tuples and sets."""
+    found = _SHARED.get(value)
+    if found is not None:
+        return found  # type: ignore[return-value]  # equal, hence of the same type
+    if len(_SHARED) < MAX_SHARED_VALUES:
+        _SHARED[value] = value
+    return value
+
+
+def _same_as_equal(values: tuple[Scalar, ...]) -> bool:
+    """Whether a tuple equal to `values` renders the same: strings, and floats but a -0.0
+    (equal to 0.0, written otherwise)."""
+    return all(
+        type(v) is str or (type(v) is float and (v != 0.0 or math.copysign(1.0, v) > 0))
+        for v in values
+    )
 
 
 def _shared_suffix(suffix: Oid) -> Oid:

@@ -268,3 +268,44 @@ def test_samples_read_back_from_the_text_are_the_samples_rendered() -> None:
     assert sorted(parse_samples(text), key=lambda s: s.name) == sorted(
         samples, key=lambda s: s.name
     )
+
+
+def _mixed_fleet() -> list[Rendered]:
+    """Targets of two layouts, their families in different orders, plus one with none."""
+    targets = []
+    for i in range(30):
+        up = Sample("sobriety_target_up", {"target": f"t{i}"}, 1.0)
+        info = Sample("sobriety_device_info", {"target": f"t{i}", "model": "m" * i}, 1.0)
+        uptime = Sample("sobriety_device_uptime_seconds", {"target": f"t{i}"}, float(i))
+        targets.append(render_target([uptime, up] if i % 3 else [info, up, uptime]))
+    targets.append(render_target([]))
+    return targets
+
+
+def test_a_scrape_written_in_passes_is_the_scrape_written_at_once() -> None:
+    """However few bytes a pass may hold, every family comes once, whole, in order."""
+    targets = _mixed_fleet()
+    own = [Sample("sobriety_target_up", {"target": "sobriety"}, 1.0)]
+    whole = b"".join(ScrapeCache.compose(targets, own, TEXT))
+    for held in (1, 200, 2_000):
+        assert b"".join(ScrapeCache.compose(targets, own, TEXT, chunk=50, held=held)) == whole
+    text = whole.decode()
+    assert text.count("# TYPE sobriety_target_up") == 1
+    assert text.index('up{target="sobriety"}') < text.index('up{target="t0"}')
+
+
+def test_a_scrape_holds_about_one_pass_of_text_at_a_time() -> None:
+    targets = [Rendered({"sobriety_target_up": b"u\n", "sobriety_device_info": b"ii\n"})] * 3
+    assert exposition._passes(targets, {}, 15) == [["sobriety_target_up", "sobriety_device_info"]]
+    assert len(exposition._passes(targets, {}, 14)) == 2  # a pass never holds more
+    assert exposition._passes(targets, {"sobriety_target_up": b"own\n"}, 9) == [
+        ["sobriety_target_up"],  # 6 bytes of targets' and 4 of its own: alone, larger than 9
+        ["sobriety_device_info"],
+    ]
+
+
+def test_a_targets_text_is_kept_compressed() -> None:
+    lines = b"".join(b'sobriety_target_up{target="t%d"} 1.0\n' % i for i in range(100))
+    rendered = Rendered({"sobriety_target_up": lines})
+    assert len(rendered.packed) < len(lines) / 3
+    assert rendered.body == lines and rendered.size == len(lines)

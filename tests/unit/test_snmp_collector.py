@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -380,6 +381,41 @@ async def test_two_devices_of_one_model_share_their_cached_index_suffixes_and_na
     for n in range(5):
         assert evaluate._shared_suffix((n,)) == (n,)
     assert len(evaluate._SUFFIXES) == 2
+
+
+async def test_two_devices_of_one_model_share_their_identity_tuples_and_kept_rows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Equal identity data is held once across the fleet: each column's tuple of suffixes
+    and of values, and each table's set of rows kept; the shared objects stay bounded."""
+    from sobriety.collectors import evaluate
+
+    clock = ManualClock()
+    one, _ = collector("arista_eos", clock)
+    two, _ = collector("arista_eos", clock)
+    await one.collect()
+    await two.collect()
+    mine, theirs = one.state.evaluated, two.state.evaluated
+    assert mine.columns and mine.kept
+    for key, column in mine.columns.items():
+        assert column.suffixes is theirs.columns[key].suffixes
+        assert column.values is theirs.columns[key].values
+    for key, rows in mine.kept.items():
+        assert rows.kept is theirs.kept[key].kept
+    monkeypatch.setattr(evaluate, "_SHARED", {})
+    monkeypatch.setattr(evaluate, "MAX_SHARED_VALUES", 2)
+    for n in range(5):
+        assert evaluate._shared(("x", float(n))) == ("x", float(n))
+    assert len(evaluate._SHARED) == 2
+
+
+def test_values_that_render_differently_are_not_shared_as_equal() -> None:
+    from sobriety.collectors import evaluate
+
+    assert evaluate._same_as_equal(("a", 1.5, 0.0, math.nan))
+    assert not evaluate._same_as_equal(("a", -0.0))  # == 0.0, but written -0.0
+    column = evaluate.IdentityColumn.of([((1,), -0.0)], ())
+    assert math.copysign(1.0, column.values[0]) < 0  # its own tuple, not a shared (0.0,)
 
 
 async def test_a_series_two_profiles_both_say_is_published_once_with_the_first_profiles_value(
